@@ -1,0 +1,2 @@
+/* placeholder: replaced by the FUSE layer */
+int mvb_fs_placeholder;

@@ -1,0 +1,108 @@
+/*
+ * config.h - milvus-backup's backup.yaml (v1 schema, milvus-backup-format.md §5.3) read with
+ * libyaml, plus our own top-level `mvbackupfs:` section (which milvus-backup ignores).
+ *
+ * A user's existing milvus-backup config works unchanged: the same keys and aliases, the same
+ * code defaults, the same environment overrides (env > file > default) and the same
+ * inheritance (every minio.backup* key inherits its Milvus-side value; backupRootPath falls
+ * back to rootPath - the "backupRootPath trap" - and then to "backup").
+ *
+ * All strings are owned by the struct and freed by config_release.  Secrets (passwords,
+ * secret keys, tokens) must never be logged; config_dump() masks them.
+ */
+#ifndef MVBACKUPFS_CONFIG_H
+#define MVBACKUPFS_CONFIG_H
+
+#include <stdint.h>
+
+#include "mvbackupfs/err.h"
+#include "mvbackupfs/objstore.h"
+
+enum storage_kind { STORAGE_S3 = 0, STORAGE_LOCAL };
+
+/* One side of minio.*: the Milvus bucket, or the backup bucket. */
+struct storage_config {
+	enum storage_kind kind;
+	char *provider;		/* as written: "minio", "s3", "aws", "local", ... */
+	char *address;		/* host, without scheme */
+	int port;
+	char *region;
+	char *access_key;
+	char *secret_key;	/* secret */
+	char *token;		/* secret, may be "" */
+	int use_ssl;
+	int use_iam;		/* not supported yet: config_load fails with a clear message */
+	char *bucket;
+	char *root_path;	/* cleaned: no leading/trailing '/', "" for the bucket root */
+};
+
+struct milvus_config {
+	char *address;
+	int port;
+	char *user;
+	char *password;		/* secret */
+	int tls_mode;		/* 0 off, 1 one-way, 2 mutual */
+	char *ca_cert_path;
+	char *server_name;
+	char *mtls_cert_path;
+	char *mtls_key_path;
+	char *gc_pause_address;	/* backup.gcPause.address */
+	int gc_pause_enable;	/* backup.gcPause.enable */
+};
+
+/* Our own section: mvbackupfs.* (all optional). */
+struct mvbackupfs_config {
+	int cache_ttl_ms;		/* mvbackupfs.cache.ttl: listings of uncommitted data; default 2000 */
+	uint64_t memory_budget;		/* mvbackupfs.memory.budget (bytes, "96MiB"); default 96 MiB */
+	uint64_t readahead_max;		/* mvbackupfs.readahead.max: per-file window cap; default 64 MiB */
+	int read_parallel;		/* mvbackupfs.readahead.parallel: parts in flight per file; default 8 */
+	int copy_parallel;		/* mvbackupfs.snapshot.parallel (server-side copies); default 32 */
+	char *snapshot_filter;		/* mvbackupfs.snapshot.filter, "" = everything */
+	char *schedule;			/* mvbackupfs.schedule, "" = none */
+	int64_t retention_s;		/* mvbackupfs.retention; default 3 days */
+	int64_t manual_retention_s;	/* mvbackupfs.manual_retention; default 0 = never */
+	int auto_delete;		/* mvbackupfs.auto_delete; default 1 */
+	int virtual_host;		/* mvbackupfs.s3.virtualHost; default 0 (path style) */
+	char *ca_file;			/* mvbackupfs.s3.caFile, "" = system store */
+	int request_timeout_ms;		/* mvbackupfs.s3.requestTimeoutMs; default 30000 */
+	int max_tries;			/* mvbackupfs.s3.maxTries; default 6 */
+};
+
+struct config {
+	char *path;				/* the file that was read */
+	struct storage_config milvus_storage;	/* minio.* (Milvus' own bucket) */
+	struct storage_config backup_storage;	/* minio.backup* (where backups live) */
+	struct milvus_config milvus;
+	int cross_storage;			/* minio.crossStorage (stream instead of CopyObject) */
+	uint64_t multipart_copy_threshold;	/* minio.multipartCopyThresholdMiB, bytes */
+	int copy_parallel;			/* backup.parallelism.copydata */
+	struct mvbackupfs_config fs;
+};
+
+/* Zero the struct and fill in every default.  Allocates (the default strings). */
+int config_init(struct config *c);
+
+/* Read `path` over the defaults, then apply environment overrides.  YAML syntax errors are
+ * reported as "FILE:LINE:COL: message" (-EINVAL); unreadable file -errno; unknown storage
+ * type / bad value -EINVAL naming the key.  Unknown keys are ignored (milvus-backup's own
+ * keys we do not use). */
+int config_load(struct config *c, const char *path, struct errmsg *err);
+
+/* Which file to read when no -c was given: $MVBACKUPFS_CONFIG, then ./configs/backup.yaml,
+ * then ./backup.yaml.  Returns a malloc'd path, or NULL when none exists. */
+char *config_find_default(void);
+
+/* Build the object store for one side (S3 or local) from a storage_config.  The `fs` part
+ * supplies timeouts, CA and addressing style. */
+int config_open_store(const struct config *c, const struct storage_config *sc,
+		      struct objstore **out, struct errmsg *err);
+
+/* Parse "96MiB", "1G", "512" (bytes) -> bytes; -EINVAL on junk. */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* Parse "90m", "36h", "7d", "3600" (seconds), "1h30m" -> seconds; -EINVAL on junk. */
+int config_parse_duration(const char *s, int64_t *out);
+
+void config_release(struct config *c);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * local.h - the object store over a local directory (`storageType: local`).
+ *
+ * Keys map to files below the base directory ("a/b/c" -> "<dir>/a/b/c"); "directories" are
+ * implied by paths, as on S3.  Writes go to a temporary file in the same directory and are
+ * renamed into place, so a reader never sees half an object; OBJSTORE_IF_NONE_MATCH uses
+ * link(2), which is atomic.  Multipart uploads are staged under "<dir>/.mvbackupfs-mpu/"
+ * (never listed).  Keys containing "." or ".." path elements or a leading '/' are refused
+ * with -EINVAL.
+ */
+#ifndef MVBACKUPFS_LOCAL_H
+#define MVBACKUPFS_LOCAL_H
+
+#include "mvbackupfs/objstore.h"
+
+/* A store rooted at `dir` (must exist; -ENOENT otherwise).  Returns 0 and *out, or -errno. */
+int local_store_new(const char *dir, struct objstore **out, struct errmsg *err);
+
+#endif

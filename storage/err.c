@@ -1,0 +1,53 @@
+/*
+ * err.c - the human half of an error (see err.h).
+ */
+#include "mvbackupfs/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int errmsg_set(struct errmsg *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int errmsg_prefix(struct errmsg *err, int code, const char *fmt, ...)
+{
+	char head[512], old[sizeof(err->msg)];
+	va_list ap;
+
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	if (old[0])
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	else
+		snprintf(err->msg, sizeof(err->msg), "%s", head);
+	return code;
+}
+
+void errmsg_clear(struct errmsg *err)
+{
+	if (err)
+		err->msg[0] = '\0';
+}
+
+const char *errmsg_str(const struct errmsg *err, int code)
+{
+	if (err && err->msg[0])
+		return err->msg;
+	if (code == 0)
+		return "";
+	return strerror(code < 0 ? -code : code);
+}

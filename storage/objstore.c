@@ -1,0 +1,222 @@
+/*
+ * objstore.c - the backend-independent half of the object-store interface: argument checks,
+ * dispatch to the backend's ops, and the whole-listing / whole-object helpers built on the
+ * per-page and ranged primitives.
+ */
+#include "mvbackupfs/objstore.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void obj_entry_release(struct obj_entry *e)
+{
+	free(e->key);
+	e->key = NULL;
+}
+
+void obj_listing_release(struct obj_listing *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nobjs; i++)
+		obj_entry_release(&l->objs[i]);
+	free(l->objs);
+	for (i = 0; i < l->nprefixes; i++)
+		free(l->prefixes[i]);
+	free(l->prefixes);
+	memset(l, 0, sizeof(*l));
+}
+
+const char *objstore_name(const struct objstore *s)
+{
+	return s->name ? s->name : s->ops->kind;
+}
+
+int objstore_check(struct objstore *s, struct errmsg *err)
+{
+	return s->ops->check(s, err);
+}
+
+int objstore_list_page(struct objstore *s, const char *prefix, const char *delim,
+		       const char *token, size_t max_keys, struct obj_listing *out,
+		       char **next_token, struct errmsg *err)
+{
+	*next_token = NULL;
+	return s->ops->list_page(s, prefix ? prefix : "", delim, token, max_keys, out,
+				 next_token, err);
+}
+
+/* Append page `p` to `all`, moving ownership of every string. */
+static int listing_append(struct obj_listing *all, struct obj_listing *p)
+{
+	if (p->nobjs) {
+		struct obj_entry *o = realloc(all->objs, (all->nobjs + p->nobjs) * sizeof(*o));
+
+		if (!o)
+			return -ENOMEM;
+		memcpy(o + all->nobjs, p->objs, p->nobjs * sizeof(*o));
+		all->objs = o;
+		all->nobjs += p->nobjs;
+		free(p->objs);
+		p->objs = NULL;
+		p->nobjs = 0;
+	}
+	if (p->nprefixes) {
+		char **q = realloc(all->prefixes, (all->nprefixes + p->nprefixes) * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		memcpy(q + all->nprefixes, p->prefixes, p->nprefixes * sizeof(*q));
+		all->prefixes = q;
+		all->nprefixes += p->nprefixes;
+		free(p->prefixes);
+		p->prefixes = NULL;
+		p->nprefixes = 0;
+	}
+	return 0;
+}
+
+int objstore_list(struct objstore *s, const char *prefix, const char *delim,
+		  struct obj_listing *out, struct errmsg *err)
+{
+	char *token = NULL, *next = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct obj_listing page = { 0 };
+
+		rc = objstore_list_page(s, prefix, delim, token, 0, &page, &next, err);
+		if (!rc)
+			rc = listing_append(out, &page);
+		obj_listing_release(&page);
+		free(token);
+		token = next;
+		next = NULL;
+	} while (!rc && token);
+	free(token);
+	if (rc)
+		obj_listing_release(out);
+	return rc;
+}
+
+int objstore_head(struct objstore *s, const char *key, struct obj_entry *out,
+		  struct errmsg *err)
+{
+	memset(out, 0, sizeof(*out));
+	return s->ops->head(s, key, out, err);
+}
+
+int objstore_get(struct objstore *s, const char *key, uint64_t off, size_t len, void *dst,
+		 size_t *got, struct errmsg *err)
+{
+	*got = 0;
+	if (len == 0)
+		return 0;
+	return s->ops->get(s, key, off, len, dst, got, err);
+}
+
+int objstore_get_all(struct objstore *s, const char *key, struct buf *out, struct errmsg *err)
+{
+	struct obj_entry e;
+	size_t got = 0;
+	int rc;
+
+	rc = objstore_head(s, key, &e, err);
+	if (rc)
+		return rc;
+	obj_entry_release(&e);
+	if (e.size > out->max - out->len)
+		return errmsg_set(err, -EFBIG, "cannot read '%s': %llu bytes exceed the limit of %zu",
+				  key, (unsigned long long)e.size, out->max - out->len);
+	rc = buf_reserve(out, (size_t)e.size);
+	if (rc)
+		return errmsg_set(err, rc, "cannot read '%s': out of memory", key);
+	rc = objstore_get(s, key, 0, (size_t)e.size, out->p + out->len, &got, err);
+	if (rc)
+		return rc;
+	out->len += got;
+	out->p[out->len] = '\0';
+	return 0;
+}
+
+int objstore_put(struct objstore *s, const char *key, const void *data, size_t len,
+		 unsigned flags, struct errmsg *err)
+{
+	return s->ops->put(s, key, data, len, flags, err);
+}
+
+int objstore_mpu_begin(struct objstore *s, const char *key, char **upload_id,
+		       struct errmsg *err)
+{
+	*upload_id = NULL;
+	return s->ops->mpu_begin(s, key, upload_id, err);
+}
+
+int objstore_mpu_part(struct objstore *s, const char *key, const char *upload_id, int number,
+		      const void *data, size_t len, struct mpu_part *out, struct errmsg *err)
+{
+	if (number < 1 || number > 10000)
+		return errmsg_set(err, -EINVAL, "cannot upload part %d of '%s': part numbers run 1..10000",
+				  number, key);
+	return s->ops->mpu_part(s, key, upload_id, number, data, len, out, err);
+}
+
+int objstore_mpu_part_copy(struct objstore *s, const char *key, const char *upload_id,
+			   int number, struct objstore *src, const char *src_key, uint64_t off,
+			   uint64_t len, struct mpu_part *out, struct errmsg *err)
+{
+	if (number < 1 || number > 10000)
+		return errmsg_set(err, -EINVAL, "cannot copy part %d of '%s': part numbers run 1..10000",
+				  number, key);
+	if (!objstore_same_backend(s, src))
+		return -EXDEV;
+	return s->ops->mpu_part_copy(s, key, upload_id, number, src, src_key, off, len, out, err);
+}
+
+int objstore_mpu_complete(struct objstore *s, const char *key, const char *upload_id,
+			  const struct mpu_part *parts, size_t nparts, struct errmsg *err)
+{
+	return s->ops->mpu_complete(s, key, upload_id, parts, nparts, err);
+}
+
+int objstore_mpu_abort(struct objstore *s, const char *key, const char *upload_id,
+		       struct errmsg *err)
+{
+	return s->ops->mpu_abort(s, key, upload_id, err);
+}
+
+int objstore_copy(struct objstore *dst, const char *dst_key, struct objstore *src,
+		  const char *src_key, uint64_t size, struct errmsg *err)
+{
+	if (!objstore_same_backend(dst, src))
+		return -EXDEV;
+	return dst->ops->copy(dst, dst_key, src, src_key, size, err);
+}
+
+int objstore_delete(struct objstore *s, const char *const *keys, size_t nkeys,
+		    struct errmsg *err)
+{
+	if (nkeys == 0)
+		return 0;
+	return s->ops->delete_keys(s, keys, nkeys, err);
+}
+
+int objstore_same_backend(const struct objstore *a, const struct objstore *b)
+{
+	if (a->ops != b->ops)
+		return 0;
+	return a->ops->same_backend ? a->ops->same_backend(a, b) : 0;
+}
+
+void objstore_free(struct objstore *s)
+{
+	char *name;
+
+	if (!s)
+		return;
+	name = s->name;
+	s->ops->destroy(s);
+	free(name);
+}
