@@ -4,6 +4,7 @@
 #include "mvbackupfs/buf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
