@@ -21,7 +21,7 @@ int errmsg_set(struct errmsg *err, int code, const char *fmt, ...)
 
 int errmsg_prefix(struct errmsg *err, int code, const char *fmt, ...)
 {
-	char head[512], old[sizeof(err->msg)];
+	char head[512], old[sizeof(err->msg)], both[sizeof(head) + sizeof(old) + 8];
 	va_list ap;
 
 	if (!err)
@@ -31,9 +31,10 @@ int errmsg_prefix(struct errmsg *err, int code, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	if (old[0])
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+		snprintf(both, sizeof(both), "%s: %s", head, old);
 	else
-		snprintf(err->msg, sizeof(err->msg), "%s", head);
+		snprintf(both, sizeof(both), "%s", head);
+	snprintf(err->msg, sizeof(err->msg), "%.*s", (int)sizeof(err->msg) - 1, both);
 	return code;
 }
 

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "mvbackupfs/buf.h"
 #include "mvbackupfs/err.h"
 #include "mvbackupfs/objstore.h"
 
@@ -34,6 +35,10 @@ struct storage_config {
 	int use_iam;		/* not supported yet: config_load fails with a clear message */
 	char *bucket;
 	char *root_path;	/* cleaned: no leading/trailing '/', "" for the bucket root */
+	char *local_base;	/* STORAGE_LOCAL only (else NULL): the local store's base directory.
+				 * "/" when the configured root path was absolute, else the working
+				 * directory at load time; keys are root_path/... below it (see
+				 * docs/configuration.md, "local storage") */
 };
 
 struct milvus_config {
@@ -50,18 +55,18 @@ struct milvus_config {
 	int gc_pause_enable;	/* backup.gcPause.enable */
 };
 
-/* Our own section: mvbackupfs.* (all optional). */
+/* Our own section: mvbackupfs.* (all optional; exact YAML keys in docs/configuration.md). */
 struct mvbackupfs_config {
-	int cache_ttl_ms;		/* mvbackupfs.cache.ttl: listings of uncommitted data; default 2000 */
+	int cache_ttl_ms;		/* mvbackupfs.cache.ttlMs: listings of uncommitted data; default 2000 */
 	uint64_t memory_budget;		/* mvbackupfs.memory.budget (bytes, "96MiB"); default 96 MiB */
 	uint64_t readahead_max;		/* mvbackupfs.readahead.max: per-file window cap; default 64 MiB */
 	int read_parallel;		/* mvbackupfs.readahead.parallel: parts in flight per file; default 8 */
 	int copy_parallel;		/* mvbackupfs.snapshot.parallel (server-side copies); default 32 */
 	char *snapshot_filter;		/* mvbackupfs.snapshot.filter, "" = everything */
 	char *schedule;			/* mvbackupfs.schedule, "" = none */
-	int64_t retention_s;		/* mvbackupfs.retention; default 3 days */
+	int64_t retention_s;		/* mvbackupfs.retention; default 3 days; "never" = 0 */
 	int64_t manual_retention_s;	/* mvbackupfs.manual_retention; default 0 = never */
-	int auto_delete;		/* mvbackupfs.auto_delete; default 1 */
+	int auto_delete;		/* mvbackupfs.autoDelete (alias auto_delete); default 1 */
 	int virtual_host;		/* mvbackupfs.s3.virtualHost; default 0 (path style) */
 	char *ca_file;			/* mvbackupfs.s3.caFile, "" = system store */
 	int request_timeout_ms;		/* mvbackupfs.s3.requestTimeoutMs; default 30000 */
@@ -85,11 +90,23 @@ int config_init(struct config *c);
 /* Read `path` over the defaults, then apply environment overrides.  YAML syntax errors are
  * reported as "FILE:LINE:COL: message" (-EINVAL); unreadable file -errno; unknown storage
  * type / bad value -EINVAL naming the key.  Unknown keys are ignored (milvus-backup's own
- * keys we do not use). */
+ * keys we do not use); unknown keys inside `mvbackupfs:` are logged as warnings.
+ * `c` must come from config_init.  `path` may be NULL: defaults and environment only.  The
+ * backup side is always re-derived from the Milvus side (inheritance), so values set in `c`
+ * by hand before the call are only kept for keys the file and environment leave unset.
+ * On error `c` is still valid (partly loaded): release it with config_release. */
 int config_load(struct config *c, const char *path, struct errmsg *err);
 
+/* Append the resolved configuration to `out`, one "key: value" line per setting, named by
+ * their YAML keys (for `mvbackupfs --print-config`).  Passwords, secret keys and tokens
+ * print as "****" (empty ones as ""); access key IDs show only their first 4 characters.
+ * Returns 0, -E2BIG or -ENOMEM. */
+int config_dump(const struct config *c, struct buf *out);
+
 /* Which file to read when no -c was given: $MVBACKUPFS_CONFIG, then ./configs/backup.yaml,
- * then ./backup.yaml.  Returns a malloc'd path, or NULL when none exists. */
+ * then ./backup.yaml.  Returns a malloc'd path, or NULL when none exists.  A non-empty
+ * $MVBACKUPFS_CONFIG is returned even when the file is missing, so that config_load reports
+ * it instead of silently reading another file. */
 char *config_find_default(void);
 
 /* Build the object store for one side (S3 or local) from a storage_config.  The `fs` part
@@ -97,10 +114,13 @@ char *config_find_default(void);
 int config_open_store(const struct config *c, const struct storage_config *sc,
 		      struct objstore **out, struct errmsg *err);
 
-/* Parse "96MiB", "1G", "512" (bytes) -> bytes; -EINVAL on junk. */
+/* Parse "96MiB", "1G", "512k", "512" (bytes) -> bytes; -EINVAL on junk or overflow.  Units
+ * (case-insensitive, optionally after one space) are binary: k/kb/kib = 1024, m, g, t;
+ * "b" = bytes. */
 int config_parse_size(const char *s, uint64_t *out);
 
-/* Parse "90m", "36h", "7d", "3600" (seconds), "1h30m" -> seconds; -EINVAL on junk. */
+/* Parse "90m", "36h", "7d", "3600" (seconds), "1h30m" -> seconds; -EINVAL on junk or
+ * overflow.  Units: s, m, h, d, w; components may be combined ("1d12h"). */
 int config_parse_duration(const char *s, int64_t *out);
 
 void config_release(struct config *c);

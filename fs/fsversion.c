@@ -1,2 +1,0 @@
-/* placeholder: replaced by the FUSE layer */
-int mvb_fs_placeholder;

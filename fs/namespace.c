@@ -1,0 +1,1123 @@
+/*
+ * namespace.c - the mount's view of the backup root, built from listings and cached
+ * (see namespace.h; spec §3, §5.1).
+ *
+ * Locking: `ns->lock` guards the root listing (backup table, stray files, its timestamp)
+ * and every backup's reference count; each backup's own `lock` guards its tree and summary
+ * and is held across that backup's listing and meta reads, so two threads never list the
+ * same backup twice.  Lock order: ns->refresh -> ns->lock; backup->lock is never taken
+ * while holding ns->lock.
+ */
+#include "mvbackupfs/namespace.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mvbackupfs/backup_read.h"
+#include "mvbackupfs/log.h"
+#include "mvbackupfs/meta.h"
+#include "mvbackupfs/sidecar.h"
+
+/* A file or directory inside a backup.  Children are kept sorted by name. */
+struct node {
+	char *name;
+	int is_dir;
+	uint64_t size;
+	int64_t mtime;
+	struct node *kids;
+	size_t nkids, capkids;
+};
+
+struct backup {
+	char *name;
+	int refs;		/* guarded by ns->lock */
+	pthread_mutex_t lock;	/* guards every field below */
+	struct node tree;	/* root of the backup's tree (a directory) */
+	int tree_valid;
+	int64_t tree_at_ms;
+	uint64_t tree_objects;
+	uint64_t tree_bytes;
+	int has_full_meta;	/* meta/full_meta.json was in the last listing */
+	int resolved;		/* sum is valid */
+	int64_t sum_at_ms;
+	struct ns_summary sum;
+};
+
+struct rootfile {
+	char *name;
+	uint64_t size;
+	int64_t mtime;
+};
+
+struct ns {
+	struct objstore *store;
+	char *prefix;			/* "backup/" or "" */
+	struct ns_config cfg;
+	pthread_mutex_t refresh;	/* serialises root re-listings (held across the I/O) */
+	pthread_mutex_t lock;		/* guards the fields below and every backup's refs */
+	struct backup **backups;	/* sorted by name */
+	size_t nbackups;
+	struct rootfile *files;		/* stray objects at the root, sorted by name */
+	size_t nfiles;
+	int root_valid;
+	int64_t root_at_ms;
+	int64_t root_mtime;		/* shown as the mtime of backup dirs not yet listed */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *ns_state_name(enum ns_state st)
+{
+	switch (st) {
+	case NS_STATE_COMPLETE:
+		return "complete";
+	case NS_STATE_INCOMPLETE:
+		return "incomplete";
+	default:
+		return "unknown";
+	}
+}
+
+/* ------------------------------------------------------------------ summaries */
+
+void ns_summary_release(struct ns_summary *s)
+{
+	size_t i;
+
+	free(s->name);
+	free(s->reason);
+	free(s->format);
+	free(s->milvus_version);
+	free(s->backup_id);
+	for (i = 0; i < s->ndatabases; i++)
+		free(s->databases[i]);
+	free(s->databases);
+	for (i = 0; i < s->ncollections; i++) {
+		struct ns_collection *c = &s->collections[i];
+
+		free(c->db);
+		free(c->name);
+		free(c->indexes);
+		free(c->load_state);
+	}
+	free(s->collections);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *xstrdup(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static int summary_copy(struct ns_summary *dst, const struct ns_summary *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->name = xstrdup(src->name);
+	dst->reason = xstrdup(src->reason);
+	dst->format = xstrdup(src->format);
+	dst->milvus_version = xstrdup(src->milvus_version);
+	dst->backup_id = xstrdup(src->backup_id);
+	dst->databases = calloc(src->ndatabases + 1, sizeof(char *));
+	dst->collections = calloc(src->ncollections + 1, sizeof(struct ns_collection));
+	if (!dst->databases || !dst->collections)
+		goto oom;
+	for (i = 0; i < src->ndatabases; i++)
+		dst->databases[i] = xstrdup(src->databases[i]);
+	for (i = 0; i < src->ncollections; i++) {
+		struct ns_collection *d = &dst->collections[i];
+		const struct ns_collection *c = &src->collections[i];
+
+		*d = *c;
+		d->db = xstrdup(c->db);
+		d->name = xstrdup(c->name);
+		d->indexes = xstrdup(c->indexes);
+		d->load_state = xstrdup(c->load_state);
+	}
+	return 0;
+oom:
+	dst->ndatabases = 0;
+	dst->ncollections = 0;
+	ns_summary_release(dst);
+	return -ENOMEM;
+}
+
+/* "backup_2026_08_20_02_00_00_123456789" (milvus-backup's default name) -> Unix seconds. */
+static int64_t time_from_name(const char *name)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, s;
+
+	if (sscanf(name, "backup_%4d_%2d_%2d_%2d_%2d_%2d", &y, &mo, &d, &h, &mi, &s) != 6)
+		return 0;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return (int64_t)timegm(&tm);
+}
+
+static int add_database(struct ns_summary *s, const char *db)
+{
+	char **v;
+	size_t i;
+
+	for (i = 0; i < s->ndatabases; i++)
+		if (!strcmp(s->databases[i], db))
+			return 0;
+	v = realloc(s->databases, (s->ndatabases + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->databases = v;
+	v[s->ndatabases] = strdup(db);
+	if (!v[s->ndatabases])
+		return -ENOMEM;
+	s->ndatabases++;
+	return 0;
+}
+
+/* Index list for the table: "name(TYPE)" joined with ", ". */
+static char *index_list(const struct meta_collection *c)
+{
+	struct buf b = BUF_INIT(4096);
+	size_t i;
+
+	for (i = 0; i < c->nindexes; i++) {
+		const struct meta_index *x = &c->indexes[i];
+
+		buf_addf(&b, "%s%s", i ? ", " : "", x->index_name && *x->index_name ? x->index_name : x->field_name);
+		if (x->index_type && *x->index_type)
+			buf_addf(&b, "(%s)", x->index_type);
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* Fill `s` from a parsed, complete backup (milvus-backup-format.md §2.5). */
+static int summary_from_meta(struct ns_summary *s, const struct meta_backup *m)
+{
+	size_t i, p;
+	int rc;
+
+	s->format = xstrdup(m->format && *m->format ? m->format : "binlog");
+	s->milvus_version = xstrdup(m->milvus_version);
+	s->backup_id = xstrdup(m->id);
+	s->size = meta_backup_size(m);
+	s->created = meta_backup_time(m);
+	for (i = 0; i < m->ndatabases; i++) {
+		rc = add_database(s, m->databases[i].db_name);
+		if (rc)
+			return rc;
+	}
+	s->collections = calloc(m->ncollections + 1, sizeof(*s->collections));
+	if (!s->collections)
+		return -ENOMEM;
+	for (i = 0; i < m->ncollections; i++) {
+		const struct meta_collection *c = &m->collections[i];
+		struct ns_collection *d = &s->collections[s->ncollections++];
+
+		d->db = xstrdup(c->db_name && *c->db_name ? c->db_name : "default");
+		d->name = xstrdup(c->collection_name);
+		d->id = c->collection_id;
+		d->partitions = c->npartitions;
+		d->segments = meta_collection_segments(c);
+		d->l0_segments = c->nl0_segments;
+		for (p = 0; p < c->npartitions; p++) {
+			size_t g;
+
+			for (g = 0; g < c->partitions[p].nsegments; g++)
+				if (c->partitions[p].segments[g].is_l0)
+					d->l0_segments++;
+		}
+		d->entities = meta_collection_entities(c);
+		d->size = meta_collection_size(c);
+		d->indexes = index_list(c);
+		d->load_state = xstrdup(c->load_state);
+		s->entities += d->entities;
+		rc = add_database(s, d->db);
+		if (rc)
+			return rc;
+		if (!d->db || !d->name || !d->indexes || !d->load_state)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ trees */
+
+static void node_release(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nkids; i++)
+		node_release(&n->kids[i]);
+	free(n->kids);
+	free(n->name);
+	memset(n, 0, sizeof(*n));
+}
+
+static struct node *node_child(struct node *dir, const char *name, size_t len)
+{
+	size_t i;
+
+	/* Keys arrive sorted, so the child we want is nearly always the last one added. */
+	for (i = dir->nkids; i-- > 0;)
+		if (strlen(dir->kids[i].name) == len && !memcmp(dir->kids[i].name, name, len))
+			return &dir->kids[i];
+	return NULL;
+}
+
+static struct node *node_add(struct node *dir, const char *name, size_t len, int is_dir)
+{
+	struct node *k;
+
+	if (dir->nkids == dir->capkids) {
+		size_t cap = dir->capkids ? dir->capkids * 2 : 4;
+
+		k = realloc(dir->kids, cap * sizeof(*k));
+		if (!k)
+			return NULL;
+		dir->kids = k;
+		dir->capkids = cap;
+	}
+	k = &dir->kids[dir->nkids];
+	memset(k, 0, sizeof(*k));
+	k->name = strndup(name, len);
+	if (!k->name)
+		return NULL;
+	k->is_dir = is_dir;
+	dir->nkids++;
+	return k;
+}
+
+/* Insert "a/b/c" (relative to the backup) into the tree.  A trailing '/' is a directory
+ * marker object: it creates the directory and no file. */
+static int tree_insert(struct node *root, const char *rel, const struct obj_entry *e)
+{
+	struct node *dir = root;
+	const char *p = rel;
+
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		struct node *k;
+
+		if (len == 0) {
+			if (!slash)
+				return 0;	/* marker object "dir/" */
+			p = slash + 1;		/* "a//b": skip empty element */
+			continue;
+		}
+		k = node_child(dir, p, len);
+		if (k && k->is_dir != (slash != NULL)) {
+			/* "x" both a file and a directory: S3 allows it, a tree does not.
+			 * The directory wins; the object stays readable through others' tools. */
+			if (!slash)
+				return 0;
+			k->is_dir = 1;
+			k->size = 0;
+		}
+		if (!k) {
+			k = node_add(dir, p, len, slash != NULL);
+			if (!k)
+				return -ENOMEM;
+		}
+		if (e->mtime > k->mtime)
+			k->mtime = e->mtime;
+		if (!slash) {
+			k->size = e->size;
+			return 0;
+		}
+		dir = k;
+		p = slash + 1;
+	}
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct node *)a)->name, ((const struct node *)b)->name);
+}
+
+static void tree_sort(struct node *n)
+{
+	size_t i;
+
+	qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
+	for (i = 0; i < n->nkids; i++)
+		if (n->kids[i].is_dir)
+			tree_sort(&n->kids[i]);
+}
+
+static const struct node *tree_find(const struct node *n, const char *path)
+{
+	while (*path) {
+		const char *slash = strchr(path, '/');
+		size_t len = slash ? (size_t)(slash - path) : strlen(path);
+		size_t lo = 0, hi = n->nkids;
+		const struct node *found = NULL;
+
+		if (!n->is_dir)
+			return NULL;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = strncmp(n->kids[mid].name, path, len);
+
+			if (c == 0 && n->kids[mid].name[len] != '\0')
+				c = 1;
+			if (c == 0) {
+				found = &n->kids[mid];
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!found)
+			return NULL;
+		n = found;
+		path = slash ? slash + 1 : path + len;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ backups */
+
+static struct backup *backup_new(const char *name)
+{
+	struct backup *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->name = strdup(name);
+	if (!b->name) {
+		free(b);
+		return NULL;
+	}
+	b->tree.is_dir = 1;
+	b->refs = 1;	/* the table's reference */
+	pthread_mutex_init(&b->lock, NULL);
+	return b;
+}
+
+static void backup_destroy(struct backup *b)
+{
+	node_release(&b->tree);
+	ns_summary_release(&b->sum);
+	pthread_mutex_destroy(&b->lock);
+	free(b->name);
+	free(b);
+}
+
+static void backup_put(struct ns *n, struct backup *b)
+{
+	int last;
+
+	pthread_mutex_lock(&n->lock);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&n->lock);
+	if (last)
+		backup_destroy(b);
+}
+
+/* A backup is immutable once its summary says complete. */
+static int backup_committed(const struct backup *b)
+{
+	return b->resolved && b->sum.state == NS_STATE_COMPLETE;
+}
+
+/* (Re)list the backup's objects if needed.  Called with b->lock held. */
+static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
+{
+	struct obj_listing l = { 0 };
+	struct node fresh = { 0 };
+	char *prefix;
+	size_t plen, i;
+	int rc;
+
+	if (b->tree_valid && (backup_committed(b) || now_ms() - b->tree_at_ms < n->cfg.ttl_ms))
+		return 0;
+	if (asprintf(&prefix, "%s%s/", n->prefix, b->name) < 0)
+		return -ENOMEM;
+	plen = strlen(prefix);
+	rc = objstore_list(n->store, prefix, NULL, &l, err);
+	if (rc)
+		goto out;
+	fresh.is_dir = 1;
+	b->tree_objects = 0;
+	b->tree_bytes = 0;
+	b->has_full_meta = 0;
+	for (i = 0; i < l.nobjs; i++) {
+		const char *rel = l.objs[i].key + plen;
+
+		if (strncmp(l.objs[i].key, prefix, plen) != 0)
+			continue;
+		rc = tree_insert(&fresh, rel, &l.objs[i]);
+		if (rc)
+			goto out;
+		if (fresh.mtime < l.objs[i].mtime)
+			fresh.mtime = l.objs[i].mtime;
+		b->tree_objects++;
+		b->tree_bytes += l.objs[i].size;
+		if (!strcmp(rel, "meta/full_meta.json"))
+			b->has_full_meta = 1;
+	}
+	tree_sort(&fresh);
+	node_release(&b->tree);
+	b->tree = fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	b->tree_valid = 1;
+	b->tree_at_ms = now_ms();
+out:
+	node_release(&fresh);
+	obj_listing_release(&l);
+	free(prefix);
+	return rc;
+}
+
+/* Read the meta and decide the state, if needed.  Called with b->lock held. */
+static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
+{
+	struct backup_read br = { 0 };
+	struct ns_summary s = { 0 };
+	char *prefix;
+	int rc;
+
+	if (b->resolved && (backup_committed(b) || now_ms() - b->sum_at_ms < n->cfg.ttl_ms))
+		return 0;
+	rc = backup_load_tree(n, b, err);
+	if (rc)
+		return rc;
+	if (asprintf(&prefix, "%s%s/", n->prefix, b->name) < 0)
+		return -ENOMEM;
+	rc = backup_read(n->store, prefix, &br, err);
+	free(prefix);
+	if (rc)
+		return rc;
+	s.name = strdup(b->name);
+	if (!s.name) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (br.complete) {
+		s.state = NS_STATE_COMPLETE;
+		s.reason = strdup("");
+		rc = summary_from_meta(&s, &br.meta);
+		if (rc)
+			goto out;
+		if (s.size <= 0)
+			s.size = (int64_t)b->tree_bytes;
+	} else {
+		s.state = NS_STATE_INCOMPLETE;
+		s.reason = strdup(br.reason);
+		s.format = strdup("");
+		s.milvus_version = strdup("");
+		s.backup_id = strdup("");
+		s.size = (int64_t)b->tree_bytes;
+	}
+	s.objects = b->tree_objects;
+	if (br.has_sidecar)
+		s.expires = br.sidecar.expires;
+	/* milvus-backup-format.md §2.5: meta fields, then the meta object's mtime, then the name */
+	if (s.created <= 0)
+		s.created = br.meta_mtime;
+	if (s.created <= 0)
+		s.created = time_from_name(b->name);
+	if (s.created <= 0 && br.has_sidecar)
+		s.created = br.sidecar.created;
+	if (!s.reason || !s.format || !s.milvus_version || !s.backup_id) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ns_summary_release(&b->sum);
+	b->sum = s;
+	memset(&s, 0, sizeof(s));
+	b->resolved = 1;
+	b->sum_at_ms = now_ms();
+out:
+	ns_summary_release(&s);
+	backup_read_release(&br);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ the root */
+
+int ns_new(struct objstore *store, const char *root, const struct ns_config *cfg,
+	   struct ns **out)
+{
+	struct ns *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->store = store;
+	n->cfg = *cfg;
+	if (n->cfg.resolve_parallel <= 0)
+		n->cfg.resolve_parallel = 16;
+	if (asprintf(&n->prefix, "%s%s", root, *root ? "/" : "") < 0) {
+		free(n);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->refresh, NULL);
+	*out = n;
+	return 0;
+}
+
+static void root_clear(struct ns *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nfiles; i++)
+		free(n->files[i].name);
+	free(n->files);
+	n->files = NULL;
+	n->nfiles = 0;
+}
+
+void ns_free(struct ns *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->nbackups; i++)
+		backup_put(n, n->backups[i]);
+	free(n->backups);
+	root_clear(n);
+	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->refresh);
+	free(n->prefix);
+	free(n);
+}
+
+const char *ns_root_prefix(const struct ns *n)
+{
+	return n->prefix;
+}
+
+static struct backup *find_backup_locked(struct ns *n, const char *name)
+{
+	size_t lo = 0, hi = n->nbackups;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(n->backups[mid]->name, name);
+
+		if (c == 0)
+			return n->backups[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int backup_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct backup *const *)a)->name, (*(struct backup *const *)b)->name);
+}
+
+static int bsearch_name(struct backup **v, size_t nv, const char *name)
+{
+	size_t lo = 0, hi = nv;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(v[mid]->name, name);
+
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Re-list the root if the cached listing is older than the TTL (or `force`). */
+static int root_refresh(struct ns *n, int force, struct errmsg *err)
+{
+	struct obj_listing l = { 0 };
+	struct backup **nb = NULL;
+	struct rootfile *nf = NULL;
+	size_t i, nnb = 0, nnf = 0, plen = strlen(n->prefix);
+	int rc = 0, fresh;
+
+	pthread_mutex_lock(&n->refresh);
+	pthread_mutex_lock(&n->lock);
+	fresh = n->root_valid && !force && now_ms() - n->root_at_ms < n->cfg.ttl_ms;
+	pthread_mutex_unlock(&n->lock);
+	if (fresh)
+		goto out;
+
+	rc = objstore_list(n->store, n->prefix, "/", &l, err);
+	if (rc)
+		goto out;
+	nb = calloc(l.nprefixes + 1, sizeof(*nb));
+	nf = calloc(l.nobjs + 1, sizeof(*nf));
+	if (!nb || !nf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&n->lock);
+	for (i = 0; i < l.nprefixes; i++) {
+		char *name = l.prefixes[i] + plen;
+		size_t len = strlen(name);
+		struct backup *b;
+
+		if (len < 2 || name[len - 1] != '/')
+			continue;
+		name[len - 1] = '\0';
+		if (strchr(name, '/') || name[0] == '.')
+			continue;	/* not a name a backup can have; never shadow virtual names */
+		b = find_backup_locked(n, name);
+		if (b)
+			b->refs++;
+		else
+			b = backup_new(name);
+		if (!b) {
+			rc = -ENOMEM;
+			break;
+		}
+		nb[nnb++] = b;
+	}
+	/* key order is not name order ("a-b/" sorts before "a/"): sort for lookups */
+	qsort(nb, nnb, sizeof(*nb), backup_cmp);
+	for (i = 0; rc == 0 && i < l.nobjs; i++) {
+		const char *name = l.objs[i].key + plen;
+
+		if (!*name || name[0] == '.')
+			continue;
+		/* a key equal to a backup's name ("x" beside "x/"): the directory wins */
+		if (nnb && bsearch_name(nb, nnb, name))
+			continue;
+		nf[nnf].name = strdup(name);
+		if (!nf[nnf].name) {
+			rc = -ENOMEM;
+			break;
+		}
+		nf[nnf].size = l.objs[i].size;
+		nf[nnf].mtime = l.objs[i].mtime;
+		nnf++;
+	}
+	if (rc == 0) {
+		struct backup **old = n->backups;
+		size_t nold = n->nbackups;
+
+		root_clear(n);
+		n->backups = nb;
+		n->nbackups = nnb;
+		n->files = nf;
+		n->nfiles = nnf;
+		nb = NULL;
+		nf = NULL;
+		n->root_valid = 1;
+		n->root_at_ms = now_ms();
+		n->root_mtime = time(NULL);
+		pthread_mutex_unlock(&n->lock);
+		for (i = 0; i < nold; i++)
+			backup_put(n, old[i]);	/* the old table's references */
+		free(old);
+	} else {
+		pthread_mutex_unlock(&n->lock);
+	}
+out:
+	if (nb) {
+		for (i = 0; i < nnb; i++)
+			backup_put(n, nb[i]);
+		free(nb);
+	}
+	if (nf) {
+		for (i = 0; i < nnf; i++)
+			free(nf[i].name);
+		free(nf);
+	}
+	obj_listing_release(&l);
+	pthread_mutex_unlock(&n->refresh);
+	return rc;
+}
+
+/* Take a reference to backup `name`, refreshing the root listing if stale.  NULL if absent. */
+static struct backup *backup_get(struct ns *n, const char *name, int *rc, struct errmsg *err)
+{
+	struct backup *b;
+
+	*rc = root_refresh(n, 0, err);
+	if (*rc)
+		return NULL;
+	pthread_mutex_lock(&n->lock);
+	b = find_backup_locked(n, name);
+	if (b)
+		b->refs++;
+	pthread_mutex_unlock(&n->lock);
+	if (!b)
+		*rc = -ENOENT;
+	return b;
+}
+
+int ns_list_root(struct ns *n, ns_fill_fn fill, void *ctx, struct errmsg *err)
+{
+	struct ns_attr a = { 0 };
+	char **names = NULL;
+	struct ns_attr *attrs = NULL;
+	size_t i, bi = 0, fi = 0, count = 0;
+	int rc;
+
+	rc = root_refresh(n, 0, err);
+	if (rc)
+		return rc;
+	/* copy out under the lock, call back without it (fill may block in the kernel) */
+	pthread_mutex_lock(&n->lock);
+	names = calloc(n->nbackups + n->nfiles + 1, sizeof(*names));
+	attrs = calloc(n->nbackups + n->nfiles + 1, sizeof(*attrs));
+	if (!names || !attrs) {
+		pthread_mutex_unlock(&n->lock);
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (bi < n->nbackups || fi < n->nfiles) {
+		int take_backup = fi >= n->nfiles ||
+			(bi < n->nbackups && strcmp(n->backups[bi]->name, n->files[fi].name) < 0);
+
+		memset(&a, 0, sizeof(a));
+		if (take_backup) {
+			a.is_dir = 1;
+			a.mtime = n->root_mtime;
+			names[count] = strdup(n->backups[bi++]->name);
+		} else {
+			a.size = n->files[fi].size;
+			a.mtime = n->files[fi].mtime;
+			names[count] = strdup(n->files[fi++].name);
+		}
+		if (!names[count]) {
+			rc = -ENOMEM;
+			break;
+		}
+		attrs[count++] = a;
+	}
+	pthread_mutex_unlock(&n->lock);
+	for (i = 0; rc == 0 && i < count; i++)
+		if (fill(ctx, names[i], &attrs[i]))
+			break;
+out:
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(attrs);
+	return rc;
+}
+
+int ns_is_backup(struct ns *n, const char *name, struct errmsg *err)
+{
+	int rc;
+	struct backup *b = backup_get(n, name, &rc, err);
+
+	if (!b)
+		return 0;
+	backup_put(n, b);
+	return 1;
+}
+
+/* Split "name/rest" into the backup name (copied to `name`) and the rest. */
+static int split_path(const char *path, char *name, size_t size, const char **rest)
+{
+	const char *slash = strchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : strlen(path);
+
+	if (len == 0 || len >= size)
+		return -ENOENT;
+	memcpy(name, path, len);
+	name[len] = '\0';
+	*rest = slash ? slash + 1 : "";
+	return 0;
+}
+
+int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_out,
+	       struct errmsg *err)
+{
+	char name[256];
+	const char *rest;
+	const struct node *nd;
+	struct backup *b;
+	size_t i;
+	int rc;
+
+	memset(attr, 0, sizeof(*attr));
+	if (key_out)
+		*key_out = NULL;
+	rc = split_path(path, name, sizeof(name), &rest);
+	if (rc)
+		return rc;
+	b = backup_get(n, name, &rc, err);
+	if (!b) {
+		if (rc != -ENOENT || *rest)
+			return rc;
+		/* a stray object at the root? */
+		pthread_mutex_lock(&n->lock);
+		for (i = 0; i < n->nfiles; i++) {
+			if (!strcmp(n->files[i].name, name)) {
+				attr->size = n->files[i].size;
+				attr->mtime = n->files[i].mtime;
+				attr->committed = 1;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&n->lock);
+		if (i == n->nfiles)
+			return -ENOENT;
+		if (key_out && asprintf(key_out, "%s%s", n->prefix, name) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	pthread_mutex_lock(&b->lock);
+	if (!*rest) {
+		/* the backup directory itself: no request needed (spec §8: ls -l makes none) */
+		attr->is_dir = 1;
+		attr->mtime = b->tree_valid && b->tree.mtime ? b->tree.mtime : n->root_mtime;
+		attr->committed = 1;
+		goto unlock;
+	}
+	rc = backup_load_tree(n, b, err);
+	if (rc)
+		goto unlock;
+	if (b->has_full_meta && !b->resolved) {
+		/* entering a backup resolves it once, so its tree is then cached for good */
+		struct errmsg e2;
+
+		if (backup_resolve(n, b, &e2))
+			log_warn("%s", e2.msg);
+	}
+	nd = tree_find(&b->tree, rest);
+	if (!nd) {
+		rc = -ENOENT;
+		goto unlock;
+	}
+	attr->is_dir = nd->is_dir;
+	attr->size = nd->size;
+	attr->mtime = nd->mtime;
+	attr->committed = 1;
+	if (!nd->is_dir && key_out && asprintf(key_out, "%s%s/%s", n->prefix, name, rest) < 0)
+		rc = -ENOMEM;
+unlock:
+	pthread_mutex_unlock(&b->lock);
+	backup_put(n, b);
+	return rc;
+}
+
+int ns_list_dir(struct ns *n, const char *path, ns_fill_fn fill, void *ctx,
+		struct errmsg *err)
+{
+	char name[256];
+	const char *rest;
+	const struct node *nd;
+	struct backup *b;
+	char **names = NULL;
+	struct ns_attr *attrs = NULL;
+	size_t i, count = 0;
+	int rc;
+
+	rc = split_path(path, name, sizeof(name), &rest);
+	if (rc)
+		return rc;
+	b = backup_get(n, name, &rc, err);
+	if (!b)
+		return rc;
+	pthread_mutex_lock(&b->lock);
+	rc = backup_load_tree(n, b, err);
+	if (rc)
+		goto unlock;
+	nd = tree_find(&b->tree, rest);
+	if (!nd) {
+		rc = -ENOENT;
+		goto unlock;
+	}
+	if (!nd->is_dir) {
+		rc = -ENOTDIR;
+		goto unlock;
+	}
+	names = calloc(nd->nkids + 1, sizeof(*names));
+	attrs = calloc(nd->nkids + 1, sizeof(*attrs));
+	if (!names || !attrs) {
+		rc = -ENOMEM;
+		goto unlock;
+	}
+	for (i = 0; i < nd->nkids; i++) {
+		names[i] = strdup(nd->kids[i].name);
+		if (!names[i]) {
+			rc = -ENOMEM;
+			break;
+		}
+		attrs[i].is_dir = nd->kids[i].is_dir;
+		attrs[i].size = nd->kids[i].size;
+		attrs[i].mtime = nd->kids[i].mtime;
+		attrs[i].committed = 1;
+		count++;
+	}
+unlock:
+	pthread_mutex_unlock(&b->lock);
+	backup_put(n, b);
+	for (i = 0; rc == 0 && i < count; i++)
+		if (fill(ctx, names[i], &attrs[i]))
+			break;
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(attrs);
+	return rc;
+}
+
+int ns_backup_summary(struct ns *n, const char *name, struct ns_summary *out,
+		      struct errmsg *err)
+{
+	struct backup *b;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	b = backup_get(n, name, &rc, err);
+	if (!b)
+		return rc;
+	pthread_mutex_lock(&b->lock);
+	rc = backup_resolve(n, b, err);
+	if (!rc)
+		rc = summary_copy(out, &b->sum);
+	pthread_mutex_unlock(&b->lock);
+	backup_put(n, b);
+	return rc;
+}
+
+struct resolve_work {
+	struct ns *n;
+	struct backup **v;
+	size_t nv;
+	size_t next;			/* guarded by lock */
+	pthread_mutex_t lock;
+};
+
+static void *resolve_worker(void *arg)
+{
+	struct resolve_work *w = arg;
+
+	for (;;) {
+		struct backup *b;
+		struct errmsg e;
+		size_t i;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->nv)
+			return NULL;
+		b = w->v[i];
+		pthread_mutex_lock(&b->lock);
+		if (backup_resolve(w->n, b, &e))
+			log_warn("%s", e.msg);
+		pthread_mutex_unlock(&b->lock);
+	}
+}
+
+int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struct errmsg *err)
+{
+	struct resolve_work w = { 0 };
+	pthread_t th[64];
+	size_t i, nth, done = 0;
+	struct ns_summary *v;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	rc = root_refresh(n, 0, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	w.v = calloc(n->nbackups + 1, sizeof(*w.v));
+	if (!w.v) {
+		pthread_mutex_unlock(&n->lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n->nbackups; i++) {
+		w.v[i] = n->backups[i];
+		w.v[i]->refs++;
+	}
+	w.nv = n->nbackups;
+	pthread_mutex_unlock(&n->lock);
+	w.n = n;
+	pthread_mutex_init(&w.lock, NULL);
+	nth = (size_t)n->cfg.resolve_parallel;
+	if (nth > 64)
+		nth = 64;
+	if (nth > w.nv)
+		nth = w.nv;
+	for (i = 0; i < nth; i++)
+		if (pthread_create(&th[i], NULL, resolve_worker, &w))
+			break;
+	nth = i;
+	resolve_worker(&w);	/* the caller works too (and alone if no thread started) */
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&w.lock);
+
+	v = calloc(w.nv + 1, sizeof(*v));
+	for (i = 0; i < w.nv; i++) {
+		struct backup *b = w.v[i];
+
+		pthread_mutex_lock(&b->lock);
+		if (v && b->resolved) {
+			if (summary_copy(&v[done], &b->sum) == 0)
+				done++;
+		} else if (v) {
+			/* could not be read (logged above): still a row, state unknown */
+			v[done].name = strdup(b->name);
+			v[done].state = NS_STATE_UNKNOWN;
+			if (v[done].name)
+				done++;
+		}
+		pthread_mutex_unlock(&b->lock);
+		backup_put(n, b);
+	}
+	free(w.v);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	*count = done;
+	return 0;
+}
+
+void ns_invalidate(struct ns *n, const char *name)
+{
+	struct backup **v;
+	size_t i, nv = 0;
+
+	pthread_mutex_lock(&n->lock);
+	n->root_valid = 0;
+	v = calloc(n->nbackups + 1, sizeof(*v));
+	for (i = 0; v && i < n->nbackups; i++) {
+		if (name && strcmp(n->backups[i]->name, name))
+			continue;
+		v[nv] = n->backups[i];
+		v[nv++]->refs++;
+	}
+	pthread_mutex_unlock(&n->lock);
+	/* b->lock is never taken under n->lock: flip the flags after letting go of it */
+	for (i = 0; i < nv; i++) {
+		pthread_mutex_lock(&v[i]->lock);
+		v[i]->tree_valid = 0;
+		v[i]->resolved = 0;
+		pthread_mutex_unlock(&v[i]->lock);
+		backup_put(n, v[i]);
+	}
+	free(v);
+}

@@ -1,0 +1,44 @@
+/*
+ * mount.h - one mounted backup root: the state the FUSE operations work on, and the
+ * operations table itself (fs/fsops.c).
+ *
+ * main() builds a `struct mvbfs` from the config after the startup checks, hands
+ * mvbfs_operations() and the struct to libfuse, and frees it after the loop ends.
+ */
+#ifndef MVBACKUPFS_MOUNT_H
+#define MVBACKUPFS_MOUNT_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mvbackupfs/config.h"
+#include "mvbackupfs/membudget.h"
+#include "mvbackupfs/namespace.h"
+#include "mvbackupfs/objstore.h"
+#include "mvbackupfs/readahead.h"
+
+struct mvbfs {
+	const struct config *cfg;	/* not owned */
+	struct objstore *store;		/* the backup bucket (owned) */
+	struct ns *ns;			/* the tree (owned) */
+	struct membudget budget;	/* in-flight bytes: read-ahead now, uploads later */
+	struct ra_pool *ra;		/* read-ahead workers (owned) */
+	int read_only;			/* -o ro */
+	uid_t uid;
+	gid_t gid;
+	time_t mounted_at;
+};
+
+/* Open the store and build the namespace and read-ahead pool.  Starts worker threads, so
+ * call it after fuse_daemonize().  Returns 0 or -errno with a sentence. */
+int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct errmsg *err);
+
+/* Stop the workers and free everything mvbfs_start built. */
+void mvbfs_stop(struct mvbfs *m);
+
+/* The FUSE operations; private_data must be the struct mvbfs. */
+const struct fuse_operations *mvbfs_operations(void);
+
+#endif

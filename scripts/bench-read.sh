@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# bench-read.sh -- the read contract of spec §8: `cat` of a 1 GiB object through the mount must
+# reach >= 0.9x the throughput of a direct parallel ranged-GET client on the same object and
+# server, with the daemon's peak RSS <= 128 MiB.
+#
+#   scripts/bench-read.sh          (RUNS=3 SIZE_MIB=1024 PARTS=8 by default)
+#
+# Uses the S3 server in the environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+# or starts its own (scripts/s3-server.sh, stopped on exit).  Uploads one random object as a
+# stray object at the backup root (s3://mvb-bench-read/backup/bench.bin), then alternates, RUNS
+# times each:
+#   mount   a fresh mount (no page cache), `cat MNT/bench.bin > /dev/null`
+#   direct  curl --aws-sigv4, PARTS ranged GETs in parallel to /dev/null
+# Prints every run's MiB/s, the medians, the ratio mount/direct and the daemon's peak RSS
+# (VmHWM).  Exit 0 when both targets hold, 1 when one is missed, 2 on an error.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+MVB_BIN=${MVB_BIN:-$top/build/mvbackupfs}
+RUNS=${RUNS:-3}
+SIZE_MIB=${SIZE_MIB:-1024}
+PARTS=${PARTS:-8}
+BUCKET=mvb-bench-read
+KEY=backup/bench.bin
+work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-bench-read.XXXXXX")
+own_rgw=0
+MNT=$work/mnt
+mkdir -p "$MNT"
+unset AWS_CA_BUNDLE	# rclone (Go) refuses a custom bundle with its transport
+
+die() { echo "bench-read: error: $*" >&2; exit 2; }
+cleanup() {
+	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
+	[ $own_rgw = 1 ] && bash "$top/scripts/s3-server.sh" stop "$work/rgw" >/dev/null 2>&1
+	grep -qF " $work/" /proc/self/mounts || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ -x "$MVB_BIN" ] || die "no daemon at '$MVB_BIN' (run scripts/setup.sh)"
+if [ -z "${S3_ENDPOINT:-}" ]; then
+	env_out=$(S3_BUCKETS=$BUCKET bash "$top/scripts/s3-server.sh" start "$work/rgw") || die "cannot start the S3 server"
+	own_rgw=1
+	eval "$env_out"
+fi
+REGION=${S3_REGION:-us-east-1}
+sc() {
+	curl -sS --aws-sigv4 "aws:amz:$REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+rc_env() {
+	RCLONE_CONFIG=/dev/null RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Ceph \
+	RCLONE_CONFIG_B_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_B_REGION="$REGION" \
+	RCLONE_CONFIG_B_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_B_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+		rclone --log-level ERROR "$@"
+}
+
+# --- the object (uploaded once; a re-run against the same server reuses it)
+code=$(sc -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")
+case "$code" in 200|409) ;; *) die "cannot create bucket '$BUCKET': HTTP $code" ;; esac
+size=$((SIZE_MIB * 1048576))
+have=$(sc -I -o /dev/null -w '%header{content-length}' "$S3_ENDPOINT/$BUCKET/$KEY" 2>/dev/null || true)
+if [ "$have" != "$size" ]; then
+	echo "uploading $SIZE_MIB MiB to s3://$BUCKET/$KEY"
+	head -c "$size" /dev/urandom | rc_env rcat --s3-chunk-size 64M --s3-upload-concurrency 4 "b:$BUCKET/$KEY" \
+		|| die "upload failed"
+	have=$(sc -I -o /dev/null -w '%header{content-length}' "$S3_ENDPOINT/$BUCKET/$KEY")
+	[ "$have" = "$size" ] || die "uploaded object has $have bytes, not $size"
+fi
+
+h=${S3_ENDPOINT#*://}; h=${h%%/*}
+cat >"$work/backup.yaml" <<EOF
+milvus:
+  address: 127.0.0.1
+  port: 1
+minio:
+  storageType: minio
+  address: ${h%:*}
+  port: ${h##*:}
+  region: $REGION
+  accessKeyID: $AWS_ACCESS_KEY_ID
+  secretAccessKey: $AWS_SECRET_ACCESS_KEY
+  useSSL: false
+  bucketName: $BUCKET
+  backupBucketName: $BUCKET
+  backupRootPath: backup
+EOF
+
+now_ns() { date +%s%N; }
+mibs() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / 1048576 / (ns / 1e9) }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+peak_rss_kib=0
+run_mount() {
+	local t0 t1 pid hwm i
+	"$MVB_BIN" -c "$work/backup.yaml" "$MNT" 2>"$work/mount.err" || die "mount failed: $(cat "$work/mount.err")"
+	for ((i = 0; i < 300; i++)); do mountpoint -q "$MNT" && break; sleep 0.05; done
+	mountpoint -q "$MNT" || die "'$MNT' not mounted"
+	pid=$(pgrep -f -- "$(basename "$MVB_BIN") .*$MNT\$" | head -n 1)
+	t0=$(now_ns)
+	cat "$MNT/bench.bin" >/dev/null || die "cat through the mount failed"
+	t1=$(now_ns)
+	if [ -n "$pid" ]; then
+		hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+		[ "${hwm:-0}" -gt "$peak_rss_kib" ] && peak_rss_kib=$hwm
+	fi
+	fusermount3 -u "$MNT" || die "unmount failed"
+	for ((i = 0; i < 200; i++)); do [ -n "$pid" ] && [ -d "/proc/$pid" ] || break; sleep 0.05; done
+	RATE=$(mibs "$size" $((t1 - t0)))
+}
+
+run_direct() {
+	local part=$((size / PARTS)) i from to t0 t1 pids=() bad=0
+	t0=$(now_ns)
+	for ((i = 0; i < PARTS; i++)); do
+		from=$((i * part)); to=$(( i == PARTS - 1 ? size - 1 : from + part - 1 ))
+		sc -o /dev/null -r "$from-$to" "$S3_ENDPOINT/$BUCKET/$KEY" & pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || bad=1; done
+	t1=$(now_ns)
+	[ $bad = 0 ] || die "a direct ranged GET failed"
+	RATE=$(mibs "$size" $((t1 - t0)))
+}
+
+# run_* set RATE (MiB/s); run_mount also raises peak_rss_kib (the daemon's VmHWM)
+m=() d=()
+for ((r = 1; r <= RUNS; r++)); do
+	run_direct; d+=("$RATE"); echo "run $r direct ($PARTS parallel ranged GETs): $RATE MiB/s"
+	run_mount; m+=("$RATE"); echo "run $r mount  (cat, fresh mount):          $RATE MiB/s"
+done
+md=$(median "${d[@]}")
+mm=$(median "${m[@]}")
+ratio=$(awk -v a="$mm" -v b="$md" 'BEGIN { printf "%.2f", a / b }')
+rss_mib=$(awk -v k="$peak_rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+echo "median direct: $md MiB/s"
+echo "median mount:  $mm MiB/s"
+verdict=0
+if awk -v r="$ratio" 'BEGIN { exit !(r >= 0.9) }'; then v=met; else v=MISSED; verdict=1; fi
+echo "ratio mount/direct: $ratio (target >= 0.90: $v)"
+if [ "$peak_rss_kib" -gt 0 ] && [ "$peak_rss_kib" -le $((128 * 1024)) ]; then v=met; else v=MISSED; verdict=1; fi
+[ "$peak_rss_kib" -gt 0 ] || v="MISSED (no pid found)"
+echo "daemon peak RSS (VmHWM): $rss_mib MiB (target <= 128 MiB: $v)"
+exit $verdict

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# test.sh -- everything CI checks, in one command (.ci/run calls only this):
+#
+#   1. scripts/setup.sh: packages, the Milvus stand-in's node modules, the build in build/
+#   2. unit tests (ctest) in build/
+#   3. the same unit tests built with -DMVB_SANITIZE=ON (ASan + UBSan) in build-asan/
+#   4. the unit tests under valgrind (memcheck: no error, no leak)
+#   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot (run.sh each) when present
+#
+# Prints one line per suite and ends with "N passed, N failed" (suites); exits 1 on any failure.
+# The S3 server is stopped on every exit.  Environment: JOBS (default 2), KEEP_LOGS=1 (keep the
+# log dir), SKIP_SETUP=1 (use the existing build),
+# BUILD_DIR (default build; the ASan build goes to BUILD_DIR-asan), SUITES="unit asan valgrind mount ..." (a subset).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+JOBS=${JOBS:-2}
+BUILD_DIR=${BUILD_DIR:-build}		# a developer's own build dir; CI uses build/
+ASAN_DIR=${ASAN_DIR:-$BUILD_DIR-asan}
+export BUILD_DIR MVB_BIN="$top/$BUILD_DIR/mvbackupfs"
+logs=$(mktemp -d "${TMPDIR:-/tmp}/mvb-test-logs.XXXXXX")
+rgw_dir="$logs/rgw"
+rgw_started=0
+
+cleanup() {
+	local rc=$?
+	if [ $rgw_started = 1 ]; then bash "$top/scripts/s3-server.sh" stop "$rgw_dir" >/dev/null 2>&1; fi
+	if [ "${KEEP_LOGS:-0}" = 1 ] || [ $rc -ne 0 ]; then
+		echo "logs: $logs"
+	else
+		rm -rf "$logs"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass=0 fail=0 results=()
+T_START=$(date +%s)
+
+# suite NAME CMD...: run one suite, its output to $logs/NAME.log (shown on failure)
+suite() {
+	local name=$1 t0 rc; shift
+	if [ -n "${SUITES:-}" ] && ! [[ " $SUITES " == *" $name "* ]]; then return 0; fi
+	t0=$(date +%s)
+	echo "=== $name"
+	"$@" >"$logs/$name.log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass=$((pass+1)); results+=("PASS $name ($(( $(date +%s) - t0 )) s)")
+		# one line of the suite's own summary, when it has one
+		grep -E '^[0-9]+ passed, [0-9]+ failed|tests passed' "$logs/$name.log" | tail -n 1 | sed 's/^/    /'
+	else
+		fail=$((fail+1)); results+=("FAIL $name ($(( $(date +%s) - t0 )) s, exit $rc)")
+		echo "--- $name failed (exit $rc); last lines of $logs/$name.log:"
+		tail -n 60 "$logs/$name.log" | sed 's/^/    /'
+	fi
+	return $rc
+}
+
+# ------------------------------------------------------------------------------ the suites
+build_ok=0
+if [ "${SKIP_SETUP:-0}" = 1 ] && [ -x "$BUILD_DIR/mvbackupfs" ]; then
+	build_ok=1
+else
+	suite setup bash scripts/setup.sh && build_ok=1
+fi
+
+unit() { ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"; }
+
+asan() {
+	cmake -S . -B "$ASAN_DIR" -DMVB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+	cmake --build "$ASAN_DIR" -j"$JOBS" &&
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		ctest --test-dir "$ASAN_DIR" --output-on-failure -j"$JOBS"
+}
+
+valgrind_unit() {
+	local t n=0 bad=0
+	for t in "$BUILD_DIR"/test_*; do
+		[ -x "$t" ] && [ -f "$t" ] || continue
+		n=$((n+1))
+		echo "--- valgrind $t"
+		if ! (cd "$BUILD_DIR" && valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+			--errors-for-leak-kinds=definite,indirect "./$(basename "$t")"); then
+			echo "FAIL valgrind $t"
+			bad=$((bad+1))
+		fi
+	done
+	echo "valgrind: $n programs, $bad failed"
+	[ $bad -eq 0 ]
+}
+
+if [ $build_ok = 1 ]; then
+	suite unit unit
+	suite asan asan
+	suite valgrind valgrind_unit
+else
+	fail=$((fail+1)); results+=("FAIL unit/asan/valgrind (no build)")
+fi
+
+# The live suites share one S3 server.
+live=()
+[ -f tests/mount/run.sh ] && live+=(mount)
+[ -f tests/s3/run.sh ] && live+=(s3)
+[ -f tests/grpc/run.sh ] && live+=(grpc)
+[ -f tests/snapshot/run.sh ] && live+=(snapshot)
+want_live=0
+for s in "${live[@]}"; do
+	if [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $s "* ]]; then want_live=1; fi
+done
+if [ $want_live = 1 ]; then
+	if [ $build_ok != 1 ]; then
+		fail=$((fail+1)); results+=("FAIL ${live[*]} (no build)")
+	elif env_out=$(bash scripts/s3-server.sh start "$rgw_dir" 2>"$logs/s3-server.log"); then
+		rgw_started=1
+		eval "$env_out"
+		export S3_ENDPOINT S3_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+		echo "(S3 server: $S3_ENDPOINT)"
+		for s in "${live[@]}"; do
+			suite "$s" bash "tests/$s/run.sh"
+		done
+	else
+		rgw_started=1	# stop whatever part of it came up
+		cat "$logs/s3-server.log" | tail -n 20
+		fail=$((fail+1)); results+=("FAIL s3-server (could not start: the live suites did not run)")
+	fi
+fi
+
+echo
+echo "=== summary ($(( $(date +%s) - T_START )) s)"
+for r in "${results[@]}"; do echo "$r"; done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

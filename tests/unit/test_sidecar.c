@@ -1,0 +1,133 @@
+/*
+ * test_sidecar.c - mvbackupfs.json round trip, tolerant and bounded parsing, and the RFC 3339
+ * helpers that .expires shows and accepts.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mvbackupfs/sidecar.h"
+
+static void test_rfc3339(void **state)
+{
+	static const struct { int64_t t; const char *s; } v[] = {
+		{ 0, "1970-01-01T00:00:00Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },
+		{ 1787191200, "2026-08-20T02:00:00Z" },
+		{ 4102444799, "2099-12-31T23:59:59Z" },
+		{ -1, "1969-12-31T23:59:59Z" },
+		{ 253402300799, "9999-12-31T23:59:59Z" },
+	};
+	char out[32];
+	int64_t t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(rfc3339_format(v[i].t, out), 0);
+		assert_string_equal(out, v[i].s);
+		assert_int_equal(rfc3339_parse(v[i].s, &t), 0);
+		assert_int_equal(t, v[i].t);
+	}
+	assert_int_equal(rfc3339_format(253402300800, out), -EINVAL);
+	assert_int_equal(rfc3339_parse("2026-08-20T04:00:00+02:00", &t), 0);
+	assert_int_equal(t, 1787191200);
+	assert_int_equal(rfc3339_parse("2026-08-19t21:30:00.123456-04:30", &t), 0);
+	assert_int_equal(t, 1787191200);
+	assert_int_equal(rfc3339_parse("2026-08-20T02:00:00z", &t), 0);
+	assert_int_equal(t, 1787191200);
+	static const char *const bad[] = {
+		"", "2026-08-20", "2026-08-20T02:00:00", "2026-13-01T00:00:00Z",
+		"2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-08-20T24:00:00Z",
+		"2026-08-20T02:00:00Zjunk", "2026-08-20T02:00:00.Z", "2026-08-20T02:00:00+2:00",
+		"2026-08-20 02:00:00Z", "x026-08-20T02:00:00Z", "7d", "never",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rfc3339_parse(bad[i], &t), -EINVAL);
+}
+
+static void test_roundtrip(void **state)
+{
+	struct sidecar s = { .format = SIDECAR_FORMAT, .created = 1787191200,
+			     .expires = 1787191200 + 3 * 86400, .kind = SIDECAR_KIND_SCHEDULED };
+	struct sidecar r;
+	struct buf b = BUF_INIT(SIDECAR_MAX);
+	struct errmsg err;
+
+	(void)state;
+	strcpy(s.created_by, sidecar_creator());
+	strcpy(s.job, "job-7");
+	assert_int_equal(strncmp(s.created_by, "mvbackupfs ", 11), 0);
+	assert_int_equal(sidecar_write(&s, &b), 0);
+	assert_non_null(strstr(b.p, "\"created\":\"2026-08-20T02:00:00Z\","
+				    "\"expires\":\"2026-08-23T02:00:00Z\",\"kind\":\"scheduled\","
+				    "\"job\":\"job-7\"}"));
+	assert_int_equal(strncmp(b.p, "{\"format\":1,\"created_by\":\"mvbackupfs ", 37), 0);
+	assert_int_equal(sidecar_parse(b.p, b.len, &r, &err), 0);
+	assert_memory_equal(&r, &s, sizeof(r));
+
+	/* expires 0 = never: the key is left out, and absent reads back as 0 */
+	buf_reset(&b);
+	s.expires = 0;
+	s.job[0] = '\0';
+	s.kind = SIDECAR_KIND_MANUAL;
+	assert_int_equal(sidecar_write(&s, &b), 0);
+	assert_null(strstr(b.p, "expires"));
+	assert_null(strstr(b.p, "job"));
+	assert_int_equal(sidecar_parse(b.p, b.len, &r, &err), 0);
+	assert_int_equal(r.expires, 0);
+	assert_int_equal(r.kind, SIDECAR_KIND_MANUAL);
+	buf_release(&b);
+}
+
+static void test_tolerant_and_bounded(void **state)
+{
+	static const char newer[] = "{\"format\":2,\"kind\":\"future\",\"checksums\":{\"a\":1},"
+				    "\"created\":null,\"job\":\"j\"}";
+	static const char *const bad[] = {
+		"", "[]", "{", "{\"format\":\"1\"}", "{\"format\":-1}", "{\"created\":1787191200}",
+		"{\"expires\":\"tomorrow\"}", "{\"kind\":3}", "{\"created_by\":{}}",
+	};
+	struct sidecar r;
+	struct errmsg err;
+	char *big;
+
+	(void)state;
+	assert_int_equal(sidecar_parse(newer, sizeof(newer) - 1, &r, &err), 0);
+	assert_int_equal(r.format, 2);
+	assert_int_equal(r.kind, SIDECAR_KIND_UNKNOWN);
+	assert_int_equal(r.created, 0);
+	assert_string_equal(r.job, "j");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sidecar_parse(bad[i], strlen(bad[i]), &r, &err), -EINVAL);
+
+	big = malloc(SIDECAR_MAX + 2);
+	assert_non_null(big);
+	memset(big, ' ', SIDECAR_MAX + 1);
+	big[0] = '{';
+	big[SIDECAR_MAX] = '}';
+	assert_int_equal(sidecar_parse(big, SIDECAR_MAX + 1, &r, &err), -EFBIG);
+	/* an over-long job id is truncated, not overflowed */
+	memset(big, 'a', 300);
+	memcpy(big, "{\"job\":\"", 8);
+	memcpy(big + 300, "\"}", 3);
+	assert_int_equal(sidecar_parse(big, strlen(big), &r, &err), 0);
+	assert_int_equal(strlen(r.job), sizeof(r.job) - 1);
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_tolerant_and_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
