@@ -1,3 +1,222 @@
-/* placeholder until the FUSE layer lands */
+/*
+ * main.c - mvbackupfs: mount a Milvus backup root (milvus-backup's format, on S3 or a local
+ * directory) as a filesystem.
+ *
+ * Startup validates everything it can before mounting (spec §2): the config file, the
+ * storage type, that the bucket exists and the credentials work.  Each problem is one clear
+ * line on stderr and exit status 1, and nothing is mounted.  Then it mounts, daemonises
+ * (unless -f), starts its worker threads and serves until unmounted or signalled.
+ */
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
-int main(void) { puts("mvbackupfs " MVB_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "mvbackupfs/config.h"
+#include "mvbackupfs/log.h"
+#include "mvbackupfs/mount.h"
+#include <fuse_lowlevel.h>	/* fuse_parse_cmdline; after mount.h sets FUSE_USE_VERSION */
+#include "mvbackupfs/version.h"
+
+struct options {
+	char *config;
+	int help;
+	int version;
+	int print_config;
+	int read_only;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_PRINT_CONFIG, KEY_RO };
+
+static const struct fuse_opt opt_spec[] = {
+	{ "-c %s", offsetof(struct options, config), 0 },
+	{ "--config=%s", offsetof(struct options, config), 0 },
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("--print-config", KEY_PRINT_CONFIG),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_END
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	switch (key) {
+	case KEY_HELP:
+		o->help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->version = 1;
+		return 0;
+	case KEY_PRINT_CONFIG:
+		o->print_config = 1;
+		return 0;
+	case KEY_RO:
+		o->read_only = 1;
+		return 1;	/* keep: the kernel mounts read-only too */
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-c FILE] MOUNTPOINT [options]\n"
+	       "\n"
+	       "Mount the Milvus backups in <backupBucketName>/<backupRootPath>/ (milvus-backup's\n"
+	       "format, on S3-compatible storage or a local directory) at MOUNTPOINT.\n"
+	       "\n"
+	       "options:\n"
+	       "  -c FILE, --config=FILE  milvus-backup's backup.yaml (default: $MVBACKUPFS_CONFIG,\n"
+	       "                          then ./configs/backup.yaml, then ./backup.yaml)\n"
+	       "  -f                      stay in the foreground, log to stderr\n"
+	       "  -d                      debug: foreground, FUSE requests logged\n"
+	       "  -s                      single-threaded\n"
+	       "  -o ro                   read-only: no snapshot, import, restore or delete\n"
+	       "  -o OPT[,OPT...]         other FUSE mount options (allow_other, uid=, gid=, ...)\n"
+	       "  --print-config          print the resolved configuration (secrets masked), exit\n"
+	       "  -h, --help              this help\n"
+	       "  -V, --version           the version\n"
+	       "\n"
+	       "In the mount: ls, cat NAME/.info, cat NAME/.status, cat .info; see mvbackupfs(1).\n",
+	       prog);
+}
+
+static int fail(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "mvbackupfs: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cl = { 0 };
+	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
+	struct options o = { 0 };
+	struct config cfg;
+	struct errmsg e = { { 0 } };
+	struct mvbfs m = { 0 };
+	struct objstore *probe = NULL;
+	struct fuse *fuse = NULL;
+	struct stat st;
+	char *cfgpath = NULL;
+	int rc, ret = 1, cfg_ok = 0, mounted = 0;
+
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
+		return 1;
+	if (o.version) {
+		printf("mvbackupfs %s (libfuse %s, %s)\n", mvb_version(), fuse_pkgversion(),
+		       curl_version());
+		return 0;
+	}
+	if (o.help) {
+		usage(argv[0]);
+		return 0;
+	}
+	if (fuse_parse_cmdline(&args, &cl) != 0)
+		return 1;
+
+	cfgpath = o.config ? strdup(o.config) : config_find_default();
+	if (!cfgpath) {
+		ret = fail("no configuration file: pass -c FILE (or set MVBACKUPFS_CONFIG, or put "
+			   "backup.yaml in ./configs/ or ./)%s%s", "", "");
+		goto out;
+	}
+	rc = config_init(&cfg);
+	if (rc) {
+		ret = fail("cannot initialise the configuration: %s%s", strerror(-rc), "");
+		goto out;
+	}
+	cfg_ok = 1;
+	rc = config_load(&cfg, cfgpath, &e);
+	if (rc) {
+		ret = fail("%s%s", errmsg_str(&e, rc), "");
+		goto out;
+	}
+	if (o.print_config) {
+		struct buf b = BUF_INIT(1u << 20);
+
+		config_dump(&cfg, &b);
+		fputs(b.p ? b.p : "", stdout);
+		buf_release(&b);
+		ret = 0;
+		goto out;
+	}
+	if (!cl.mountpoint) {
+		fprintf(stderr, "mvbackupfs: no mount point given\n");
+		usage(argv[0]);
+		goto out;
+	}
+	if (stat(cl.mountpoint, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		ret = fail("mount point '%s' is not a directory%s", cl.mountpoint, "");
+		goto out;
+	}
+
+	/* spec §2: check storage before mounting; one clear line, exit 1, nothing mounted */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = config_open_store(&cfg, &cfg.backup_storage, &probe, &e);
+	if (!rc)
+		rc = objstore_check(probe, &e);
+	objstore_free(probe);	/* no threads or connections survive into the daemon's fork */
+	probe = NULL;
+	if (rc) {
+		ret = fail("%s%s", errmsg_str(&e, rc), "");
+		goto out;
+	}
+
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	fuse_opt_add_arg(&args, "-ofsname=mvbackupfs");
+	fuse_opt_add_arg(&args, "-osubtype=mvbackupfs");
+	fuse = fuse_new(&args, mvbfs_operations(), sizeof(struct fuse_operations), &m);
+	if (!fuse)
+		goto out;
+	if (fuse_mount(fuse, cl.mountpoint) != 0) {
+		ret = fail("cannot mount on '%s'%s", cl.mountpoint, "");
+		goto out;
+	}
+	mounted = 1;
+	if (fuse_daemonize(cl.foreground) != 0)
+		goto out;
+	log_setup(!cl.foreground, cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	rc = mvbfs_start(&m, &cfg, o.read_only, &e);
+	if (rc) {
+		log_err("%s", errmsg_str(&e, rc));
+		goto out;
+	}
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto out;
+	log_info("mounted %s/%s on %s%s", objstore_name(m.store), cfg.backup_storage.root_path,
+		 cl.mountpoint, o.read_only ? " (read-only)" : "");
+	if (cl.singlethread)
+		rc = fuse_loop(fuse);
+	else
+		rc = fuse_loop_mt(fuse, &loop);
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	ret = rc ? 1 : 0;
+	log_info("unmounted %s", cl.mountpoint);
+out:
+	if (mounted)
+		fuse_unmount(fuse);
+	if (fuse)
+		fuse_destroy(fuse);
+	mvbfs_stop(&m);
+	if (cfg_ok)
+		config_release(&cfg);
+	free(cfgpath);
+	free(cl.mountpoint);
+	free(o.config);
+	fuse_opt_free_args(&args);
+	curl_global_cleanup();
+	return ret;
+}

@@ -83,6 +83,12 @@ const char *ns_state_name(enum ns_state st)
 		return "complete";
 	case NS_STATE_INCOMPLETE:
 		return "incomplete";
+	case NS_STATE_CREATING:
+		return "creating";
+	case NS_STATE_DELETING:
+		return "deleting";
+	case NS_STATE_FAILED:
+		return "failed";
 	default:
 		return "unknown";
 	}

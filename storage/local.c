@@ -559,7 +559,9 @@ static int local_list_page(struct objstore *s, const char *prefix, const char *d
 			   strerror(-rc));
 		goto out;
 	}
-	qsort(w.items, w.n, sizeof(*w.items), item_cmp);
+	/* Nothing matched: w.items is NULL, and qsort's pointer is declared nonnull. */
+	if (w.n)
+		qsort(w.items, w.n, sizeof(*w.items), item_cmp);
 	/* Drop duplicate common prefixes (several files rolling up into one). */
 	for (i = j = 0; i < w.n; i++) {
 		if (j && !strcmp(w.items[j - 1].s, w.items[i].s)) {

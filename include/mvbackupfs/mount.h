@@ -13,8 +13,12 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "mvbackupfs/config.h"
+#include "mvbackupfs/jobtable.h"
 #include "mvbackupfs/membudget.h"
+#include "mvbackupfs/milvus_client.h"
 #include "mvbackupfs/namespace.h"
 #include "mvbackupfs/objstore.h"
 #include "mvbackupfs/readahead.h"
@@ -24,7 +28,12 @@ struct mvbfs {
 	struct objstore *store;		/* the backup bucket (owned) */
 	struct ns *ns;			/* the tree (owned) */
 	struct membudget budget;	/* in-flight bytes: read-ahead now, uploads later */
+	int budget_ok;			/* budget initialised */
 	struct ra_pool *ra;		/* read-ahead workers (owned) */
+	struct objstore *milvus_store;	/* Milvus' own bucket, for snapshots (owned; may be NULL) */
+	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
+	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
+	pthread_mutex_t control;	/* serialises mkdir/rmdir of backups (name reservation) */
 	int read_only;			/* -o ro */
 	uid_t uid;
 	gid_t gid;

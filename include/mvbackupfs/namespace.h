@@ -30,6 +30,10 @@ enum ns_state {
 	NS_STATE_UNKNOWN = 0,	/* not resolved yet */
 	NS_STATE_COMPLETE,
 	NS_STATE_INCOMPLETE,
+	/* set by the mount, never by storage alone (spec §4) */
+	NS_STATE_CREATING,	/* a snapshot job of this mount is writing it */
+	NS_STATE_DELETING,	/* a delete job of this mount is removing it */
+	NS_STATE_FAILED,	/* this mount's snapshot job failed (storage says incomplete) */
 };
 
 const char *ns_state_name(enum ns_state st);

@@ -1,0 +1,928 @@
+/*
+ * fsops.c - the FUSE operations: map paths onto the namespace (namespace.h), serve object
+ * reads through the read-ahead engine (readahead.h) and the virtual files (vfiles.h).
+ *
+ * Paths (spec §3):
+ *   /                       the backup root
+ *   /.info /.info.json      virtual, lookup-only: one row per backup
+ *   /.snapshot              virtual, lookup-only directory: snapshots being taken
+ *   /NAME                   a backup (directory) or a stray object (file)
+ *   /NAME/.info[.json]      virtual: the backup's details
+ *   /NAME/.status           virtual: state and progress of the job on the backup
+ *   /NAME/...               the backup's objects
+ * Virtual names never appear in readdir, so cp -r, rsync, tar, du and find see exactly the
+ * stored objects.
+ *
+ * Control operations (spec §5.2, §5.5): `mkdir /.snapshot/NAME` validates, reserves the
+ * name and starts a snapshot job; `rmdir /NAME` (or removing anything inside it: there is
+ * no partial delete of a backup) removes the meta at once and the data in the background.
+ */
+#include "mvbackupfs/mount.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <poll.h>
+
+#include "mvbackupfs/backup_admin.h"
+#include "mvbackupfs/backup_create.h"
+#include "mvbackupfs/log.h"
+#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/version.h"
+#include "mvbackupfs/vfiles.h"
+
+enum vkind {
+	V_NONE = 0,
+	V_ROOT_INFO,
+	V_ROOT_INFO_JSON,
+	V_BACKUP_INFO,
+	V_BACKUP_INFO_JSON,
+	V_BACKUP_STATUS,
+};
+
+/* An open file: an object streamed through read-ahead, or a rendered virtual file. */
+struct fh {
+	struct ra_file *ra;	/* objects */
+	char *text;		/* virtual files: rendered at open (.status: again at offset 0) */
+	size_t len;
+	enum vkind kind;
+	char name[256];		/* the backup of a virtual file */
+	uint64_t seen;		/* .status: the job change counter the text shows */
+};
+
+#define VFILE_MAX	(64u << 20)
+
+static struct mvbfs *ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* "/NAME/.info" -> V_BACKUP_INFO with name "NAME"; "/.info" -> V_ROOT_INFO. */
+static enum vkind classify_virtual(const char *path, char *name, size_t size)
+{
+	const char *p = path + 1, *slash;
+	size_t len;
+
+	if (!strcmp(path, "/.info"))
+		return V_ROOT_INFO;
+	if (!strcmp(path, "/.info.json"))
+		return V_ROOT_INFO_JSON;
+	slash = strchr(p, '/');
+	if (!slash || strchr(slash + 1, '/'))
+		return V_NONE;
+	len = (size_t)(slash - p);
+	if (len == 0 || len >= size || p[0] == '.')
+		return V_NONE;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	if (!strcmp(slash + 1, ".info"))
+		return V_BACKUP_INFO;
+	if (!strcmp(slash + 1, ".info.json"))
+		return V_BACKUP_INFO_JSON;
+	if (!strcmp(slash + 1, ".status"))
+		return V_BACKUP_STATUS;
+	return V_NONE;
+}
+
+static void log_failure(const char *op, const char *path, int rc, const struct errmsg *e)
+{
+	if (rc == -ENOENT)
+		return;	/* lookups of absent names are normal */
+	log_err("%s '%s': %s", op, path, errmsg_str(e, rc));
+}
+
+/* What this mount's jobs say about `s` (spec §4: creating / deleting are in-memory). */
+static void overlay_state(struct mvbfs *m, struct ns_summary *s)
+{
+	struct job_progress p;
+	enum jt_kind k = jobtable_get(m->jobs, s->name, &p);
+
+	if (k == JT_SNAPSHOT && p.state == JOB_RUNNING)
+		s->state = NS_STATE_CREATING;
+	else if (k == JT_SNAPSHOT && p.state == JOB_FAILED && s->state != NS_STATE_COMPLETE)
+		s->state = NS_STATE_FAILED;
+	else if (k == JT_DELETE && p.state == JOB_RUNNING)
+		s->state = NS_STATE_DELETING;
+	else
+		return;
+	free(s->reason);
+	s->reason = strdup(p.error);
+}
+
+static const char *job_state_word(enum jt_kind k, const struct job_progress *p)
+{
+	switch (p->state) {
+	case JOB_RUNNING:
+		return k == JT_SNAPSHOT ? "creating" : "deleting";
+	case JOB_DONE:
+		return k == JT_SNAPSHOT ? "complete" : "deleted";
+	case JOB_FAILED:
+		return "failed";
+	case JOB_CANCELLED:
+		return "cancelled";
+	}
+	return "unknown";
+}
+
+/* .status of a backup with a job on this mount. */
+static int render_job_status(const struct job_progress *p, enum jt_kind k, struct buf *out)
+{
+	struct vstatus st = { 0 };
+
+	st.state = job_state_word(k, p);
+	st.job = p->id;
+	st.phase = p->phase;
+	st.bytes_done = p->bytes_done;
+	st.bytes_total = p->bytes_total;
+	st.items_done = p->items_done;
+	st.items_total = p->items_total;
+	st.rate_bps = p->rate_bps;
+	st.eta_s = p->eta_s;
+	st.started = p->started;
+	st.updated = p->updated;
+	st.error = p->error;
+	return vfile_status(&st, out);
+}
+
+/* Render a virtual file into `out`; *changes gets the job change counter shown (.status). */
+static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *out,
+		  uint64_t *changes, struct errmsg *err)
+{
+	struct job_progress p;
+	enum jt_kind jk;
+	struct ns_summary s, *all = NULL;
+	struct vstatus st = { 0 };
+	size_t n = 0, i;
+	int rc;
+
+	switch (k) {
+	case V_ROOT_INFO:
+	case V_ROOT_INFO_JSON:
+		rc = ns_all_summaries(m->ns, &all, &n, err);
+		if (rc)
+			return rc;
+		for (i = 0; i < n; i++)
+			overlay_state(m, &all[i]);
+		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
+		for (i = 0; i < n; i++)
+			ns_summary_release(&all[i]);
+		free(all);
+		return rc;
+	case V_BACKUP_INFO:
+	case V_BACKUP_INFO_JSON:
+	case V_BACKUP_STATUS:
+		if (k == V_BACKUP_STATUS) {
+			jk = jobtable_get(m->jobs, name, &p);
+			if (jk != JT_NONE) {
+				if (changes)
+					*changes = p.changes;
+				return render_job_status(&p, jk, out);
+			}
+		}
+		rc = ns_backup_summary(m->ns, name, &s, err);
+		if (rc)
+			return rc;
+		overlay_state(m, &s);
+		if (k == V_BACKUP_INFO)
+			rc = vfile_backup_info(&s, out);
+		else if (k == V_BACKUP_INFO_JSON)
+			rc = vfile_backup_info_json(&s, out);
+		else {
+			/* no job runs on a backup yet: its stored state, idle */
+			st.state = ns_state_name(s.state);
+			st.phase = "idle";
+			st.eta_s = -1;
+			st.bytes_done = st.bytes_total = s.state == NS_STATE_COMPLETE ? (uint64_t)s.size : 0;
+			rc = vfile_status(&st, out);
+		}
+		ns_summary_release(&s);
+		return rc;
+	default:
+		return -ENOENT;
+	}
+}
+
+/* The backup a path is in ("/NAME/..." -> NAME); 0 for the root and virtual dirs. */
+static int backup_of(const char *path, char *name, size_t size)
+{
+	const char *p = path + 1, *slash = strchr(p, '/');
+	size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+	if (len == 0 || len >= size || p[0] == '.')
+		return 0;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	return 1;
+}
+
+/* A backup this mount is deleting is hidden from ls and lookups. */
+static int hidden(struct mvbfs *m, const char *name)
+{
+	return jobtable_running(m->jobs, name, JT_DELETE);
+}
+
+static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_mtime = a->mtime > 0 ? (time_t)a->mtime : m->mounted_at;
+	st->st_ctime = st->st_mtime;
+	st->st_atime = st->st_mtime;
+	if (a->is_dir) {
+		st->st_mode = S_IFDIR | (a->committed || m->read_only ? 0555 : 0755);
+		st->st_nlink = 2;
+		st->st_size = 4096;
+	} else {
+		st->st_mode = S_IFREG | (a->committed || m->read_only ? 0444 : 0644);
+		st->st_nlink = 1;
+		st->st_size = (off_t)a->size;
+		st->st_blksize = 1 << 20;	/* tells cp and friends to use large reads */
+		st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	}
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct mvbfs *m = ctx();
+	struct ns_attr a = { 0 };
+	struct errmsg e = { { 0 } };
+	char name[256];
+	enum vkind k;
+	int rc;
+
+	if (!strcmp(path, "/") || !strcmp(path, "/.snapshot")) {
+		a.is_dir = 1;
+		a.mtime = m->mounted_at;
+		fill_stat(m, st, &a);
+		return 0;
+	}
+	k = classify_virtual(path, name, sizeof(name));
+	if (k != V_NONE) {
+		struct buf b = BUF_INIT(VFILE_MAX);
+
+		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) &&
+		    (hidden(m, name) || (!ns_is_backup(m->ns, name, NULL) &&
+					 jobtable_get(m->jobs, name, NULL) == JT_NONE)))
+			return -ENOENT;
+		/* render to report the true size; the kernel re-reads at open (direct_io) */
+		rc = render(m, k, name, &b, NULL, &e);
+		if (rc) {
+			log_failure("cannot render", path, rc, &e);
+			buf_release(&b);
+			return rc;
+		}
+		a.size = b.len;
+		a.mtime = time(NULL);
+		a.committed = 1;
+		buf_release(&b);
+		fill_stat(m, st, &a);
+		return 0;
+	}
+	if (!strncmp(path, "/.snapshot/", 11)) {
+		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
+			return -ENOENT;	/* no snapshot in progress has that name */
+		a.is_dir = 1;
+		a.mtime = time(NULL);
+		fill_stat(m, st, &a);
+		return 0;
+	}
+	if (backup_of(path, name, sizeof(name)) && hidden(m, name))
+		return -ENOENT;	/* being deleted: gone for every reader at once (spec §5.5) */
+	rc = ns_getattr(m->ns, path + 1, &a, NULL, &e);
+	if (rc == -ENOENT && !strchr(path + 1, '/') &&
+	    jobtable_running(m->jobs, path + 1, JT_SNAPSHOT)) {
+		/* just reserved: the root listing has not caught up yet */
+		a.is_dir = 1;
+		a.mtime = time(NULL);
+		rc = 0;
+	}
+	if (rc) {
+		log_failure("cannot stat", path, rc, &e);
+		return rc;
+	}
+	fill_stat(m, st, &a);
+	return 0;
+}
+
+struct fill_ctx {
+	struct mvbfs *m;
+	void *buf;
+	fuse_fill_dir_t filler;
+	int plus;
+	int root;	/* listing the root: skip backups being deleted */
+};
+
+static int fill_one(void *arg, const char *name, const struct ns_attr *a)
+{
+	struct fill_ctx *f = arg;
+	struct stat st;
+
+	if (f->root && hidden(f->m, name))
+		return 0;
+	fill_stat(f->m, &st, a);
+	return f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct mvbfs *m = ctx();
+	struct fill_ctx f = { m, buf, filler, (flags & FUSE_READDIR_PLUS) != 0, 0 };
+	struct errmsg e = { { 0 } };
+	char name[256];
+	int rc;
+
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	if (!strcmp(path, "/")) {
+		f.root = 1;
+		rc = ns_list_root(m->ns, fill_one, &f, &e);
+	} else if (!strcmp(path, "/.snapshot")) {
+		/* the snapshots being taken now */
+		char **names = jobtable_names(m->jobs, JT_SNAPSHOT);
+		struct ns_attr a = { .is_dir = 1, .mtime = time(NULL) };
+		size_t i;
+
+		for (i = 0; names && names[i]; i++)
+			if (fill_one(&f, names[i], &a))
+				break;
+		jobtable_names_free(names);
+		rc = 0;
+	} else if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
+		rc = -ENOENT;
+	} else
+		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
+	if (rc)
+		log_failure("cannot list", path, rc, &e);
+	return rc;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct mvbfs *m = ctx();
+	struct errmsg e = { { 0 } };
+	struct ns_attr a;
+	struct fh *h;
+	char name[256], *key = NULL;
+	enum vkind k;
+	int rc;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return m->read_only ? -EROFS : -EACCES;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	k = classify_virtual(path, name, sizeof(name));
+	if (k != V_NONE) {
+		struct buf b = BUF_INIT(VFILE_MAX);
+
+		rc = render(m, k, name, &b, &h->seen, &e);
+		if (rc) {
+			buf_release(&b);
+			goto fail;
+		}
+		h->kind = k;
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->text = buf_detach(&b, &h->len);
+		if (!h->text) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		fi->direct_io = 1;	/* never cached: .status changes under the reader */
+		fi->fh = (uintptr_t)h;
+		return 0;
+	}
+	rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
+	if (rc)
+		goto fail;
+	if (a.is_dir) {
+		rc = -EISDIR;
+		goto fail;
+	}
+	h->ra = ra_open(m->ra, key, a.size);
+	free(key);
+	if (!h->ra) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	fi->keep_cache = a.committed;	/* committed objects are immutable */
+	fi->fh = (uintptr_t)h;
+	return 0;
+fail:
+	log_failure("cannot open", path, rc, &e);
+	free(h);
+	return rc;
+}
+
+static int op_read(const char *path, char *dst, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	struct errmsg e = { { 0 } };
+	ssize_t n;
+
+	if (off < 0)
+		return -EINVAL;
+	if (h->text) {
+		if (off == 0 && h->kind == V_BACKUP_STATUS) {
+			/* a reader that polls and re-reads from the start sees the news */
+			struct buf b = BUF_INIT(VFILE_MAX);
+
+			if (render(ctx(), h->kind, h->name, &b, &h->seen, &e) == 0) {
+				free(h->text);
+				h->text = buf_detach(&b, &h->len);
+				if (!h->text)
+					return -ENOMEM;
+			}
+			buf_release(&b);
+		}
+		if ((size_t)off >= h->len)
+			return 0;
+		if (size > h->len - (size_t)off)
+			size = h->len - (size_t)off;
+		memcpy(dst, h->text + off, size);
+		return (int)size;
+	}
+	n = ra_read(h->ra, dst, size, (uint64_t)off, &e);
+	if (n < 0)
+		log_failure("cannot read", path, (int)n, &e);
+	return (int)n;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	if (h->kind == V_BACKUP_STATUS)
+		jobtable_unwatch(ctx()->jobs, h);
+	if (h->ra)
+		ra_close(h->ra);
+	free(h->text);
+	free(h);
+	return 0;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	return 0;
+}
+
+static int op_statfs(const char *path, struct statvfs *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	/* object storage has no fixed size: report a large, mostly free filesystem */
+	sv->f_bsize = 1 << 20;
+	sv->f_frsize = 1 << 20;
+	sv->f_blocks = 1ull << 30;
+	sv->f_bfree = 1ull << 30;
+	sv->f_bavail = 1ull << 30;
+	sv->f_files = 1ull << 30;
+	sv->f_ffree = 1ull << 30;
+	sv->f_namemax = 255;
+	return 0;
+}
+
+/* poll() on .status: readable when the job has changed since the text was rendered. */
+static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+		   unsigned *revents)
+{
+	struct mvbfs *m = ctx();
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+	struct job_progress p;
+
+	if (h->kind != V_BACKUP_STATUS) {
+		*revents |= POLLIN;	/* everything else is always readable */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		return 0;
+	}
+	if (jobtable_get(m->jobs, h->name, &p) != JT_NONE && p.changes != h->seen) {
+		*revents |= POLLIN;
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		return 0;
+	}
+	if (ph)
+		jobtable_watch(m->jobs, h->name, h, ph);
+	return 0;
+}
+
+/* Map a failed Milvus check to the errno mkdir returns (spec §5.2). */
+static int milvus_errno(int rc)
+{
+	switch (rc) {
+	case -EACCES:
+	case -ECONNREFUSED:
+	case -EHOSTUNREACH:
+		return rc;
+	default:
+		return -EHOSTUNREACH;
+	}
+}
+
+/* Does Milvus answer, within well under a second? */
+static int milvus_probe(struct mvbfs *m, struct errmsg *err)
+{
+	const struct milvus_config *mc = &m->cfg->milvus;
+	struct milvus_client_opts o = { 0 };
+	struct milvus_client *probe = NULL;
+	int rc;
+
+	o.host = mc->address;
+	o.port = mc->port;
+	o.user = mc->user;
+	o.password = mc->password;
+	o.tls_mode = mc->tls_mode;
+	o.ca_file = mc->ca_cert_path;
+	o.server_name = mc->server_name;
+	o.cert_file = mc->mtls_cert_path;
+	o.key_file = mc->mtls_key_path;
+	o.timeout_ms = 800;
+	o.max_conns = 1;
+	rc = milvus_client_new(&o, &probe, err);
+	if (!rc)
+		rc = milvus_connect(probe, err);
+	milvus_client_free(probe);
+	return rc;
+}
+
+static char *prefix_of(struct mvbfs *m, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%s/", ns_root_prefix(m->ns), name) < 0)
+		return NULL;
+	return p;
+}
+
+/* mkdir /.snapshot/NAME (spec §5.2): check, reserve, start the job, return. */
+static int snapshot_start(struct mvbfs *m, const char *name)
+{
+	struct backup_create_params *p = NULL;
+	struct errmsg e = { { 0 } };
+	struct sidecar sc = { 0 };
+	struct job *j = NULL;
+	unsigned char rnd[4] = { 0 };
+	int rc;
+
+	if (!backup_name_valid(name)) {
+		log_err("cannot snapshot '%s': a backup name is a letter or '_' followed by up to "
+			"127 letters, digits or '_'", name);
+		return -EINVAL;
+	}
+	if (!m->milvus_store) {
+		log_err("cannot snapshot '%s': the Milvus bucket is not reachable with this "
+			"configuration (minio.*)", name);
+		return -EIO;
+	}
+	pthread_mutex_lock(&m->control);
+	if (jobtable_get(m->jobs, name, NULL) != JT_NONE && (jobtable_running(m->jobs, name, JT_SNAPSHOT) ||
+							     jobtable_running(m->jobs, name, JT_DELETE))) {
+		rc = -EEXIST;
+		goto out;
+	}
+	rc = milvus_probe(m, &e);
+	if (rc) {
+		log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
+		rc = milvus_errno(rc);
+		goto out;
+	}
+	sc.format = SIDECAR_FORMAT;
+	snprintf(sc.created_by, sizeof(sc.created_by), "%s", sidecar_creator());
+	sc.created = time(NULL);
+	sc.expires = m->cfg->fs.manual_retention_s > 0 ? sc.created + m->cfg->fs.manual_retention_s : 0;
+	sc.kind = SIDECAR_KIND_MANUAL;
+	{
+		FILE *f = fopen("/dev/urandom", "rb");
+
+		if (f) {
+			if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
+				memset(rnd, 0, sizeof(rnd));
+			fclose(f);
+		}
+	}
+	snprintf(sc.job, sizeof(sc.job), "snapshot-%lld-%02x%02x%02x%02x", (long long)sc.created,
+		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	rc = backup_reserve(m->store, ns_root_prefix(m->ns), name, &sc, &e);
+	if (rc) {
+		if (rc != -EEXIST)
+			log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
+		goto out;
+	}
+	rc = milvus_connect(m->milvus, &e);
+	p = calloc(1, sizeof(*p));
+	if (rc || !p) {
+		rc = rc ? milvus_errno(rc) : -ENOMEM;
+		log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
+		goto unreserve;
+	}
+	p->backup_store = m->store;
+	p->backup_prefix = prefix_of(m, name);
+	p->name = strdup(name);
+	p->milvus_store = m->milvus_store;
+	p->milvus_bucket = strdup(m->cfg->milvus_storage.bucket);
+	p->milvus_root = strdup(m->cfg->milvus_storage.root_path);
+	p->milvus = m->milvus;
+	p->filter = strdup(m->cfg->fs.snapshot_filter ? m->cfg->fs.snapshot_filter : "");
+	p->copy_parallel = m->cfg->fs.copy_parallel;
+	p->force_streaming = m->cfg->cross_storage;
+	p->multipart_threshold = m->cfg->multipart_copy_threshold;
+	p->gc_pause_address = strdup(m->cfg->milvus.gc_pause_address ? m->cfg->milvus.gc_pause_address : "");
+	p->gc_pause_enable = m->cfg->milvus.gc_pause_enable;
+	if (!p->backup_prefix || !p->name || !p->milvus_bucket || !p->milvus_root || !p->filter ||
+	    !p->gc_pause_address) {
+		rc = -ENOMEM;
+		goto unreserve;
+	}
+	rc = job_start("snapshot", backup_create_job, p, backup_create_params_free, &j);
+	if (rc)
+		goto unreserve;
+	p = NULL;
+	rc = jobtable_add(m->jobs, name, JT_SNAPSHOT, j);
+	if (rc) {
+		job_cancel(j);
+		job_free(j);
+		goto unreserve;
+	}
+	log_info("snapshot '%s' started (%s)", name, job_id(j));
+	ns_invalidate(m->ns, name);
+	rc = 0;
+	goto out;
+unreserve:
+	/* nothing but the reservation was written: give the name back */
+	{
+		char *key = NULL;
+
+		if (asprintf(&key, "%s%s/mvbackupfs.json", ns_root_prefix(m->ns), name) >= 0) {
+			const char *keys[1] = { key };
+
+			objstore_delete(m->store, keys, 1, NULL);
+		}
+		free(key);
+	}
+	if (p)
+		backup_create_params_free(p);
+out:
+	pthread_mutex_unlock(&m->control);
+	return rc;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct mvbfs *m = ctx();
+
+	if (m->read_only)
+		return -EROFS;
+	if (!strncmp(path, "/.snapshot/", 11) && !strchr(path + 11, '/'))
+		return snapshot_start(m, path + 11);
+	if (!strncmp(path, "/.snapshot/", 11))
+		return -ENOENT;
+	/* a plain directory at the root is a copy target (spec §5.3): not served yet */
+	log_err("cannot create '%s': copying backups into a mount is not supported yet", path);
+	return -ENOTSUP;
+}
+
+/* Delete backup `name` as a whole (spec §5.5): meta first, data in the background. */
+static int delete_backup(struct mvbfs *m, const char *name)
+{
+	struct backup_delete_params *p = NULL;
+	struct errmsg e = { { 0 } };
+	struct job *j = NULL;
+	char *prefix = NULL;
+	int rc;
+
+	pthread_mutex_lock(&m->control);
+	if (jobtable_running(m->jobs, name, JT_DELETE)) {
+		rc = 0;	/* already going: rm -rf removes the rest of what it listed */
+		goto out;
+	}
+	if (jobtable_running(m->jobs, name, JT_SNAPSHOT)) {
+		/* spec §5.2: rmdir of a creating backup cancels it and removes what it wrote */
+		log_info("snapshot '%s' cancelled by rmdir", name);
+		jobtable_cancel_wait(m->jobs, name);
+	} else if (!ns_is_backup(m->ns, name, &e)) {
+		struct ns_attr a;
+
+		rc = ns_getattr(m->ns, name, &a, NULL, NULL) == 0 ? -ENOTDIR : -ENOENT;
+		goto out;
+	}
+	prefix = prefix_of(m, name);
+	if (!prefix) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = backup_delete_meta(m->store, prefix, &e);
+	if (rc) {
+		log_err("cannot delete '%s': %s", name, errmsg_str(&e, rc));
+		rc = rc == -ENOENT ? -EIO : rc;
+		goto out;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	p->store = m->store;
+	p->prefix = prefix;
+	prefix = NULL;
+	p->name = strdup(name);
+	if (!p->name) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = job_start("delete", backup_delete_job, p, backup_delete_params_free, &j);
+	if (rc)
+		goto out;
+	p = NULL;
+	rc = jobtable_add(m->jobs, name, JT_DELETE, j);
+	if (rc) {
+		job_free(j);	/* it runs to the end: the meta is gone already */
+		goto out;
+	}
+	log_info("deleting backup '%s' (%s)", name, job_id(j));
+	ns_invalidate(m->ns, name);
+out:
+	pthread_mutex_unlock(&m->control);
+	if (p)
+		backup_delete_params_free(p);
+	free(prefix);
+	return rc;
+}
+
+static int op_rmdir(const char *path)
+{
+	struct mvbfs *m = ctx();
+	char name[256];
+
+	if (m->read_only)
+		return -EROFS;
+	if (!strncmp(path, "/.snapshot/", 11)) {
+		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
+			return -ENOENT;
+		return delete_backup(m, path + 11);
+	}
+	if (!backup_of(path, name, sizeof(name)))
+		return -EPERM;	/* ".snapshot" itself and other virtual names */
+	return delete_backup(m, name);
+}
+
+/* unlink inside a backup (spec §5.5): `rm -rf NAME` must end with NAME gone, and GNU rm
+ * never removes a directory once a removal inside it failed; so removing any file of a
+ * backup deletes the whole backup - there is no partial delete of a backup. */
+static int op_unlink(const char *path)
+{
+	struct mvbfs *m = ctx();
+	char name[256];
+
+	if (m->read_only)
+		return -EROFS;
+	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
+	    classify_virtual(path, name, sizeof(name)) != V_NONE)
+		return -EROFS;	/* a stray object at the root, or a virtual file */
+	return delete_backup(m, name);
+}
+
+static int op_write_denied(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return ctx()->read_only ? -EROFS : -ENOTSUP;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct mvbfs *m = ctx();
+
+	cfg->use_ino = 0;
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0.0;	/* a backup may appear at any moment */
+	cfg->nullpath_ok = 0;
+	/* large kernel read-ahead: cat and cp read sequentially */
+	conn->max_readahead = 1u << 20;
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	return m;
+}
+
+static const struct fuse_operations ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.opendir = op_opendir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.statfs = op_statfs,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.unlink = op_unlink,
+	.create = op_write_denied,
+	.poll = op_poll,
+};
+
+const struct fuse_operations *mvbfs_operations(void)
+{
+	return &ops;
+}
+
+/* A job ended (its thread): what storage says about the backup has changed. */
+static void on_job_finish(void *arg, const char *name, enum jt_kind kind, enum job_state st)
+{
+	struct mvbfs *m = arg;
+	struct job_progress p;
+
+	if (kind == JT_SNAPSHOT && st == JOB_DONE)
+		log_info("snapshot '%s' complete", name);
+	else if (kind == JT_DELETE && st == JOB_DONE)
+		log_info("backup '%s' deleted", name);
+	else if (jobtable_get(m->jobs, name, &p) != JT_NONE)
+		log_err("%s of '%s' %s: %s", kind == JT_SNAPSHOT ? "snapshot" : "delete", name,
+			job_state_name(st), p.error);
+	ns_invalidate(m->ns, name);
+}
+
+int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct errmsg *err)
+{
+	struct ns_config nc = { 0 };
+	struct ra_config rc_cfg = { 0 };
+	struct milvus_client_opts mo = { 0 };
+	struct errmsg e2 = { { 0 } };
+	int rc;
+
+	m->cfg = cfg;
+	m->read_only = read_only;
+	m->uid = getuid();
+	m->gid = getgid();
+	m->mounted_at = time(NULL);
+	pthread_mutex_init(&m->control, NULL);
+	rc = config_open_store(cfg, &cfg->backup_storage, &m->store, err);
+	if (rc)
+		return rc;
+	nc.ttl_ms = cfg->fs.cache_ttl_ms;
+	nc.resolve_parallel = 16;
+	rc = ns_new(m->store, cfg->backup_storage.root_path, &nc, &m->ns);
+	if (rc)
+		goto fail;
+	rc = membudget_init(&m->budget, cfg->fs.memory_budget);
+	if (rc)
+		goto fail;
+	m->budget_ok = 1;
+	rc_cfg.max_window = cfg->fs.readahead_max;
+	rc_cfg.parallel = (unsigned)cfg->fs.read_parallel;
+	rc = ra_pool_new(m->store, &m->budget, &rc_cfg, &m->ra);
+	if (rc) {
+		errmsg_set(err, rc, "cannot start the read-ahead workers: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = jobtable_new(&m->jobs);
+	if (rc)
+		goto fail;
+	jobtable_on_finish(m->jobs, on_job_finish, m);
+	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
+	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
+		log_warn("snapshots are unavailable: %s", e2.msg);
+	mo.host = cfg->milvus.address;
+	mo.port = cfg->milvus.port;
+	mo.user = cfg->milvus.user;
+	mo.password = cfg->milvus.password;
+	mo.tls_mode = cfg->milvus.tls_mode;
+	mo.ca_file = cfg->milvus.ca_cert_path;
+	mo.server_name = cfg->milvus.server_name;
+	mo.cert_file = cfg->milvus.mtls_cert_path;
+	mo.key_file = cfg->milvus.mtls_key_path;
+	mo.max_conns = 8;
+	rc = milvus_client_new(&mo, &m->milvus, err);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	mvbfs_stop(m);
+	return rc;
+}
+
+void mvbfs_stop(struct mvbfs *m)
+{
+	/* jobs first: they use the stores and the client */
+	jobtable_free(m->jobs);
+	m->jobs = NULL;
+	milvus_client_free(m->milvus);
+	m->milvus = NULL;
+	if (m->ra)
+		ra_pool_free(m->ra);
+	m->ra = NULL;
+	if (m->budget_ok)
+		membudget_destroy(&m->budget);
+	m->budget_ok = 0;
+	ns_free(m->ns);
+	m->ns = NULL;
+	objstore_free(m->milvus_store);
+	m->milvus_store = NULL;
+	objstore_free(m->store);
+	m->store = NULL;
+}

@@ -1,0 +1,347 @@
+/*
+ * jobtable.c - jobs by backup name, and poll() wake-ups for .status (see jobtable.h).
+ *
+ * Locking: `t->lock` guards the entry list and the watch list.  Job callbacks (from job
+ * threads) take it only briefly to find watchers; no job function is ever called with it
+ * held, except job_progress(), which takes the job's own lock (lock order: table, job).
+ */
+#define FUSE_USE_VERSION 35
+#include "mvbackupfs/jobtable.h"
+
+#include <errno.h>
+#include <fuse.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+	struct jobtable *t;
+	char *name;
+	enum jt_kind kind;
+	struct job *job;
+	struct entry *next;
+};
+
+struct watch {
+	const void *owner;
+	char *name;
+	struct fuse_pollhandle *ph;
+	struct watch *next;
+};
+
+struct jobtable {
+	pthread_mutex_t lock;	/* guards entries, watches */
+	struct entry *entries;
+	struct watch *watches;
+	void (*finish_cb)(void *, const char *, enum jt_kind, enum job_state);
+	void *finish_ctx;
+};
+
+int jobtable_new(struct jobtable **out)
+{
+	struct jobtable *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+static void entry_free(struct entry *e)
+{
+	job_free(e->job);	/* waits for the thread */
+	free(e->name);
+	free(e);
+}
+
+void jobtable_free(struct jobtable *t)
+{
+	struct entry *e, *en;
+	struct watch *w, *wn;
+
+	if (!t)
+		return;
+	for (e = t->entries; e; e = e->next)
+		job_cancel(e->job);
+	for (e = t->entries; e; e = en) {
+		en = e->next;
+		entry_free(e);
+	}
+	for (w = t->watches; w; w = wn) {
+		wn = w->next;
+		fuse_pollhandle_destroy(w->ph);
+		free(w->name);
+		free(w);
+	}
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct entry **find(struct jobtable *t, const char *name)
+{
+	struct entry **pp;
+
+	for (pp = &t->entries; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->name, name))
+			return pp;
+	return NULL;
+}
+
+/* From the job's thread on every change: wake the watchers of that name. */
+static void on_change(void *ctx)
+{
+	struct entry *e = ctx;
+	struct jobtable *t = e->t;
+	struct watch **pp;
+	int finished = job_finished(e->job);
+
+	pthread_mutex_lock(&t->lock);
+	for (pp = &t->watches; *pp;) {
+		struct watch *w = *pp;
+
+		if (strcmp(w->name, e->name)) {
+			pp = &w->next;
+			continue;
+		}
+		fuse_notify_poll(w->ph);
+		fuse_pollhandle_destroy(w->ph);
+		*pp = w->next;
+		free(w->name);
+		free(w);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (finished && t->finish_cb) {
+		struct job_progress p;
+
+		job_progress(e->job, &p);
+		t->finish_cb(t->finish_ctx, e->name, e->kind, p.state);
+	}
+}
+
+int jobtable_add(struct jobtable *t, const char *name, enum jt_kind kind, struct job *j)
+{
+	struct entry *e = calloc(1, sizeof(*e)), *old = NULL, **pp;
+
+	if (!e)
+		return -ENOMEM;
+	e->t = t;
+	e->kind = kind;
+	e->job = j;
+	e->name = strdup(name);
+	if (!e->name) {
+		free(e);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp && !job_finished((*pp)->job)) {
+		pthread_mutex_unlock(&t->lock);
+		free(e->name);
+		free(e);
+		return -EBUSY;
+	}
+	if (pp) {
+		old = *pp;
+		*pp = old->next;
+	}
+	e->next = t->entries;
+	t->entries = e;
+	pthread_mutex_unlock(&t->lock);
+	job_set_notify(j, on_change, e);
+	if (job_finished(j))
+		on_change(e);	/* it may have finished before the callback was set */
+	if (old)
+		entry_free(old);
+	return 0;
+}
+
+/* Detach finished deletes (the backup is gone: nothing more to show).  Called with the lock
+ * held; the caller frees the returned list after unlocking (job_free joins the thread). */
+static struct entry *prune_locked(struct jobtable *t)
+{
+	struct entry **pp, *dead = NULL;
+
+	for (pp = &t->entries; *pp;) {
+		struct entry *e = *pp;
+
+		if (e->kind == JT_DELETE && job_finished(e->job)) {
+			*pp = e->next;
+			e->next = dead;
+			dead = e;
+		} else {
+			pp = &e->next;
+		}
+	}
+	return dead;
+}
+
+static void free_list(struct entry *e)
+{
+	while (e) {
+		struct entry *n = e->next;
+
+		entry_free(e);
+		e = n;
+	}
+}
+
+enum jt_kind jobtable_get(struct jobtable *t, const char *name, struct job_progress *p)
+{
+	struct entry **pp, *dead;
+	enum jt_kind k = JT_NONE;
+
+	pthread_mutex_lock(&t->lock);
+	dead = prune_locked(t);
+	pp = find(t, name);
+	if (pp) {
+		k = (*pp)->kind;
+		if (p)
+			job_progress((*pp)->job, p);
+	}
+	pthread_mutex_unlock(&t->lock);
+	free_list(dead);
+	return k;
+}
+
+int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind)
+{
+	struct entry **pp;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp && (*pp)->kind == kind && !job_finished((*pp)->job))
+		r = 1;
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+int jobtable_cancel_wait(struct jobtable *t, const char *name)
+{
+	struct entry **pp;
+	struct job *j = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp) {
+		j = (*pp)->job;
+		job_cancel(j);
+	}
+	pthread_mutex_unlock(&t->lock);
+	/* the entry cannot be freed meanwhile: only jobtable_add/forget free entries, and
+	 * both are called from this mount's own mkdir/rmdir paths, serialised by the caller */
+	return j ? job_wait(j) : -ENOENT;
+}
+
+void jobtable_forget(struct jobtable *t, const char *name)
+{
+	struct entry **pp, *e = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp) {
+		e = *pp;
+		*pp = e->next;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (e)
+		entry_free(e);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **jobtable_names(struct jobtable *t, enum jt_kind kind)
+{
+	struct entry *e;
+	size_t n = 0, i = 0;
+	char **v;
+
+	pthread_mutex_lock(&t->lock);
+	for (e = t->entries; e; e = e->next)
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	for (e = t->entries; v && e; e = e->next) {
+		if (e->kind != kind || job_finished(e->job))
+			continue;
+		v[i] = strdup(e->name);
+		if (v[i])
+			i++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (v)
+		qsort(v, i, sizeof(*v), cmp_str);
+	return v;
+}
+
+void jobtable_names_free(char **names)
+{
+	size_t i;
+
+	for (i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+}
+
+void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
+		    struct fuse_pollhandle *ph)
+{
+	struct watch *w = calloc(1, sizeof(*w)), **pp;
+
+	if (!w || !(w->name = strdup(name))) {
+		free(w);
+		fuse_pollhandle_destroy(ph);
+		return;
+	}
+	w->owner = owner;
+	w->ph = ph;
+	pthread_mutex_lock(&t->lock);
+	for (pp = &t->watches; *pp;) {
+		struct watch *o = *pp;
+
+		if (o->owner == owner) {
+			*pp = o->next;
+			fuse_pollhandle_destroy(o->ph);
+			free(o->name);
+			free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+	w->next = t->watches;
+	t->watches = w;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void jobtable_unwatch(struct jobtable *t, const void *owner)
+{
+	struct watch **pp;
+
+	pthread_mutex_lock(&t->lock);
+	for (pp = &t->watches; *pp;) {
+		struct watch *o = *pp;
+
+		if (o->owner == owner) {
+			*pp = o->next;
+			fuse_pollhandle_destroy(o->ph);
+			free(o->name);
+			free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void jobtable_on_finish(struct jobtable *t, void (*cb)(void *ctx, const char *name,
+						      enum jt_kind kind, enum job_state st),
+			void *ctx)
+{
+	pthread_mutex_lock(&t->lock);
+	t->finish_cb = cb;
+	t->finish_ctx = ctx;
+	pthread_mutex_unlock(&t->lock);
+}

@@ -1,0 +1,107 @@
+/*
+ * backup_admin.h - administration of whole backups in the milvus-backup layout: checking a
+ * name, reserving a new name, and deleting a backup (meta first, data in the background,
+ * our sidecar last).
+ *
+ * A backup is the prefix "<root><name>/" of one object store (milvus-backup-format.md §1.1),
+ * where <root> is "" or ends with '/' ("backup/").  This module knows the layout (meta/,
+ * binlogs/, the sidecar <root><name>/mvbackupfs.json of sidecar.h) and nothing of FUSE: the
+ * FUSE layer maps mkdir to backup_reserve and rmdir to backup_delete_meta + a job running
+ * backup_delete_job (job.h).
+ */
+#ifndef MVBACKUPFS_BACKUP_ADMIN_H
+#define MVBACKUPFS_BACKUP_ADMIN_H
+
+#include "mvbackupfs/err.h"
+#include "mvbackupfs/job.h"
+#include "mvbackupfs/objstore.h"
+#include "mvbackupfs/sidecar.h"
+
+#define BACKUP_NAME_MAX	128	/* milvus-backup's limit (milvus-backup-format.md §1.1) */
+
+/* 1 when `name` satisfies milvus-backup's rule ^[A-Za-z_][A-Za-z0-9_]*$ with at most
+ * BACKUP_NAME_MAX characters (so no dot, dash, space or non-ASCII byte), else 0.  NULL is
+ * not valid. */
+int backup_name_valid(const char *name);
+
+/*
+ * Reserve the new backup name `name` below `root_prefix` ("" or "backup/"; a missing final
+ * '/' is added) by creating its sidecar "<root><name>/mvbackupfs.json" with the JSON of `sc`
+ * (sidecar_write).  Two reservations of one name, on one mount or on two mounts of one bucket,
+ * never both succeed when the server honours If-None-Match (spec §6):
+ *
+ *   1. the name is checked: -EINVAL when backup_name_valid() refuses it;
+ *   2. the prefix is listed with max_keys 1: -EEXIST when ANY object exists under it, as
+ *      milvus-backup requires (the remains of a failed backup block reuse of the name);
+ *   3. the sidecar is created with OBJSTORE_IF_NONE_MATCH: -EEXIST when it already exists.
+ *      This conditional create is what closes the race between 2 and 3: of two reservations
+ *      that both passed step 2, exactly one PUT succeeds;
+ *   4. the sidecar is read back and compared byte for byte with what we wrote: when it
+ *      differs, another writer replaced it, so the server ignored If-None-Match (some older
+ *      S3-compatible servers do): -EEXIST, and the other writer's sidecar is left alone.
+ *
+ * Fallback on servers without If-None-Match: steps 2 and 4 together are list-then-create
+ * with a read-back.  They catch a reservation that comes in before our list or between our
+ * PUT and our read-back, but not one whose list ran before our PUT and whose PUT and
+ * read-back both finish before ours; that window (a few round trips) is documented in the
+ * user docs (spec §6).  Step 4 can only tell two reservations apart by their content, so
+ * callers should make sc->job unique across mounts (a job id plus host or random suffix).
+ *
+ * A key named exactly "<root><name>" (an object, not a prefix) also gives -EEXIST on the
+ * local store, where it blocks the directory.  Other errors are the store's (-EACCES,
+ * -EIO, …); if one comes after the PUT succeeded the sidecar stays, the name stays reserved
+ * and backup_delete_* clears it.  Every error sets a sentence naming the backup in `err`.
+ */
+int backup_reserve(struct objstore *s, const char *root_prefix, const char *name,
+		   const struct sidecar *sc, struct errmsg *err);
+
+/*
+ * Make the backup at `prefix` ("<root><name>/", must be non-empty and end with '/') vanish for
+ * every reader at once, synchronously, before the data is deleted (spec §5.5):
+ *   1. delete meta/full_meta.json: the commit point (milvus-backup-format.md §1.7), after
+ *      which no reader considers the backup complete;
+ *   2. delete meta/backup_meta.json: milvus-backup's Exist() test, after which milvus-backup
+ *      no longer sees the backup at all (this is also what makes a pre-v0.3.1 backup, whose
+ *      completion is "all four level files parse", incomplete);
+ *   3. list meta/ and delete whatever else is there.
+ * Missing keys are not errors: running it on an incomplete or half-deleted backup, or twice,
+ * is fine.  Returns 0, -EINVAL for a bad prefix, or the store's error with a sentence.
+ */
+int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err);
+
+/* Parameters of backup_delete_job, owned by the job (free with backup_delete_params_free,
+ * the job's free_arg).  The store is borrowed: it must outlive the job. */
+struct backup_delete_params {
+	struct objstore *store;
+	char *prefix;		/* "<root><name>/", malloc'd */
+	char *name;		/* "<name>" for messages, malloc'd */
+};
+
+/* Free prefix, name and the struct (not the store).  NULL is fine. */
+void backup_delete_params_free(void *params);
+
+/*
+ * The delete job (a job_fn: job_start("delete", backup_delete_job, params,
+ * backup_delete_params_free, &j)).  Deletes everything under params->prefix:
+ *   phase "meta":   backup_delete_meta() again (cheap when already done; it guarantees
+ *                   that no binlog disappears while a meta still names it);
+ *   phase "list":   count the objects and bytes (page by page, nothing kept in memory);
+ *                   they become the job's items/bytes totals;
+ *   phase "delete": list page by page (1000 keys) and delete each page with one
+ *                   DeleteObjects, job_add_done per page; job_cancelled() is checked before
+ *                   every page (returns -ECANCELED: the backup stays incomplete and
+ *                   reserved, rmdir again finishes it);
+ *   the sidecar mvbackupfs.json is deleted LAST, after a re-list has shown that nothing else
+ *   remains: it keeps the name reserved until the data is gone, so a new mkdir of the same
+ *   name cannot mix with leftovers.
+ * If objects remain (or appear) under the prefix after the pass, something else is writing
+ * there: the job fails with -EBUSY ("… objects appeared under '…' while it was being
+ * deleted …") and keeps the sidecar.  There is no re-list after the sidecar is gone: the
+ * name is free then, and what appears belongs to a new backup.  Works on complete,
+ * incomplete and half-deleted backups; a second run on a deleted backup succeeds and does
+ * nothing.  Returns 0, -ECANCELED, -EBUSY, -EINVAL (bad prefix) or the store's error, with
+ * the sentence in the job's error.
+ */
+int backup_delete_job(struct job *j, void *params);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * jobtable.h - the jobs a mount runs on its backups, by backup name: a snapshot being taken
+ * (`mkdir .snapshot/NAME`), a backup being deleted (`rmdir NAME`).
+ *
+ * The table decides what the mount shows on top of storage: `creating` while a snapshot runs,
+ * `deleting` (and hidden from ls) while a delete runs, and the job's progress in .status.  It
+ * also wakes poll() waiters on .status when a job's progress changes.  A finished delete is
+ * dropped from the table; a finished snapshot stays (so .status can show how it ended) until
+ * the name is deleted or reused.
+ *
+ * Thread-safe; entries are looked up by name and results are copied out.
+ */
+#ifndef MVBACKUPFS_JOBTABLE_H
+#define MVBACKUPFS_JOBTABLE_H
+
+#include <stddef.h>
+
+#include "mvbackupfs/job.h"
+
+struct fuse_pollhandle;
+struct jobtable;
+
+enum jt_kind { JT_NONE = 0, JT_SNAPSHOT, JT_DELETE };
+
+int jobtable_new(struct jobtable **out);
+/* Cancels every running job, waits for them, frees everything. */
+void jobtable_free(struct jobtable *t);
+
+/* Register `j` (owned by the table from now on) as the `kind` job of `name`.  An earlier,
+ * finished job of that name is freed.  -EBUSY when a job still runs on the name. */
+int jobtable_add(struct jobtable *t, const char *name, enum jt_kind kind, struct job *j);
+
+/* The kind of job registered for `name` (running or finished), and its progress. */
+enum jt_kind jobtable_get(struct jobtable *t, const char *name, struct job_progress *p);
+
+/* 1 when a job of `kind` is running on `name`. */
+int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind);
+
+/* Cancel the job on `name` and wait for it to stop; returns its result.  -ENOENT if none. */
+int jobtable_cancel_wait(struct jobtable *t, const char *name);
+
+/* Forget the (finished) job of `name`. */
+void jobtable_forget(struct jobtable *t, const char *name);
+
+/* Names with a running job of `kind`, sorted; a malloc'd NULL-terminated array the caller
+ * frees with jobtable_names_free. */
+char **jobtable_names(struct jobtable *t, enum jt_kind kind);
+void jobtable_names_free(char **names);
+
+/* Wake `ph` (taking ownership of it) when `name`'s job changes; replaces an earlier handle
+ * of the same open file identified by `owner`.  Handles are destroyed when woken or when
+ * the owner calls jobtable_unwatch. */
+void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
+		    struct fuse_pollhandle *ph);
+void jobtable_unwatch(struct jobtable *t, const void *owner);
+
+/* Called when a job finishes (from its thread): the callback lets the mount drop caches. */
+void jobtable_on_finish(struct jobtable *t, void (*cb)(void *ctx, const char *name,
+						      enum jt_kind kind, enum job_state st),
+			void *ctx);
+
+#endif

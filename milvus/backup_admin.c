@@ -1,0 +1,338 @@
+/*
+ * backup_admin.c - whole-backup administration in the milvus-backup layout (see
+ * backup_admin.h): the name rule, reserving a name with a conditional create of our sidecar,
+ * and deleting a backup meta first, data in batches, sidecar last.
+ */
+#include "mvbackupfs/backup_admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mvbackupfs/buf.h"
+
+#define KEY_MAX		1024	/* longest key we build ("<root><name>/meta/…") */
+#define DELETE_PAGE	1000	/* keys per listing page = per DeleteObjects request */
+
+int backup_name_valid(const char *name)
+{
+	size_t i;
+
+	/* milvus-backup-format.md §1.1: ^[A-Za-z_][A-Za-z0-9_]*$, at most 128 chars.  Spelled
+	 * out with ASCII ranges, not isalpha(), so no locale can widen it. */
+	if (!name || !name[0])
+		return 0;
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+		int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+
+		if (i >= BACKUP_NAME_MAX)
+			return 0;
+		if (!alpha && (i == 0 || c < '0' || c > '9'))
+			return 0;
+	}
+	return 1;
+}
+
+/* "<a><b>" into out; -ENAMETOOLONG when it does not fit. */
+static int join(char *out, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(out, size, "%s%s", a, b);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* A backup prefix must name one backup: "<root><name>/", never "" or the bucket root. */
+static int prefix_ok(const char *prefix)
+{
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	return n >= 2 && prefix[0] != '/' && prefix[n - 1] == '/' && n + 64 < KEY_MAX;
+}
+
+int backup_reserve(struct objstore *s, const char *root_prefix, const char *name,
+		   const struct sidecar *sc, struct errmsg *err)
+{
+	struct obj_listing l = { 0 };
+	struct buf want = BUF_INIT(SIDECAR_MAX), got = BUF_INIT(SIDECAR_MAX);
+	char prefix[KEY_MAX], key[KEY_MAX];
+	const char *root = root_prefix ? root_prefix : "";
+	size_t rlen = strlen(root);
+	char *token = NULL;
+	int rc;
+
+	if (!backup_name_valid(name))
+		return errmsg_set(err, -EINVAL, "cannot create backup '%s': a name must start "
+				  "with a letter or '_', contain only letters, digits and '_', and "
+				  "have at most %d characters", name ? name : "", BACKUP_NAME_MAX);
+	if (root[0] == '/')
+		return errmsg_set(err, -EINVAL, "cannot create backup '%s': the root '%s' must "
+				  "not start with '/'", name, root);
+	if (snprintf(prefix, sizeof(prefix), "%s%s%s/", root,
+		     rlen && root[rlen - 1] != '/' ? "/" : "", name) >= (int)sizeof(prefix) ||
+	    join(key, sizeof(key), prefix, SIDECAR_NAME))
+		return errmsg_set(err, -ENAMETOOLONG, "cannot create backup '%s': the root '%s' "
+				  "is too long", name, root);
+
+	/* milvus-backup-format.md §1.1: any object under the prefix blocks the name. */
+	rc = objstore_list_page(s, prefix, NULL, NULL, 1, &l, &token, err);
+	if (rc) {
+		errmsg_prefix(err, rc, "cannot create backup '%s'", name);
+		goto out;
+	}
+	if (l.nobjs || l.nprefixes) {
+		rc = errmsg_set(err, -EEXIST, "cannot create backup '%s': objects already exist "
+				"under '%s' (%s); rmdir removes the remains of a failed backup", name,
+				prefix, objstore_name(s));
+		goto out;
+	}
+
+	rc = sidecar_write(sc, &want);
+	if (rc) {
+		errmsg_set(err, rc, "cannot create backup '%s': cannot encode its '%s'", name,
+			   SIDECAR_NAME);
+		goto out;
+	}
+	/* Spec §6: the conditional create closes the race between the list above and this
+	 * PUT; of two reservations of one name exactly one gets past here. */
+	rc = objstore_put(s, key, want.p, want.len, OBJSTORE_IF_NONE_MATCH, err);
+	if (rc == -EEXIST) {
+		rc = errmsg_set(err, -EEXIST, "cannot create backup '%s': it already exists "
+				"(another mount created it at the same moment)", name);
+		goto out;
+	}
+	if (rc == -ENOTDIR) {
+		/* Local store: an object named "<root><name>" occupies the directory. */
+		rc = errmsg_set(err, -EEXIST, "cannot create backup '%s': an object of that name "
+				"exists in '%s'", name, objstore_name(s));
+		goto out;
+	}
+	if (rc) {
+		errmsg_prefix(err, rc, "cannot create backup '%s'", name);
+		goto out;
+	}
+
+	/* A server that ignores If-None-Match overwrites silently: read our sidecar back.
+	 * Someone else's content (or none) means they won; their sidecar is left alone. */
+	rc = objstore_get_all(s, key, &got, err);
+	if (rc == -ENOENT || (!rc && (got.len != want.len || memcmp(got.p, want.p, want.len)))) {
+		rc = errmsg_set(err, -EEXIST, "cannot create backup '%s': another mount created "
+				"it at the same moment (the server at '%s' does not honour "
+				"If-None-Match)", name, objstore_name(s));
+		goto out;
+	}
+	if (rc)
+		errmsg_prefix(err, rc, "cannot confirm the creation of backup '%s' (it stays "
+			      "reserved; rmdir removes it)", name);
+out:
+	free(token);
+	obj_listing_release(&l);
+	buf_release(&want);
+	buf_release(&got);
+	return rc;
+}
+
+/*
+ * Delete every key under `prefix` except `keep` (may be NULL), one listing page at a time,
+ * one DeleteObjects per page.  With a job: honours cancellation before each page and
+ * reports progress.  *n_deleted counts the keys sent for deletion.
+ */
+static int delete_pages(struct objstore *s, const char *prefix, const char *keep,
+			struct job *j, uint64_t *n_deleted, struct errmsg *err)
+{
+	const char **keys = NULL;
+	char *token = NULL;
+	int rc = 0;
+
+	keys = calloc(DELETE_PAGE, sizeof(*keys));
+	if (!keys)
+		return errmsg_set(err, -ENOMEM, "cannot delete '%s': out of memory", prefix);
+	do {
+		struct obj_listing l = { 0 };
+		char *next = NULL;
+		uint64_t bytes = 0;
+		size_t i, n = 0;
+
+		if (j && job_cancelled(j)) {
+			rc = -ECANCELED;
+			break;
+		}
+		rc = objstore_list_page(s, prefix, NULL, token, DELETE_PAGE, &l, &next, err);
+		if (rc) {
+			obj_listing_release(&l);
+			break;
+		}
+		for (i = 0; i < l.nobjs && n < DELETE_PAGE; i++) {
+			if (keep && !strcmp(l.objs[i].key, keep))
+				continue;
+			keys[n++] = l.objs[i].key;
+			bytes += l.objs[i].size;
+		}
+		rc = objstore_delete(s, keys, n, err);
+		if (!rc) {
+			*n_deleted += n;
+			if (j)
+				job_add_done(j, bytes, n);
+		}
+		obj_listing_release(&l);
+		free(token);
+		token = next;
+	} while (!rc && token);
+	free(token);
+	free(keys);
+	return rc;
+}
+
+int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err)
+{
+	/* milvus-backup-format.md §1.7: full_meta.json is the commit point, backup_meta.json
+	 * is what milvus-backup's Exist() looks at; the rest of meta/ after them. */
+	static const char *const first[] = { "meta/full_meta.json", "meta/backup_meta.json" };
+	char key[KEY_MAX];
+	uint64_t n = 0;
+	size_t i;
+	int rc;
+
+	if (!prefix_ok(prefix))
+		return errmsg_set(err, -EINVAL, "cannot delete the backup at '%s': not a backup "
+				  "prefix", prefix ? prefix : "");
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		const char *k = key;
+
+		join(key, sizeof(key), prefix, first[i]);	/* fits: prefix_ok */
+		rc = objstore_delete(s, &k, 1, err);
+		if (rc)
+			return rc;
+	}
+	join(key, sizeof(key), prefix, "meta/");
+	return delete_pages(s, key, NULL, NULL, &n, err);
+}
+
+void backup_delete_params_free(void *params)
+{
+	struct backup_delete_params *p = params;
+
+	if (!p)
+		return;
+	free(p->prefix);
+	free(p->name);
+	free(p);
+}
+
+/* Count the objects and bytes under `prefix` page by page (progress totals). */
+static int count_objects(struct objstore *s, const char *prefix, struct job *j,
+			 uint64_t *nobj, uint64_t *nbytes, struct errmsg *err)
+{
+	char *token = NULL;
+	int rc = 0;
+
+	do {
+		struct obj_listing l = { 0 };
+		char *next = NULL;
+		size_t i;
+
+		if (job_cancelled(j)) {
+			rc = -ECANCELED;
+			break;
+		}
+		rc = objstore_list_page(s, prefix, NULL, token, DELETE_PAGE, &l, &next, err);
+		for (i = 0; !rc && i < l.nobjs; i++)
+			*nbytes += l.objs[i].size;
+		*nobj += l.nobjs;
+		obj_listing_release(&l);
+		free(token);
+		token = next;
+	} while (!rc && token);
+	free(token);
+	return rc;
+}
+
+/* The first key under `prefix` other than `keep`, malloc'd into *found (NULL if none). */
+static int first_other(struct objstore *s, const char *prefix, const char *keep, char **found,
+		       struct errmsg *err)
+{
+	struct obj_listing l = { 0 };
+	char *token = NULL;
+	size_t i;
+	int rc;
+
+	*found = NULL;
+	/* Two keys are enough: at most one of them is `keep`. */
+	rc = objstore_list_page(s, prefix, NULL, NULL, 2, &l, &token, err);
+	for (i = 0; !rc && i < l.nobjs && !*found; i++) {
+		if (keep && !strcmp(l.objs[i].key, keep))
+			continue;
+		*found = strdup(l.objs[i].key);
+		if (!*found)
+			rc = errmsg_set(err, -ENOMEM, "cannot list '%s': out of memory", prefix);
+	}
+	free(token);
+	obj_listing_release(&l);
+	return rc;
+}
+
+int backup_delete_job(struct job *j, void *params)
+{
+	struct backup_delete_params *p = params;
+	struct errmsg err = { "" };
+	struct obj_entry side = { 0 };
+	uint64_t nobj = 0, nbytes = 0, ndel = 0;
+	char sidecar[KEY_MAX], *left = NULL;
+	const char *sk = sidecar;
+	int rc, have_side;
+
+	job_set_phase(j, "meta");
+	rc = backup_delete_meta(p->store, p->prefix, &err);
+	if (rc)
+		return job_fail(j, rc, "cannot delete backup '%s': %s", p->name, err.msg);
+	join(sidecar, sizeof(sidecar), p->prefix, SIDECAR_NAME);	/* fits: prefix_ok */
+
+	job_set_phase(j, "list");
+	rc = count_objects(p->store, p->prefix, j, &nobj, &nbytes, &err);
+	if (rc)
+		goto fail;
+	job_set_totals(j, nbytes, nobj);
+
+	job_set_phase(j, "delete");
+	rc = delete_pages(p->store, p->prefix, sidecar, j, &ndel, &err);
+	if (rc)
+		goto fail;
+
+	/* Nothing but the sidecar may be left; anything else was written meanwhile. */
+	rc = first_other(p->store, p->prefix, sidecar, &left, &err);
+	if (rc)
+		goto fail;
+	if (left)
+		goto busy;
+	if (job_cancelled(j)) {
+		rc = -ECANCELED;
+		goto fail;
+	}
+	/* The sidecar goes last: until now it kept the name reserved.  No re-list after it:
+	 * from here on the name is free, and whatever appears is a new backup's. */
+	rc = objstore_head(p->store, sidecar, &side, &err);
+	have_side = rc == 0;
+	if (rc && rc != -ENOENT)
+		goto fail;
+	rc = objstore_delete(p->store, &sk, 1, &err);
+	if (rc)
+		goto fail;
+	if (have_side)
+		job_add_done(j, side.size, 1);
+	obj_entry_release(&side);
+	return 0;
+busy:
+	rc = job_fail(j, -EBUSY, "cannot delete backup '%s': '%s' appeared while it was being "
+		      "deleted (is another mount or milvus-backup writing there?); the name stays "
+		      "reserved, rmdir again removes the rest", p->name, left);
+	free(left);
+	return rc;
+fail:
+	obj_entry_release(&side);
+	if (rc == -ECANCELED)
+		return job_fail(j, rc, "deleting backup '%s' was cancelled after %llu of %llu "
+				"objects; rmdir again removes the rest", p->name,
+				(unsigned long long)ndel, (unsigned long long)nobj);
+	return job_fail(j, rc, "cannot delete backup '%s': %s", p->name, err.msg);
+}

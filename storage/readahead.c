@@ -1,0 +1,676 @@
+/*
+ * readahead.c - the streaming read engine: a worker pool that runs ranged GETs into chunk
+ * buffers, and per-file windows that keep those chunks ahead of a sequential reader
+ * (spec §5.1, §8).  See readahead.h for the policy.
+ *
+ * Locking: a file's lock protects its chunk list and window; the pool's lock protects the
+ * queue.  The order is file lock, then pool lock (workers pop a chunk under the pool lock,
+ * drop it, then take the chunk's file lock).  A chunk that a reader is copying from is pinned
+ * so that the copy runs without the lock held; a pinned chunk is never freed.
+ */
+#include "mvbackupfs/readahead.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MiB (1024u * 1024u)
+
+/*
+ * Full-size chunk buffers are recycled rather than unmapped: the kernel zeroes every fresh
+ * page, which was 40% of the CPU of a 1 GiB stream (§8 counts CPU per GiB).  A stream
+ * frees one buffer just before it needs the next, so two spares suffice.  Spares stay
+ * charged to the budget, are given back first when the budget runs short, and are dropped
+ * when the last file closes (idle RSS, §8).
+ */
+#define RA_SPARE_MAX 2
+
+enum chunk_state {
+	CHUNK_QUEUED,		/* in the pool's queue */
+	CHUNK_RUNNING,		/* a worker is fetching it */
+	CHUNK_DONE,		/* data[0, got) valid */
+	CHUNK_FAILED,		/* rc and err say why */
+};
+
+struct ra_chunk {
+	struct ra_file *file;
+	struct ra_chunk *next;	/* file's list, by offset; file lock */
+	struct ra_chunk *qnext;	/* pool queue; pool lock */
+	uint64_t off;
+	size_t len;		/* requested bytes */
+	size_t got;		/* bytes fetched (short only past the object's real end) */
+	size_t charged;		/* bytes mapped and charged to the budget */
+	char *data;
+	enum chunk_state state;	/* file lock */
+	unsigned pins;		/* readers copying out without the lock; file lock */
+	uint64_t consumed;	/* bytes copied out so far; file lock */
+	int rc;
+	struct errmsg err;	/* written by the worker while RUNNING, read after */
+};
+
+struct ra_file {
+	struct ra_pool *pool;
+	char *key;		/* immutable */
+	uint64_t size;		/* immutable */
+	pthread_mutex_t lock;	/* protects every field below and the chunks' file-lock fields */
+	pthread_cond_t done;	/* broadcast when a chunk leaves QUEUED/RUNNING */
+	struct ra_chunk *chunks;	/* sorted by offset, never overlapping */
+	unsigned inflight;	/* chunks QUEUED or RUNNING */
+	uint64_t seq_end;	/* where the last read ended: the next sequential offset */
+	uint64_t window;	/* bytes to keep scheduled ahead of the reader; 0 = off */
+	unsigned streak;	/* sequential reads in a row */
+	uint64_t ahead;		/* end of the furthest scheduled chunk */
+	int closing;
+};
+
+struct ra_pool {
+	struct objstore *store;
+	struct membudget *budget;
+	struct ra_config cfg;
+	uint64_t slack;		/* out-of-order tolerance of "sequential", bytes */
+	pthread_t *threads;
+	unsigned nthreads;
+	size_t spare_size;	/* the one buffer size recycled: page-rounded chunk_size */
+	pthread_mutex_t lock;	/* protects qhead, qtail, qlen, stopping, spare, nspare, nfiles */
+	pthread_cond_t work;	/* signalled when a chunk is queued or the pool stops */
+	struct ra_chunk *qhead, *qtail;
+	unsigned qlen;
+	int stopping;
+	char *spare[RA_SPARE_MAX];	/* freed full-size buffers, still charged to the budget */
+	unsigned nspare;
+	unsigned nfiles;	/* files open */
+	struct {		/* relaxed atomics: counters only */
+		atomic_uint_fast64_t chunk_gets, chunk_bytes, direct_gets, direct_bytes,
+			hit_bytes, retries, degraded, wasted_bytes;
+	} st;
+};
+
+#define STAT_ADD(p, field, n) atomic_fetch_add_explicit(&(p)->st.field, (n), memory_order_relaxed)
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t chunk_end(const struct ra_chunk *c)
+{
+	return c->off + c->len;
+}
+
+/* ---- chunk memory: mmap'd so that freeing returns it to the system at once ---------- */
+
+static size_t page_round(size_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n + pg - 1) / pg * pg;
+}
+
+/* A chunk of `len` bytes at `off`, charged to the budget; NULL when the budget is full
+ * (-EAGAIN in *why) or memory is short. */
+/* Unmap every spare buffer and give its bytes back; returns how many there were. */
+static unsigned spares_drop(struct ra_pool *p)
+{
+	char *spare[RA_SPARE_MAX];
+	unsigned n, i;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->nspare;
+	for (i = 0; i < n; i++)
+		spare[i] = p->spare[i];
+	p->nspare = 0;
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < n; i++) {
+		munmap(spare[i], p->spare_size);
+		membudget_release(p->budget, p->spare_size);
+	}
+	return n;
+}
+
+/* A charged buffer of `charged` bytes: a spare if one fits, else a new mapping charged to
+ * the budget now.  NULL when the budget is full or memory is short. */
+static char *buffer_get(struct ra_pool *p, size_t charged)
+{
+	char *data = NULL;
+
+	if (charged == p->spare_size) {
+		pthread_mutex_lock(&p->lock);
+		if (p->nspare)
+			data = p->spare[--p->nspare];
+		pthread_mutex_unlock(&p->lock);
+		if (data)
+			return data;
+	}
+	if (membudget_try_acquire(p->budget, charged)) {
+		/* spares are the first thing to give up */
+		if (!spares_drop(p) || membudget_try_acquire(p->budget, charged))
+			return NULL;
+	}
+	data = mmap(NULL, charged, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (data == MAP_FAILED) {
+		membudget_release(p->budget, charged);
+		return NULL;
+	}
+#ifdef MADV_HUGEPAGE
+	/* fewer page faults per byte: the fault cost is part of the CPU per GiB (§8) */
+	if (charged >= 2 * MiB)
+		madvise(data, charged, MADV_HUGEPAGE);
+#endif
+	return data;
+}
+
+/* Keep a buffer as a spare, or unmap it and give its bytes back. */
+static void buffer_put(struct ra_pool *p, char *data, size_t charged)
+{
+	if (charged == p->spare_size) {
+		int kept = 0;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->nspare < RA_SPARE_MAX && p->nfiles && !p->stopping) {
+			p->spare[p->nspare++] = data;
+			kept = 1;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (kept)
+			return;
+	}
+	munmap(data, charged);
+	membudget_release(p->budget, charged);
+}
+
+/* A chunk of `len` bytes at `off`, its buffer charged to the budget; NULL when the budget
+ * is full or memory is short. */
+static struct ra_chunk *chunk_new(struct ra_pool *p, struct ra_file *f, uint64_t off,
+				  size_t len)
+{
+	size_t charged = page_round(len);
+	struct ra_chunk *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->data = buffer_get(p, charged);
+	if (!c->data) {
+		free(c);
+		return NULL;
+	}
+	c->file = f;
+	c->off = off;
+	c->len = len;
+	c->charged = charged;
+	c->state = CHUNK_QUEUED;
+	return c;
+}
+
+static void chunk_free(struct ra_pool *p, struct ra_chunk *c)
+{
+	if (c->state == CHUNK_DONE && c->consumed < c->got)
+		STAT_ADD(p, wasted_bytes, c->got - c->consumed);
+	buffer_put(p, c->data, c->charged);
+	free(c);
+}
+
+/* Unlink and free chunk c (not pinned, not in flight); f->lock held. */
+static void chunk_drop(struct ra_file *f, struct ra_chunk *c)
+{
+	struct ra_chunk **pp = &f->chunks;
+
+	while (*pp != c)
+		pp = &(*pp)->next;
+	*pp = c->next;
+	chunk_free(f->pool, c);
+}
+
+/* The chunk covering byte `pos`, or NULL; f->lock held. */
+static struct ra_chunk *chunk_find(struct ra_file *f, uint64_t pos)
+{
+	struct ra_chunk *c;
+
+	for (c = f->chunks; c && c->off <= pos; c = c->next)
+		if (pos < chunk_end(c))
+			return c;
+	return NULL;
+}
+
+/* Start of the first chunk beginning after `pos` (f->size if none); f->lock held. */
+static uint64_t next_chunk_start(struct ra_file *f, uint64_t pos)
+{
+	struct ra_chunk *c;
+
+	for (c = f->chunks; c; c = c->next)
+		if (c->off > pos)
+			return c->off;
+	return f->size;
+}
+
+/* ---- the pool ------------------------------------------------------------------------ */
+
+static void *worker_main(void *arg);
+
+static int queue_push(struct ra_pool *p, struct ra_chunk *c)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->qlen >= p->cfg.queue_max) {
+		rc = -EAGAIN;
+	} else {
+		c->qnext = NULL;
+		if (p->qtail)
+			p->qtail->qnext = c;
+		else
+			p->qhead = c;
+		p->qtail = c;
+		p->qlen++;
+		pthread_cond_signal(&p->work);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* Remove every queued chunk of file f from the queue; returns how many.  f->lock held. */
+static unsigned queue_cancel(struct ra_pool *p, struct ra_file *f)
+{
+	struct ra_chunk **pp, *c;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&p->lock);
+	p->qtail = NULL;
+	for (pp = &p->qhead; (c = *pp);) {
+		if (c->file == f) {
+			*pp = c->qnext;
+			p->qlen--;
+			c->state = CHUNK_FAILED;
+			c->rc = -ECANCELED;
+			n++;
+		} else {
+			p->qtail = c;
+			pp = &c->qnext;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/*
+ * Keep the window scheduled: chunks from f->ahead up to pos + window, at most cfg.parallel
+ * in flight.  When the budget or the queue is full the window halves (degrades) instead of
+ * waiting: readers will read directly meanwhile.  f->lock held.
+ */
+static void schedule(struct ra_file *f, uint64_t pos)
+{
+	struct ra_pool *p = f->pool;
+	const struct ra_config *cfg = &p->cfg;
+	uint64_t limit, csize;
+
+	if (!f->window || f->closing || pos >= f->size)
+		return;
+	limit = min_u64(f->size, pos + f->window);
+	if (f->ahead < pos || f->ahead > pos + cfg->max_window + cfg->chunk_size)
+		f->ahead = pos;		/* a new run: start at the reader */
+	csize = f->window / cfg->parallel;
+	if (csize < cfg->min_chunk)
+		csize = cfg->min_chunk;
+	if (csize > cfg->chunk_size)
+		csize = cfg->chunk_size;
+	while (f->ahead < limit && f->inflight < cfg->parallel) {
+		struct ra_chunk *c = chunk_find(f, f->ahead), **pp;
+		uint64_t len;
+
+		if (c) {		/* already covered (an earlier run) */
+			f->ahead = chunk_end(c);
+			continue;
+		}
+		len = min_u64(csize, next_chunk_start(f, f->ahead) - f->ahead);
+		c = chunk_new(p, f, f->ahead, len);
+		if (!c)
+			goto degrade;
+		for (pp = &f->chunks; *pp && (*pp)->off < c->off; pp = &(*pp)->next)
+			;
+		c->next = *pp;
+		*pp = c;
+		if (queue_push(p, c)) {
+			*pp = c->next;
+			chunk_free(p, c);
+			goto degrade;
+		}
+		f->inflight++;
+		f->ahead = chunk_end(c);
+	}
+	return;
+degrade:
+	STAT_ADD(p, degraded, 1);
+	f->window /= 2;
+	if (f->window < cfg->min_chunk)
+		f->window = cfg->min_chunk;
+}
+
+static void *worker_main(void *arg)
+{
+	struct ra_pool *p = arg;
+
+	for (;;) {
+		struct ra_chunk *c;
+		struct ra_file *f;
+		size_t got = 0;
+		int rc;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->qhead && !p->stopping)
+			pthread_cond_wait(&p->work, &p->lock);
+		c = p->qhead;
+		if (!c) {	/* stopping and nothing left */
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		p->qhead = c->qnext;
+		if (!p->qhead)
+			p->qtail = NULL;
+		p->qlen--;
+		pthread_mutex_unlock(&p->lock);
+
+		/* popped chunks stay counted in f->inflight, so f cannot go away under us */
+		f = c->file;
+		pthread_mutex_lock(&f->lock);
+		if (f->closing) {
+			c->state = CHUNK_FAILED;
+			c->rc = -ECANCELED;
+			goto finish;
+		}
+		c->state = CHUNK_RUNNING;
+		pthread_mutex_unlock(&f->lock);
+
+		rc = objstore_get(p->store, f->key, c->off, c->len, c->data, &got, &c->err);
+		STAT_ADD(p, chunk_gets, 1);
+		STAT_ADD(p, chunk_bytes, got);
+
+		pthread_mutex_lock(&f->lock);
+		c->got = rc ? 0 : got;
+		c->rc = rc;
+		c->state = rc ? CHUNK_FAILED : CHUNK_DONE;
+finish:
+		f->inflight--;
+		/* keep `parallel` chunks in flight even while the reader waits on an earlier one */
+		schedule(f, f->seq_end);
+		pthread_cond_broadcast(&f->done);
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+int ra_pool_new(struct objstore *store, struct membudget *budget, const struct ra_config *cfg,
+		struct ra_pool **out)
+{
+	struct ra_pool *p;
+	unsigned i;
+	int rc;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (cfg)
+		p->cfg = *cfg;
+	if (!p->cfg.chunk_size)
+		p->cfg.chunk_size = 8 * MiB;
+	if (!p->cfg.min_chunk)
+		p->cfg.min_chunk = p->cfg.chunk_size < MiB ? p->cfg.chunk_size : MiB;
+	if (!p->cfg.max_window)
+		p->cfg.max_window = 64ull * MiB;
+	if (!p->cfg.parallel)
+		p->cfg.parallel = 8;
+	if (!p->cfg.threads)
+		p->cfg.threads = 16;
+	if (!p->cfg.queue_max)
+		p->cfg.queue_max = 4 * p->cfg.threads;
+	if (p->cfg.min_chunk > p->cfg.chunk_size || p->cfg.max_window < p->cfg.min_chunk) {
+		free(p);
+		return -EINVAL;
+	}
+	/* FUSE keeps up to max_background (12) 128 KiB reads in flight: they may arrive out of
+	 * order by about that much; a chunk is also kept that long after the reader passed it */
+	p->slack = 2 * MiB;
+	p->store = store;
+	p->budget = budget;
+	p->spare_size = page_round(p->cfg.chunk_size);
+	rc = -pthread_mutex_init(&p->lock, NULL);
+	if (rc)
+		goto out_free;
+	rc = -pthread_cond_init(&p->work, NULL);
+	if (rc)
+		goto out_mutex;
+	p->threads = calloc(p->cfg.threads, sizeof(*p->threads));
+	if (!p->threads) {
+		rc = -ENOMEM;
+		goto out_cond;
+	}
+	for (i = 0; i < p->cfg.threads; i++) {
+		rc = -pthread_create(&p->threads[i], NULL, worker_main, p);
+		if (rc)
+			break;
+		p->nthreads++;
+	}
+	if (rc) {
+		ra_pool_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+out_cond:
+	pthread_cond_destroy(&p->work);
+out_mutex:
+	pthread_mutex_destroy(&p->lock);
+out_free:
+	free(p);
+	return rc;
+}
+
+void ra_pool_free(struct ra_pool *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	spares_drop(p);
+	free(p->threads);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void ra_pool_stats(struct ra_pool *p, struct ra_stats *out)
+{
+	out->chunk_gets = atomic_load_explicit(&p->st.chunk_gets, memory_order_relaxed);
+	out->chunk_bytes = atomic_load_explicit(&p->st.chunk_bytes, memory_order_relaxed);
+	out->direct_gets = atomic_load_explicit(&p->st.direct_gets, memory_order_relaxed);
+	out->direct_bytes = atomic_load_explicit(&p->st.direct_bytes, memory_order_relaxed);
+	out->hit_bytes = atomic_load_explicit(&p->st.hit_bytes, memory_order_relaxed);
+	out->retries = atomic_load_explicit(&p->st.retries, memory_order_relaxed);
+	out->degraded = atomic_load_explicit(&p->st.degraded, memory_order_relaxed);
+	out->wasted_bytes = atomic_load_explicit(&p->st.wasted_bytes, memory_order_relaxed);
+	pthread_mutex_lock(&p->lock);
+	out->queued = p->qlen;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- files --------------------------------------------------------------------------- */
+
+struct ra_file *ra_open(struct ra_pool *p, const char *key, uint64_t size)
+{
+	struct ra_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->key = strdup(key);
+	if (!f->key)
+		goto out_free;
+	if (pthread_mutex_init(&f->lock, NULL))
+		goto out_key;
+	if (pthread_cond_init(&f->done, NULL))
+		goto out_mutex;
+	f->pool = p;
+	f->size = size;
+	f->streak = 1;
+	pthread_mutex_lock(&p->lock);
+	p->nfiles++;
+	pthread_mutex_unlock(&p->lock);
+	return f;
+out_mutex:
+	pthread_mutex_destroy(&f->lock);
+out_key:
+	free(f->key);
+out_free:
+	free(f);
+	return NULL;
+}
+
+void ra_close(struct ra_file *f)
+{
+	struct ra_pool *p;
+	struct ra_chunk *c;
+	unsigned left;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->closing = 1;
+	f->inflight -= queue_cancel(f->pool, f);
+	while (f->inflight)
+		pthread_cond_wait(&f->done, &f->lock);
+	while ((c = f->chunks)) {
+		f->chunks = c->next;
+		chunk_free(f->pool, c);
+	}
+	pthread_mutex_unlock(&f->lock);
+	pthread_cond_destroy(&f->done);
+	pthread_mutex_destroy(&f->lock);
+	p = f->pool;
+	free(f->key);
+	free(f);
+	pthread_mutex_lock(&p->lock);
+	left = --p->nfiles;
+	pthread_mutex_unlock(&p->lock);
+	if (!left)
+		spares_drop(p);	/* idle: no memory held */
+}
+
+/* Free chunks nobody needs any more: read through, or left well behind (or far ahead,
+ * after a seek back) by the reader.  f->lock held. */
+static void trim(struct ra_file *f)
+{
+	struct ra_pool *p = f->pool;
+	uint64_t behind = f->seq_end > p->slack ? f->seq_end - p->slack : 0;
+	uint64_t beyond = f->seq_end + p->cfg.max_window + p->cfg.chunk_size;
+	struct ra_chunk *c, *next;
+
+	for (c = f->chunks; c; c = next) {
+		next = c->next;
+		if (c->pins || c->state == CHUNK_QUEUED || c->state == CHUNK_RUNNING)
+			continue;
+		if ((c->state == CHUNK_DONE && c->consumed >= c->got) ||
+		    chunk_end(c) <= behind || c->off > beyond)
+			chunk_drop(f, c);
+	}
+}
+
+/* Update the access pattern with a read of [off, off+len); f->lock held. */
+static void note_access(struct ra_file *f, uint64_t off, uint64_t len)
+{
+	struct ra_pool *p = f->pool;
+	/* out-of-order tolerance scales with the read size: FUSE keeps a dozen reads in
+	 * flight, so 128 KiB reads may arrive ~1.5 MiB apart, while small random reads that
+	 * happen to land near each other must not look sequential */
+	uint64_t tol = min_u64(p->slack, 16 * len);
+	int sequential = (off + tol >= f->seq_end && off <= f->seq_end + tol) ||
+			 chunk_find(f, off);
+
+	if (sequential) {
+		/* two sequential reads in a row turn read-ahead on; open counts as one, so that
+		 * a first read at offset 0 starts it at once */
+		if (f->streak < 2)
+			f->streak++;
+		if (f->streak < 2)
+			f->window = 0;
+		else if (!f->window)
+			f->window = p->cfg.min_chunk;
+		else if (f->window < p->cfg.max_window)
+			f->window = min_u64(2 * f->window, p->cfg.max_window);
+		if (off + len > f->seq_end)
+			f->seq_end = off + len;
+	} else {
+		f->window = 0;	/* random access: direct reads only */
+		f->streak = 0;
+		f->seq_end = off + len;
+	}
+}
+
+ssize_t ra_read(struct ra_file *f, void *dst, size_t len, uint64_t off, struct errmsg *err)
+{
+	struct ra_pool *p = f->pool;
+	uint64_t pos, end;
+	int rc = 0;
+
+	if (off >= f->size || !len)
+		return 0;
+	end = off + min_u64(len, f->size - off);
+	pos = off;
+
+	pthread_mutex_lock(&f->lock);
+	note_access(f, off, end - off);
+	schedule(f, off);
+	while (pos < end) {
+		struct ra_chunk *c = chunk_find(f, pos);
+		uint64_t stop;
+		size_t got = 0, n;
+
+		if (c && (c->state == CHUNK_QUEUED || c->state == CHUNK_RUNNING)) {
+			pthread_cond_wait(&f->done, &f->lock);
+			continue;	/* c may be gone: look again */
+		}
+		if (c && c->state == CHUNK_DONE) {
+			if (pos >= c->off + c->got)
+				break;	/* the object ended early */
+			n = min_u64(end - pos, c->off + c->got - pos);
+			c->pins++;
+			pthread_mutex_unlock(&f->lock);
+			memcpy((char *)dst + (pos - off), c->data + (pos - c->off), n);
+			pthread_mutex_lock(&f->lock);
+			c->pins--;
+			c->consumed += n;
+			pos += n;
+			STAT_ADD(p, hit_bytes, n);
+			continue;
+		}
+		if (c) {	/* failed: fetch its part once more, directly */
+			STAT_ADD(p, retries, 1);
+			stop = min_u64(end, chunk_end(c));
+			if (!c->pins)
+				chunk_drop(f, c);
+		} else {
+			stop = min_u64(end, next_chunk_start(f, pos));
+		}
+		/* direct read into the caller's buffer: always allowed, needs no budget */
+		pthread_mutex_unlock(&f->lock);
+		rc = objstore_get(p->store, f->key, pos, stop - pos, (char *)dst + (pos - off),
+				  &got, err);
+		STAT_ADD(p, direct_gets, 1);
+		STAT_ADD(p, direct_bytes, got);
+		pthread_mutex_lock(&f->lock);
+		if (rc)
+			break;
+		pos += got;
+		if (pos < stop)
+			break;	/* the object ended early */
+	}
+	trim(f);
+	pthread_mutex_unlock(&f->lock);
+	return rc ? rc : (ssize_t)(pos - off);
+}
