@@ -97,22 +97,28 @@ static void log_failure(const char *op, const char *path, int rc, const struct e
 	log_err("%s '%s': %s", op, path, errmsg_str(e, rc));
 }
 
-/* What this mount's jobs say about `s` (spec §4: creating / deleting are in-memory). */
-static void overlay_state(struct mvbfs *m, struct ns_summary *s)
+/* What this mount's jobs say about `s` (spec §4: creating / deleting are in-memory).  The
+ * items were copied *before* storage was read, so a job that ended meanwhile still shows. */
+static void overlay_state(const struct jt_item *items, size_t n, struct ns_summary *s)
 {
-	struct job_progress p;
-	enum jt_kind k = jobtable_get(m->jobs, s->name, &p);
+	const struct jt_item *it = NULL;
+	size_t i;
 
-	if (k == JT_SNAPSHOT && p.state == JOB_RUNNING)
+	for (i = 0; i < n; i++)
+		if (!strcmp(items[i].name, s->name))
+			it = &items[i];
+	if (!it)
+		return;
+	if (it->kind == JT_SNAPSHOT && it->p.state == JOB_RUNNING && s->state != NS_STATE_COMPLETE)
 		s->state = NS_STATE_CREATING;
-	else if (k == JT_SNAPSHOT && p.state == JOB_FAILED && s->state != NS_STATE_COMPLETE)
+	else if (it->kind == JT_SNAPSHOT && it->p.state == JOB_FAILED && s->state != NS_STATE_COMPLETE)
 		s->state = NS_STATE_FAILED;
-	else if (k == JT_DELETE && p.state == JOB_RUNNING)
+	else if (it->kind == JT_DELETE && it->p.state == JOB_RUNNING)
 		s->state = NS_STATE_DELETING;
 	else
 		return;
 	free(s->reason);
-	s->reason = strdup(p.error);
+	s->reason = strdup(it->p.error);
 }
 
 static const char *job_state_word(enum jt_kind k, const struct job_progress *p)
@@ -155,6 +161,8 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 		  uint64_t *changes, struct errmsg *err)
 {
 	struct job_progress p;
+	struct jt_item *items = NULL;
+	size_t nitems = 0;
 	enum jt_kind jk;
 	struct ns_summary s, *all = NULL;
 	struct vstatus st = { 0 };
@@ -164,11 +172,17 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 	switch (k) {
 	case V_ROOT_INFO:
 	case V_ROOT_INFO_JSON:
-		rc = ns_all_summaries(m->ns, &all, &n, err);
+		rc = jobtable_items(m->jobs, &items, &nitems);
 		if (rc)
 			return rc;
+		rc = ns_all_summaries(m->ns, &all, &n, err);
+		if (rc) {
+			free(items);
+			return rc;
+		}
 		for (i = 0; i < n; i++)
-			overlay_state(m, &all[i]);
+			overlay_state(items, nitems, &all[i]);
+		free(items);
 		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
 		for (i = 0; i < n; i++)
 			ns_summary_release(&all[i]);
@@ -185,10 +199,16 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 				return render_job_status(&p, jk, out);
 			}
 		}
-		rc = ns_backup_summary(m->ns, name, &s, err);
+		rc = jobtable_items(m->jobs, &items, &nitems);
 		if (rc)
 			return rc;
-		overlay_state(m, &s);
+		rc = ns_backup_summary(m->ns, name, &s, err);
+		if (rc) {
+			free(items);
+			return rc;
+		}
+		overlay_state(items, nitems, &s);
+		free(items);
 		if (k == V_BACKUP_INFO)
 			rc = vfile_backup_info(&s, out);
 		else if (k == V_BACKUP_INFO_JSON)

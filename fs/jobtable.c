@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +21,18 @@ struct entry {
 	char *name;
 	enum jt_kind kind;
 	struct job *job;
+	/* set once the job has finished AND its finish callback has run (the mount's caches
+	 * know); until then the entry counts as running, so readers never see a gap between
+	 * "job over" and "storage re-read" */
+	atomic_int settled;
+	atomic_int finishing;	/* the finish callback runs once, whoever sees the end first */
 	struct entry *next;
 };
+
+static int active(struct entry *e)
+{
+	return !atomic_load(&e->settled);
+}
 
 struct watch {
 	const void *owner;
@@ -111,11 +123,13 @@ static void on_change(void *ctx)
 		free(w);
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (finished && t->finish_cb) {
+	if (finished && !atomic_exchange(&e->finishing, 1)) {
 		struct job_progress p;
 
 		job_progress(e->job, &p);
-		t->finish_cb(t->finish_ctx, e->name, e->kind, p.state);
+		if (t->finish_cb)
+			t->finish_cb(t->finish_ctx, e->name, e->kind, p.state);
+		atomic_store(&e->settled, 1);
 	}
 }
 
@@ -135,7 +149,7 @@ int jobtable_add(struct jobtable *t, const char *name, enum jt_kind kind, struct
 	}
 	pthread_mutex_lock(&t->lock);
 	pp = find(t, name);
-	if (pp && !job_finished((*pp)->job)) {
+	if (pp && active(*pp)) {
 		pthread_mutex_unlock(&t->lock);
 		free(e->name);
 		free(e);
@@ -165,7 +179,7 @@ static struct entry *prune_locked(struct jobtable *t)
 	for (pp = &t->entries; *pp;) {
 		struct entry *e = *pp;
 
-		if (e->kind == JT_DELETE && job_finished(e->job)) {
+		if (e->kind == JT_DELETE && !active(e)) {
 			*pp = e->next;
 			e->next = dead;
 			dead = e;
@@ -204,6 +218,31 @@ enum jt_kind jobtable_get(struct jobtable *t, const char *name, struct job_progr
 	return k;
 }
 
+int jobtable_items(struct jobtable *t, struct jt_item **out, size_t *n)
+{
+	struct entry *e;
+	size_t count = 0, i = 0;
+	struct jt_item *v;
+
+	pthread_mutex_lock(&t->lock);
+	for (e = t->entries; e; e = e->next)
+		count++;
+	v = calloc(count + 1, sizeof(*v));
+	for (e = t->entries; v && e; e = e->next, i++) {
+		snprintf(v[i].name, sizeof(v[i].name), "%s", e->name);
+		v[i].kind = e->kind;
+		job_progress(e->job, &v[i].p);
+		if (active(e))
+			v[i].p.state = JOB_RUNNING;	/* not settled yet: still what the mount shows */
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	*n = count;
+	return 0;
+}
+
 int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind)
 {
 	struct entry **pp;
@@ -211,7 +250,7 @@ int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind)
 
 	pthread_mutex_lock(&t->lock);
 	pp = find(t, name);
-	if (pp && (*pp)->kind == kind && !job_finished((*pp)->job))
+	if (pp && (*pp)->kind == kind && active(*pp))
 		r = 1;
 	pthread_mutex_unlock(&t->lock);
 	return r;
@@ -265,7 +304,7 @@ char **jobtable_names(struct jobtable *t, enum jt_kind kind)
 		n++;
 	v = calloc(n + 1, sizeof(*v));
 	for (e = t->entries; v && e; e = e->next) {
-		if (e->kind != kind || job_finished(e->job))
+		if (e->kind != kind || !active(e))
 			continue;
 		v[i] = strdup(e->name);
 		if (v[i])

@@ -105,7 +105,9 @@ fi
 live=()
 [ -f tests/mount/run.sh ] && live+=(mount)
 [ -f tests/s3/run.sh ] && live+=(s3)
+[ -f tests/s3/backup_admin_live.sh ] && live+=(admin)
 [ -f tests/grpc/run.sh ] && live+=(grpc)
+[ -f tests/snapshot/create_live.sh ] && live+=(create)
 [ -f tests/snapshot/run.sh ] && live+=(snapshot)
 want_live=0
 for s in "${live[@]}"; do
@@ -114,13 +116,18 @@ done
 if [ $want_live = 1 ]; then
 	if [ $build_ok != 1 ]; then
 		fail=$((fail+1)); results+=("FAIL ${live[*]} (no build)")
-	elif env_out=$(bash scripts/s3-server.sh start "$rgw_dir" 2>"$logs/s3-server.log"); then
+	elif env_out=$(S3_BUCKETS="mvbs3live mvbs3live2" bash scripts/s3-server.sh start "$rgw_dir" 2>"$logs/s3-server.log"); then
 		rgw_started=1
 		eval "$env_out"
 		export S3_ENDPOINT S3_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
 		echo "(S3 server: $S3_ENDPOINT)"
 		for s in "${live[@]}"; do
-			suite "$s" bash "tests/$s/run.sh"
+			case $s in
+			s3) suite s3 env S3_BUCKETS="mvbs3live mvbs3live2" bash tests/s3/run.sh "$BUILD_DIR" ;;
+			admin) suite admin env S3_BUCKETS="mvbs3live" bash tests/s3/backup_admin_live.sh "$BUILD_DIR" ;;
+			create) suite create env BUILD_DIR="$BUILD_DIR" bash tests/snapshot/create_live.sh ;;
+			*) suite "$s" bash "tests/$s/run.sh" ;;
+			esac
 		done
 	else
 		rgw_started=1	# stop whatever part of it came up

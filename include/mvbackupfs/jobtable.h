@@ -33,6 +33,15 @@ int jobtable_add(struct jobtable *t, const char *name, enum jt_kind kind, struct
 /* The kind of job registered for `name` (running or finished), and its progress. */
 enum jt_kind jobtable_get(struct jobtable *t, const char *name, struct job_progress *p);
 
+/* Every entry, copied: to overlay job states on storage reads taken *after* this copy, so a
+ * job that ends during the read still shows (spec §5.5: `deleting` until done). */
+struct jt_item {
+	char name[256];
+	enum jt_kind kind;
+	struct job_progress p;
+};
+int jobtable_items(struct jobtable *t, struct jt_item **out, size_t *n);
+
 /* 1 when a job of `kind` is running on `name`. */
 int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind);
 

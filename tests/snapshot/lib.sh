@@ -202,7 +202,7 @@ sn_count() {
 sn_prefix_empty() { [ "$(sn_count "$1" "$2")" -eq 0 ]; }
 
 # sn_has_object BUCKET KEY
-sn_has_object() { [ "$(s3_curl HEAD "/$1/$2" -o /dev/null -w '%{http_code}')" = 200 ]; }
+sn_has_object() { [ "$(s3_curl HEAD "/$1/$2" -I -o /dev/null -w '%{http_code}')" = 200 ]; }
 
 # sn_validate BUCKET PREFIX [validate.js options...]: validate.js, its output indented as diag
 sn_validate() {

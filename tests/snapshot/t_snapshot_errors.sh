@@ -15,6 +15,7 @@ FIX=$(t_fixtures) || t_bail "fixtures"
 t_upload "$FIX/v0_5_9" "$BK" backup/done_1
 printf 'x' >"$T_TMP/obj"
 t_rclone copyto "$T_TMP/obj" "mvbs3:$BK/backup/left_1/binlogs/insert_log/1/2/3/3/100/4" || t_bail "upload"
+N0=$(sn_count "$BK" backup/)
 CFG=$(sn_config "$BK")
 MNT=$(t_mkmnt)
 t_mount_or_bail "$CFG" "$MNT"
@@ -26,7 +27,7 @@ for bad in 1abc a-b 'a b' 'a.b' "$long" 'snap$'; do
 	sn_expect_err "mkdir .snapshot/'${bad:0:20}' -> EINVAL" 'Invalid argument'
 done
 if sn_unsupported; then t_bail "the daemon has no snapshot support yet (mkdir: $SN_ERR)"; fi
-t_check "nothing written under backup/ by refused names" test "$(sn_count "$BK" backup/1abc)" -eq 0
+t_eq "refused names wrote nothing under backup/" "$N0" "$(sn_count "$BK" backup/)"
 
 # --- names that are taken
 sn_mkdir "$MNT/.snapshot/done_1"
@@ -34,6 +35,7 @@ sn_expect_err "mkdir .snapshot/done_1 (a complete backup) -> EEXIST" 'File exist
 sn_mkdir "$MNT/.snapshot/left_1"
 sn_expect_err "mkdir .snapshot/left_1 (leftover objects) -> EEXIST" 'File exists'
 t_eq "left_1 still holds only its one object" 1 "$(sn_count "$BK" backup/left_1/)"
+t_eq "taken names wrote nothing under backup/" "$N0" "$(sn_count "$BK" backup/)"
 
 # a snapshot being taken (the stand-in's flush takes 3 s)
 if sn_mkdir "$MNT/.snapshot/busy_1"; then
