@@ -142,11 +142,13 @@ run_snapshot() {
 
 # run_rclone N: prints the seconds of a server-side rclone copy of the Milvus binlogs
 run_rclone() {
-	local t0 t1
+	local t0 t1 n
 	t0=$(now_ns)
-	rc_ copy --transfers "$TRANSFERS" --s3-no-check-bucket "r:$mb/files" "r:$bb/rclone_$1" \
-		|| die "rclone copy failed"
+	rc_ copy --transfers "$TRANSFERS" --s3-no-check-bucket --log-level INFO --log-file "$work/rclone_$1.log" \
+		"r:$mb/files" "r:$bb/rclone_$1" || die "rclone copy failed"
 	t1=$(now_ns)
+	n=$(grep -c 'server-side copy' "$work/rclone_$1.log" || true)
+	[ "$n" -eq "$nobj" ] || log "warning: rclone reports $n server-side copies for $nobj objects"
 	echo "scale=3; ($t1 - $t0) / 1000000000" | bc
 }
 
@@ -166,7 +168,7 @@ for n in $(seq "$RUNS"); do
 done
 ms=$(printf '%s\n' "${snap[@]}" | median)
 mr=$(printf '%s\n' "${rcl[@]}" | median)
-ratio=$(echo "scale=2; $ms / $mr" | bc)
+ratio=$(printf '%.2f' "$(echo "scale=4; $ms / $mr" | bc)")
 echo "objects:               $nobj ($nbytes bytes, $SEGMENTS segments)"
 echo "mkdir .snapshot/X:     median ${ms}s over $RUNS runs (${snap[*]})"
 echo "rclone copy (1 remote, server-side, --transfers $TRANSFERS): median ${mr}s (${rcl[*]})"
