@@ -115,17 +115,21 @@ int main(int argc, char *argv[])
 
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
 		return 1;
-	if (o.version) {
-		printf("mvbackupfs %s (libfuse %s, %s)\n", mvb_version(), fuse_pkgversion(),
-		       curl_version());
+	if (o.version || o.help) {
+		if (o.version)
+			printf("mvbackupfs %s (libfuse %s, %s)\n", mvb_version(), fuse_pkgversion(),
+			       curl_version());
+		else
+			usage(argv[0]);
+		free(o.config);
+		fuse_opt_free_args(&args);
 		return 0;
 	}
-	if (o.help) {
-		usage(argv[0]);
-		return 0;
-	}
-	if (fuse_parse_cmdline(&args, &cl) != 0)
+	if (fuse_parse_cmdline(&args, &cl) != 0) {
+		free(o.config);
+		fuse_opt_free_args(&args);
 		return 1;
+	}
 
 	cfgpath = o.config ? strdup(o.config) : config_find_default();
 	if (!cfgpath) {

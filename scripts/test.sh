@@ -93,6 +93,21 @@ valgrind_unit() {
 	[ $bad -eq 0 ]
 }
 
+# The mount-level suite again, with the daemon built with ASan/UBSan.  The daemon runs
+# detached, so its reports go to files; any report fails the suite.
+mount_asan() {
+	local d="$logs/daemon-asan" f bad=0
+	[ -x "$ASAN_DIR/mvbackupfs" ] || { echo "no $ASAN_DIR/mvbackupfs (the asan suite builds it)"; return 1; }
+	mkdir -p "$d"
+	ASAN_OPTIONS="log_path=$d/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$d/ubsan:print_stacktrace=1" \
+		MVB_BIN="$top/$ASAN_DIR/mvbackupfs" bash tests/mount/run.sh || bad=1
+	for f in "$d"/*; do
+		[ -f "$f" ] || continue
+		echo "--- sanitizer report $f"; cat "$f"; bad=1
+	done
+	[ $bad -eq 0 ]
+}
+
 if [ $build_ok = 1 ]; then
 	suite unit unit
 	suite asan asan
@@ -109,6 +124,7 @@ live=()
 [ -f tests/grpc/run.sh ] && live+=(grpc)
 [ -f tests/snapshot/create_live.sh ] && live+=(create)
 [ -f tests/snapshot/run.sh ] && live+=(snapshot)
+[ -f tests/mount/run.sh ] && live+=(mount-asan)
 want_live=0
 for s in "${live[@]}"; do
 	if [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $s "* ]]; then want_live=1; fi
@@ -126,6 +142,7 @@ if [ $want_live = 1 ]; then
 			s3) suite s3 env S3_BUCKETS="mvbs3live mvbs3live2" bash tests/s3/run.sh "$BUILD_DIR" ;;
 			admin) suite admin env S3_BUCKETS="mvbs3live" bash tests/s3/backup_admin_live.sh "$BUILD_DIR" ;;
 			create) suite create env BUILD_DIR="$BUILD_DIR" bash tests/snapshot/create_live.sh ;;
+			mount-asan) suite mount-asan mount_asan ;;
 			*) suite "$s" bash "tests/$s/run.sh" ;;
 			esac
 		done

@@ -4,6 +4,7 @@
 # removes what it wrote).  The name vanishes from ls at once, the root .info shows it deleting
 # (or no longer), and the bucket ends empty under the prefix.  ENOENT for a name that does not
 # exist, EROFS on a read-only mount.
+# shellcheck disable=SC2010  # what ls (readdir) shows is what these tests check
 . "$(dirname "$0")/lib.sh"
 sn_begin
 

@@ -3,6 +3,7 @@
 # ends "failed" with the cause in `error`, .info never says complete, no meta/full_meta.json;
 # a wrong Milvus rootPath in the mount's config (no binlogs found for a collection with rows)
 # -> failed, naming the bucket/prefix that was searched.
+# shellcheck disable=SC2010  # what ls (readdir) shows is what these tests check
 . "$(dirname "$0")/lib.sh"
 sn_begin
 
