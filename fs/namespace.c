@@ -64,6 +64,7 @@ struct ns {
 	struct rootfile *files;		/* stray objects at the root, sorted by name */
 	size_t nfiles;
 	int root_valid;
+	uint64_t root_gen;		/* bumped by ns_invalidate: a listing started before is stale */
 	int64_t root_at_ms;
 	int64_t root_mtime;		/* shown as the mtime of backup dirs not yet listed */
 };
@@ -661,11 +662,13 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 	struct backup **nb = NULL;
 	struct rootfile *nf = NULL;
 	size_t i, nnb = 0, nnf = 0, plen = strlen(n->prefix);
+	uint64_t gen;
 	int rc = 0, fresh;
 
 	pthread_mutex_lock(&n->refresh);
 	pthread_mutex_lock(&n->lock);
 	fresh = n->root_valid && !force && now_ms() - n->root_at_ms < n->cfg.ttl_ms;
+	gen = n->root_gen;
 	pthread_mutex_unlock(&n->lock);
 	if (fresh)
 		goto out;
@@ -731,7 +734,8 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 		n->nfiles = nnf;
 		nb = NULL;
 		nf = NULL;
-		n->root_valid = 1;
+		/* an invalidation during our listing makes it stale: use it once, re-list next time */
+		n->root_valid = gen == n->root_gen;
 		n->root_at_ms = now_ms();
 		n->root_mtime = time(NULL);
 		pthread_mutex_unlock(&n->lock);
@@ -1109,6 +1113,7 @@ void ns_invalidate(struct ns *n, const char *name)
 
 	pthread_mutex_lock(&n->lock);
 	n->root_valid = 0;
+	n->root_gen++;
 	v = calloc(n->nbackups + 1, sizeof(*v));
 	for (i = 0; v && i < n->nbackups; i++) {
 		if (name && strcmp(n->backups[i]->name, name))
