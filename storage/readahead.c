@@ -23,11 +23,12 @@
 /*
  * Full-size chunk buffers are recycled rather than unmapped: the kernel zeroes every fresh
  * page, which was 40% of the CPU of a 1 GiB stream (§8 counts CPU per GiB).  A stream
- * frees one buffer just before it needs the next, so two spares suffice.  Spares stay
- * charged to the budget, are given back first when the budget runs short, and are dropped
+ * keeps up to 8 chunks in flight and frees each one just before it needs another, so a
+ * window's worth of spares means a steady stream never maps a fresh buffer (with only 2,
+ * page zeroing was still ~8% of the daemon's CPU).  Spares stay charged to the budget, are given back first when the budget runs short, and are dropped
  * when the last file closes (idle RSS, §8).
  */
-#define RA_SPARE_MAX 2
+#define RA_SPARE_MAX 12
 
 enum chunk_state {
 	CHUNK_QUEUED,		/* in the pool's queue */
