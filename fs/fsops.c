@@ -242,10 +242,17 @@ static int backup_of(const char *path, char *name, size_t size)
 	return 1;
 }
 
-/* A backup this mount is deleting is hidden from ls and lookups. */
+/* A backup this mount is deleting is hidden from lookups once `rmdir NAME` asked for it;
+ * while `rm -rf` is still walking it, only listings hide it (see listed()). */
 static int hidden(struct mvbfs *m, const char *name)
 {
-	return jobtable_running(m->jobs, name, JT_DELETE);
+	return jobtable_hidden(m->jobs, name);
+}
+
+/* Listings hide every backup being deleted, at once (spec §5.5). */
+static int unlisted(struct mvbfs *m, const char *name)
+{
+	return jobtable_deleting(m->jobs, name);
 }
 
 static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
@@ -345,7 +352,7 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 	struct fill_ctx *f = arg;
 	struct stat st;
 
-	if (f->root && hidden(f->m, name))
+	if (f->root && unlisted(f->m, name))
 		return 0;
 	fill_stat(f->m, &st, a);
 	return f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
@@ -721,8 +728,10 @@ static int op_mkdir(const char *path, mode_t mode)
 	return -ENOTSUP;
 }
 
-/* Delete backup `name` as a whole (spec §5.5): meta first, data in the background. */
-static int delete_backup(struct mvbfs *m, const char *name)
+/* Delete backup `name` as a whole (spec §5.5): meta first, data in the background.  `whole`
+ * is 1 for rmdir NAME (the backup vanishes for lookups too) and 0 for a removal inside it
+ * (rm -rf goes on walking the tree it listed: it stays walkable, frozen, until rmdir NAME). */
+static int delete_backup(struct mvbfs *m, const char *name, int whole)
 {
 	struct backup_delete_params *p = NULL;
 	struct errmsg e = { { 0 } };
@@ -731,8 +740,16 @@ static int delete_backup(struct mvbfs *m, const char *name)
 	int rc;
 
 	pthread_mutex_lock(&m->control);
-	if (jobtable_running(m->jobs, name, JT_DELETE)) {
-		rc = 0;	/* already going: rm -rf removes the rest of what it listed */
+	if (jobtable_deleting(m->jobs, name)) {
+		/* already going (or gone, the tree kept for rm -rf): removals inside succeed;
+		 * rmdir NAME, the last step of rm -rf, lets go of the frozen tree */
+		rc = 0;
+		if (whole && !jobtable_hidden(m->jobs, name)) {
+			jobtable_set_hidden(m->jobs, name);
+			if (!jobtable_running(m->jobs, name, JT_DELETE))
+				jobtable_forget(m->jobs, name);	/* finished: drop the ghost */
+			ns_invalidate(m->ns, name);
+		}
 		goto out;
 	}
 	if (jobtable_running(m->jobs, name, JT_SNAPSHOT)) {
@@ -779,7 +796,12 @@ static int delete_backup(struct mvbfs *m, const char *name)
 		goto out;
 	}
 	log_info("deleting backup '%s' (%s)", name, job_id(j));
-	ns_invalidate(m->ns, name);
+	if (whole) {
+		jobtable_set_hidden(m->jobs, name);
+		ns_invalidate(m->ns, name);
+	} else {
+		ns_pin(m->ns, name);
+	}
 out:
 	pthread_mutex_unlock(&m->control);
 	if (p)
@@ -798,11 +820,11 @@ static int op_rmdir(const char *path)
 	if (!strncmp(path, "/.snapshot/", 11)) {
 		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
 			return -ENOENT;
-		return delete_backup(m, path + 11);
+		return delete_backup(m, path + 11, 1);
 	}
 	if (!backup_of(path, name, sizeof(name)))
 		return -EPERM;	/* ".snapshot" itself and other virtual names */
-	return delete_backup(m, name);
+	return delete_backup(m, name, strchr(path + 1, '/') == NULL);
 }
 
 /* unlink inside a backup (spec §5.5): `rm -rf NAME` must end with NAME gone, and GNU rm
@@ -818,7 +840,7 @@ static int op_unlink(const char *path)
 	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
 		return -EROFS;	/* a stray object at the root, or a virtual file */
-	return delete_backup(m, name);
+	return delete_backup(m, name, 0);
 }
 
 static int op_write_denied(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -876,6 +898,16 @@ static void on_job_finish(void *arg, const char *name, enum jt_kind kind, enum j
 	else if (jobtable_get(m->jobs, name, &p) != JT_NONE)
 		log_err("%s of '%s' %s: %s", kind == JT_SNAPSHOT ? "snapshot" : "delete", name,
 			job_state_name(st), p.error);
+	/* a delete started inside the backup keeps its frozen tree for rm -rf: on_forget */
+	if (kind != JT_DELETE || jobtable_hidden(m->jobs, name))
+		ns_invalidate(m->ns, name);
+}
+
+/* A delete's entry left the table: let go of the backup's frozen tree. */
+static void on_job_forget(void *arg, const char *name)
+{
+	struct mvbfs *m = arg;
+
 	ns_invalidate(m->ns, name);
 }
 
@@ -916,6 +948,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	if (rc)
 		goto fail;
 	jobtable_on_finish(m->jobs, on_job_finish, m);
+	jobtable_on_forget(m->jobs, on_job_forget, m);
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
 		log_warn("snapshots are unavailable: %s", e2.msg);

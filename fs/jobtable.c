@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct entry {
 	struct jobtable *t;
@@ -26,6 +27,8 @@ struct entry {
 	 * "job over" and "storage re-read" */
 	atomic_int settled;
 	atomic_int finishing;	/* the finish callback runs once, whoever sees the end first */
+	int hidden;		/* guarded by t->lock: see jobtable_set_hidden */
+	atomic_llong settled_ms;	/* CLOCK_MONOTONIC ms when it settled */
 	struct entry *next;
 };
 
@@ -47,7 +50,17 @@ struct jobtable {
 	struct watch *watches;
 	void (*finish_cb)(void *, const char *, enum jt_kind, enum job_state);
 	void *finish_ctx;
+	void (*forget_cb)(void *, const char *);
+	void *forget_ctx;
 };
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int jobtable_new(struct jobtable **out)
 {
@@ -129,6 +142,7 @@ static void on_change(void *ctx)
 		job_progress(e->job, &p);
 		if (t->finish_cb)
 			t->finish_cb(t->finish_ctx, e->name, e->kind, p.state);
+		atomic_store(&e->settled_ms, mono_ms());
 		atomic_store(&e->settled, 1);
 	}
 }
@@ -179,7 +193,8 @@ static struct entry *prune_locked(struct jobtable *t)
 	for (pp = &t->entries; *pp;) {
 		struct entry *e = *pp;
 
-		if (e->kind == JT_DELETE && !active(e)) {
+		if (e->kind == JT_DELETE && !active(e) &&
+		    (e->hidden || mono_ms() - atomic_load(&e->settled_ms) > JT_GHOST_MS)) {
 			*pp = e->next;
 			e->next = dead;
 			dead = e;
@@ -190,11 +205,13 @@ static struct entry *prune_locked(struct jobtable *t)
 	return dead;
 }
 
-static void free_list(struct entry *e)
+static void free_list(struct jobtable *t, struct entry *e)
 {
 	while (e) {
 		struct entry *n = e->next;
 
+		if (e->kind == JT_DELETE && t->forget_cb)
+			t->forget_cb(t->forget_ctx, e->name);
 		entry_free(e);
 		e = n;
 	}
@@ -214,7 +231,7 @@ enum jt_kind jobtable_get(struct jobtable *t, const char *name, struct job_progr
 			job_progress((*pp)->job, p);
 	}
 	pthread_mutex_unlock(&t->lock);
-	free_list(dead);
+	free_list(t, dead);
 	return k;
 }
 
@@ -256,6 +273,53 @@ int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind)
 	return r;
 }
 
+void jobtable_set_hidden(struct jobtable *t, const char *name)
+{
+	struct entry **pp;
+
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp)
+		(*pp)->hidden = 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int jobtable_hidden(struct jobtable *t, const char *name)
+{
+	struct entry **pp;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp && (*pp)->kind == JT_DELETE && (*pp)->hidden)
+		r = 1;
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+int jobtable_deleting(struct jobtable *t, const char *name)
+{
+	struct entry **pp, *dead;
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	dead = prune_locked(t);
+	pp = find(t, name);
+	if (pp && (*pp)->kind == JT_DELETE)
+		r = 1;
+	pthread_mutex_unlock(&t->lock);
+	free_list(t, dead);
+	return r;
+}
+
+void jobtable_on_forget(struct jobtable *t, void (*cb)(void *ctx, const char *name), void *ctx)
+{
+	pthread_mutex_lock(&t->lock);
+	t->forget_cb = cb;
+	t->forget_ctx = ctx;
+	pthread_mutex_unlock(&t->lock);
+}
+
 int jobtable_cancel_wait(struct jobtable *t, const char *name)
 {
 	struct entry **pp;
@@ -284,8 +348,10 @@ void jobtable_forget(struct jobtable *t, const char *name)
 		*pp = e->next;
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (e)
-		entry_free(e);
+	if (e) {
+		e->next = NULL;
+		free_list(t, e);
+	}
 }
 
 static int cmp_str(const void *a, const void *b)

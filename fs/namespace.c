@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ struct backup {
 	uint64_t tree_objects;
 	uint64_t tree_bytes;
 	int has_full_meta;	/* meta/full_meta.json was in the last listing */
+	atomic_int pinned;	/* ns_pin: serve the cached tree as it is, never re-list, and
+				 * keep the backup in the root table even when no longer listed
+				 * (read without b->lock: root_refresh holds ns->lock) */
 	int resolved;		/* sum is valid */
 	int64_t sum_at_ms;
 	struct ns_summary sum;
@@ -454,7 +458,8 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	size_t plen, i;
 	int rc;
 
-	if (b->tree_valid && (backup_committed(b) || now_ms() - b->tree_at_ms < n->cfg.ttl_ms))
+	if (b->tree_valid && (atomic_load(&b->pinned) || backup_committed(b) ||
+			      now_ms() - b->tree_at_ms < n->cfg.ttl_ms))
 		return 0;
 	if (asprintf(&prefix, "%s%s/", n->prefix, b->name) < 0)
 		return -ENOMEM;
@@ -502,7 +507,8 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	char *prefix;
 	int rc;
 
-	if (b->resolved && (backup_committed(b) || now_ms() - b->sum_at_ms < n->cfg.ttl_ms))
+	if (b->resolved && (atomic_load(&b->pinned) || backup_committed(b) ||
+			    now_ms() - b->sum_at_ms < n->cfg.ttl_ms))
 		return 0;
 	rc = backup_load_tree(n, b, err);
 	if (rc)
@@ -703,6 +709,28 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 			break;
 		}
 		nb[nnb++] = b;
+	}
+	/* a pinned backup (being removed by rm -rf) stays until unpinned, listed or not */
+	if (rc == 0) {
+		struct backup **grown = realloc(nb, (nnb + n->nbackups + 1) * sizeof(*nb));
+
+		if (grown)
+			nb = grown;
+		else
+			rc = -ENOMEM;
+	}
+	for (i = 0; rc == 0 && i < n->nbackups; i++) {
+		struct backup *old = n->backups[i];
+		size_t k;
+
+		if (!atomic_load(&old->pinned))
+			continue;
+		for (k = 0; k < nnb && nb[k] != old; k++)
+			;
+		if (k < nnb)
+			continue;
+		old->refs++;
+		nb[nnb++] = old;
 	}
 	/* key order is not name order ("a-b/" sorts before "a/"): sort for lookups */
 	qsort(nb, nnb, sizeof(*nb), backup_cmp);
@@ -1106,6 +1134,21 @@ int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struc
 	return 0;
 }
 
+void ns_pin(struct ns *n, const char *name)
+{
+	struct backup *b;
+
+	pthread_mutex_lock(&n->lock);
+	b = find_backup_locked(n, name);
+	if (b)
+		b->refs++;
+	pthread_mutex_unlock(&n->lock);
+	if (!b)
+		return;
+	atomic_store(&b->pinned, 1);
+	backup_put(n, b);
+}
+
 void ns_invalidate(struct ns *n, const char *name)
 {
 	struct backup **v;
@@ -1127,6 +1170,7 @@ void ns_invalidate(struct ns *n, const char *name)
 		pthread_mutex_lock(&v[i]->lock);
 		v[i]->tree_valid = 0;
 		v[i]->resolved = 0;
+		atomic_store(&v[i]->pinned, 0);
 		pthread_mutex_unlock(&v[i]->lock);
 		backup_put(n, v[i]);
 	}

@@ -45,6 +45,21 @@ int jobtable_items(struct jobtable *t, struct jt_item **out, size_t *n);
 /* 1 when a job of `kind` is running on `name`. */
 int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind);
 
+/* Mark the (delete) job of `name` as hiding the backup completely, lookups included
+ * (rmdir NAME); until then only listings hide it (rm -rf still walking it). */
+void jobtable_set_hidden(struct jobtable *t, const char *name);
+
+/* 1 when a delete of `name` hides it from lookups too. */
+int jobtable_hidden(struct jobtable *t, const char *name);
+
+/* 1 while a delete of `name` is registered: running, or finished but kept as a "ghost" so
+ * that an `rm -rf` still walking the backup's (frozen) tree can finish.  A ghost goes when
+ * rmdir NAME marks it hidden, or JT_GHOST_MS after the job ended; then the forget callback
+ * runs (the mount drops its frozen view). */
+#define JT_GHOST_MS 30000
+int jobtable_deleting(struct jobtable *t, const char *name);
+void jobtable_on_forget(struct jobtable *t, void (*cb)(void *ctx, const char *name), void *ctx);
+
 /* Cancel the job on `name` and wait for it to stop; returns its result.  -ENOENT if none. */
 int jobtable_cancel_wait(struct jobtable *t, const char *name);
 

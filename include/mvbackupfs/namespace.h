@@ -121,6 +121,10 @@ int ns_backup_summary(struct ns *n, const char *name, struct ns_summary *out,
 /* Summaries of every backup at the root, resolved in parallel.  *out is a malloc'd array. */
 int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struct errmsg *err);
 
+/* Freeze what is cached about `name` (its tree stays as listed, no re-listing) until the
+ * next ns_invalidate of it: for `rm -rf`, which walks a backup while it is being deleted. */
+void ns_pin(struct ns *n, const char *name);
+
 /* Forget everything cached about `name` (after delete/commit), or everything (name NULL). */
 void ns_invalidate(struct ns *n, const char *name);
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# t_rm_rf: deleting with the tools users use (spec §5.5).  `rm -rf MNT/NAME` ends with the
+# backup gone (exit 0: GNU rm never retries a directory once a removal inside it failed, so
+# removing anything inside a backup deletes the backup as a whole); `rm` of one file inside a
+# backup does the same - there is no partial delete; a read-only mount refuses both and loses
+# nothing; stray objects at the root and virtual files cannot be removed.
+. "$(dirname "$0")/lib.sh"
+t_begin
+t_fixture_mount
+MRO=$(t_mkmnt)
+t_mount_or_bail "$CFG" "$MRO" -o ro
+
+count() {  # count PREFIX: objects stored under s3://BUCKET/PREFIX
+	t_rclone lsf -R --files-only "mvbs3:$BUCKET/$1" 2>/dev/null | wc -l
+}
+gone() { [ "$(count "backup/$1/")" -eq 0 ]; }
+
+# --- read-only: refused, nothing lost
+n_before=$(count backup/v0_5_9/)
+t_check "the fixture backup v0_5_9 has objects" test "$n_before" -gt 0
+out=$(rm -rf "$MRO/v0_5_9" 2>&1); rc=$?
+t_check "rm -rf on a read-only mount fails" test $rc -ne 0
+t_match "rm -rf on a read-only mount: Read-only file system" 'Read-only file system' "$out"
+t_eq "objects of v0_5_9 after the refused rm -rf" "$n_before" "$(count backup/v0_5_9/)"
+t_match "v0_5_9 still complete" '^state: +complete' "$(cat "$MNT/v0_5_9/.info")"
+
+# --- rm -rf of a complete backup
+out=$(rm -rf "$MNT/v0_5_9" 2>&1); rc=$?
+t_eq "rm -rf MNT/v0_5_9 exits 0" 0 "$rc"
+t_eq "rm -rf prints nothing" "" "$out"
+t_check "v0_5_9 is gone from ls at once" sh -c "! ls '$MNT' | grep -qx v0_5_9"
+t_check "the bucket ends empty under backup/v0_5_9/ (deadline 60 s)" t_wait 60 gone v0_5_9
+
+# --- rm -rf of an incomplete backup
+out=$(rm -rf "$MNT/broken_incomplete" 2>&1); rc=$?
+t_eq "rm -rf of an incomplete backup exits 0" 0 "$rc"
+t_check "the bucket ends empty under backup/broken_incomplete/ (deadline 60 s)" t_wait 60 gone broken_incomplete
+
+# --- rm of one file deletes the whole backup (documented: no partial delete)
+t_check "rm MNT/v0_4_30/meta/backup_meta.json succeeds" rm "$MNT/v0_4_30/meta/backup_meta.json"
+t_check "v0_4_30 is gone from ls at once" sh -c "! ls '$MNT' | grep -qx v0_4_30"
+t_check "the bucket ends empty under backup/v0_4_30/ (deadline 60 s)" t_wait 60 gone v0_4_30
+
+# --- what cannot be removed
+stray=$(ls "$MNT" | grep '^milvus_backup_check_dst_' | head -n 1)
+out=$(rm -f "$MNT/$stray" 2>&1)
+t_match "rm of a stray object at the root: Read-only file system" 'Read-only file system' "$out"
+t_check "the stray object is still there" test -f "$MNT/$stray"
+out=$(rm -f "$MNT/v0_5_4/.status" 2>&1)
+t_check "rm of a virtual file fails" test -n "$out"
+t_match "v0_5_4 is untouched by that" '^state: +complete' "$(cat "$MNT/v0_5_4/.info")"
+t_check "v0_6_main untouched: still readable byte-exact" diff -r "$FIX/v0_6_main/meta" "$MNT/v0_6_main/meta"
+
+t_done
