@@ -23,7 +23,7 @@
  * Release
  */
 
-static void kvs_release(struct meta_kvs *k)
+void meta_kvs_release(struct meta_kvs *k)
 {
 	for (size_t i = 0; i < k->n; i++) {
 		free(k->v[i].key);
@@ -92,12 +92,12 @@ static void partitions_release(struct meta_partition **v, size_t *n)
 	*n = 0;
 }
 
-static void field_release(struct meta_field *f)
+void meta_field_release(struct meta_field *f)
 {
 	free(f->name);
 	free(f->description);
-	kvs_release(&f->type_params);
-	kvs_release(&f->index_params);
+	meta_kvs_release(&f->type_params);
+	meta_kvs_release(&f->index_params);
 	free(f->default_value_proto);
 	free(f->default_value_base64);
 	memset(f, 0, sizeof(*f));
@@ -106,29 +106,32 @@ static void field_release(struct meta_field *f)
 static void fields_release(struct meta_field **v, size_t *n)
 {
 	for (size_t i = 0; i < *n; i++)
-		field_release(&(*v)[i]);
+		meta_field_release(&(*v)[i]);
 	free(*v);
 	*v = NULL;
 	*n = 0;
 }
 
-static void schema_release(struct meta_schema *s)
+void meta_function_release(struct meta_function *f)
+{
+	free(f->name);
+	free(f->description);
+	strs_release(&f->input_field_names, &f->ninput_field_names);
+	free(f->input_field_ids);
+	strs_release(&f->output_field_names, &f->noutput_field_names);
+	free(f->output_field_ids);
+	meta_kvs_release(&f->params);
+	memset(f, 0, sizeof(*f));
+}
+
+void meta_schema_release(struct meta_schema *s)
 {
 	free(s->name);
 	free(s->description);
 	fields_release(&s->fields, &s->nfields);
-	kvs_release(&s->properties);
-	for (size_t i = 0; i < s->nfunctions; i++) {
-		struct meta_function *f = &s->functions[i];
-
-		free(f->name);
-		free(f->description);
-		strs_release(&f->input_field_names, &f->ninput_field_names);
-		free(f->input_field_ids);
-		strs_release(&f->output_field_names, &f->noutput_field_names);
-		free(f->output_field_ids);
-		kvs_release(&f->params);
-	}
+	meta_kvs_release(&s->properties);
+	for (size_t i = 0; i < s->nfunctions; i++)
+		meta_function_release(&s->functions[i]);
 	free(s->functions);
 	for (size_t i = 0; i < s->nstruct_fields; i++) {
 		struct meta_struct_field *f = &s->struct_fields[i];
@@ -146,10 +149,10 @@ static void index_release(struct meta_index *x)
 	free(x->field_name);
 	free(x->index_name);
 	free(x->index_type);
-	kvs_release(&x->params);
-	kvs_release(&x->type_params);
-	kvs_release(&x->index_params);
-	kvs_release(&x->user_index_params);
+	meta_kvs_release(&x->params);
+	meta_kvs_release(&x->type_params);
+	meta_kvs_release(&x->index_params);
+	meta_kvs_release(&x->user_index_params);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -159,15 +162,15 @@ static void collection_release(struct meta_collection *c)
 	free(c->error_message);
 	free(c->db_name);
 	free(c->collection_name);
-	schema_release(&c->schema);
+	meta_schema_release(&c->schema);
 	partitions_release(&c->partitions, &c->npartitions);
 	for (size_t i = 0; i < c->nindexes; i++)
 		index_release(&c->indexes[i]);
 	free(c->indexes);
 	free(c->load_state);
-	kvs_release(&c->channel_checkpoints);
+	meta_kvs_release(&c->channel_checkpoints);
 	segments_release(&c->l0_segments, &c->nl0_segments);
-	kvs_release(&c->properties);
+	meta_kvs_release(&c->properties);
 	strs_release(&c->virtual_channel_names, &c->nvirtual_channel_names);
 	strs_release(&c->physical_channel_names, &c->nphysical_channel_names);
 	strs_release(&c->aliases, &c->naliases);
@@ -198,11 +201,11 @@ void meta_backup_release(struct meta_backup *b)
 	free(b->rpc_channel_position);
 	for (size_t i = 0; i < b->ndatabases; i++) {
 		free(b->databases[i].db_name);
-		kvs_release(&b->databases[i].properties);
+		meta_kvs_release(&b->databases[i].properties);
 		free(b->databases[i].ezk);
 	}
 	free(b->databases);
-	kvs_release(&b->flush_all_msgs_base64);
+	meta_kvs_release(&b->flush_all_msgs_base64);
 	free(b->control_channel_name);
 	strs_release(&b->physical_channel_names, &b->nphysical_channel_names);
 	free(b->format);

@@ -13,17 +13,6 @@ static char *dup0(const char *s)
 	return strdup(s ? s : "");
 }
 
-static void kvs_free(struct meta_kvs *k)
-{
-	for (size_t i = 0; i < k->n; i++) {
-		free(k->v[i].key);
-		free(k->v[i].value);
-	}
-	free(k->v);
-	k->v = NULL;
-	k->n = 0;
-}
-
 int schema_kvs_from_proto(Milvus__Proto__Common__KeyValuePair *const *kv, size_t n,
 			  struct meta_kvs *out)
 {
@@ -39,7 +28,7 @@ int schema_kvs_from_proto(Milvus__Proto__Common__KeyValuePair *const *kv, size_t
 		out->v[i].value = dup0(kv[i]->value);
 		out->n++;
 		if (!out->v[i].key || !out->v[i].value) {
-			kvs_free(out);
+			meta_kvs_release(out);
 			return -ENOMEM;
 		}
 	}
@@ -136,17 +125,6 @@ int schema_unbase64(const char *s, unsigned char **out, size_t *outlen)
 	return 0;
 }
 
-static void field_free(struct meta_field *f)
-{
-	free(f->name);
-	free(f->description);
-	kvs_free(&f->type_params);
-	kvs_free(&f->index_params);
-	free(f->default_value_proto);
-	free(f->default_value_base64);
-	memset(f, 0, sizeof(*f));
-}
-
 static int field_from(const Milvus__Proto__Schema__FieldSchema *in, struct meta_field *f)
 {
 	int rc;
@@ -182,24 +160,8 @@ static int field_from(const Milvus__Proto__Schema__FieldSchema *in, struct meta_
 	}
 	return 0;
 nomem:
-	field_free(f);
+	meta_field_release(f);
 	return -ENOMEM;
-}
-
-static void function_free(struct meta_function *f)
-{
-	free(f->name);
-	free(f->description);
-	for (size_t i = 0; i < f->ninput_field_names; i++)
-		free(f->input_field_names[i]);
-	free(f->input_field_names);
-	free(f->input_field_ids);
-	for (size_t i = 0; i < f->noutput_field_names; i++)
-		free(f->output_field_names[i]);
-	free(f->output_field_names);
-	free(f->output_field_ids);
-	kvs_free(&f->params);
-	memset(f, 0, sizeof(*f));
 }
 
 static int function_from(const Milvus__Proto__Schema__FunctionSchema *in,
@@ -218,34 +180,10 @@ static int function_from(const Milvus__Proto__Schema__FunctionSchema *in,
 	    ids_from(in->output_field_ids, in->n_output_field_ids, &f->output_field_ids,
 		     &f->noutput_field_ids) ||
 	    schema_kvs_from_proto(in->params, in->n_params, &f->params)) {
-		function_free(f);
+		meta_function_release(f);
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-void schema_meta_release(struct meta_schema *s)
-{
-	free(s->name);
-	free(s->description);
-	for (size_t i = 0; i < s->nfields; i++)
-		field_free(&s->fields[i]);
-	free(s->fields);
-	kvs_free(&s->properties);
-	for (size_t i = 0; i < s->nfunctions; i++)
-		function_free(&s->functions[i]);
-	free(s->functions);
-	for (size_t i = 0; i < s->nstruct_fields; i++) {
-		struct meta_struct_field *sf = &s->struct_fields[i];
-
-		free(sf->name);
-		free(sf->description);
-		for (size_t j = 0; j < sf->nfields; j++)
-			field_free(&sf->fields[j]);
-		free(sf->fields);
-	}
-	free(s->struct_fields);
-	memset(s, 0, sizeof(*s));
 }
 
 int schema_from_proto(const Milvus__Proto__Schema__CollectionSchema *in, struct meta_schema *out)
@@ -298,6 +236,6 @@ empty:
 		goto nomem;
 	return 0;
 nomem:
-	schema_meta_release(out);
+	meta_schema_release(out);
 	return -ENOMEM;
 }

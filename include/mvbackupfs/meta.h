@@ -307,6 +307,13 @@ int meta_parse_levels(const char *backup_json, size_t backup_len, const char *co
 /* Free everything `b` holds; it is left zeroed (reusable).  Safe on a zeroed struct. */
 void meta_backup_release(struct meta_backup *b);
 
+/* Release pieces built outside a meta_backup (e.g. a schema converted from a Milvus reply,
+ * schema_convert.h): free what they own and zero them. */
+void meta_kvs_release(struct meta_kvs *k);
+void meta_field_release(struct meta_field *f);
+void meta_function_release(struct meta_function *f);
+void meta_schema_release(struct meta_schema *s);
+
 /* Derived values (§2.5). */
 
 /* Σ num_of_rows of the non-L0 segments of the collection's partitions (inserted rows:

@@ -25,10 +25,8 @@ int schema_kvs_from_proto(Milvus__Proto__Common__KeyValuePair *const *kv, size_t
 /* Convert a CollectionSchema (NULL gives an empty schema).  `out` is overwritten.  0 or
  * -ENOMEM (then `out` is left empty). */
 int schema_from_proto(const Milvus__Proto__Schema__CollectionSchema *in, struct meta_schema *out);
+/* (Free the result with meta_schema_release(), meta.h.) */
 
-/* Free what schema_from_proto() put into `s`; `s` is left zeroed.  (meta_backup_release does
- * the same for schemas inside a backup tree.) */
-void schema_meta_release(struct meta_schema *s);
 
 /* Standard base64 (with padding) of n bytes; malloc'd, NULL on allocation failure. */
 char *schema_base64(const void *data, size_t n);

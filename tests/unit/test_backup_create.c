@@ -381,11 +381,11 @@ static void test_schema(void **state)
 	assert_int_equal(s.functions[0].type, 1);
 	assert_string_equal(s.functions[0].input_field_names[0], "text");
 	assert_int_equal(s.functions[0].input_field_ids[0], 101);
-	schema_meta_release(&s);
+	meta_schema_release(&s);
 
 	assert_int_equal(schema_from_proto(NULL, &s), 0);
 	assert_int_equal(s.nfields, 0);
-	schema_meta_release(&s);
+	meta_schema_release(&s);
 }
 
 static void test_base64(void **state)
