@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/mount/run.sh [t_NAME...] -- run the mount-level tests, each in its own process.
+# tests/mount/run.sh [--dir DIR] [t_NAME...] -- run the mount-level tests, each in its own
+# process: the t_*.sh of tests/mount, or of DIR (tests/snapshot/run.sh runs its own through here).
 #
 # Needs the S3 server in the environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY:
 # eval "$(scripts/s3-server.sh start /tmp/rgw)") and build/mvbackupfs (or MVB_BIN).  Makes the
@@ -9,6 +10,10 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+if [ "${1:-}" = --dir ]; then
+	here=$(cd "$2" && pwd)
+	shift 2
+fi
 
 if [ $# -gt 0 ]; then
 	tests=()

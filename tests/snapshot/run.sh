@@ -7,18 +7,10 @@
 # AWS_SECRET_ACCESS_KEY; scripts/test.sh provides them); when S3_ENDPOINT is unset, a throw-away
 # Ceph RGW is started with scripts/s3-server.sh and stopped at the end.  The fixture tree is
 # made once and shared through MVB_FIXTURES_DIR.  Prints each test's result and ends with
-# "N passed, N failed"; exits 1 when a test failed.  A test's output goes to the terminal only
-# when it fails (VERBOSE=1: always).
+# "N passed, N failed"; exits 1 when a test failed (tests/mount/run.sh does the running).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-
-if [ $# -gt 0 ]; then
-	tests=()
-	for t in "$@"; do t=${t%.sh}; tests+=("$here/$(basename "$t").sh"); done
-else
-	tests=("$here"/t_*.sh)
-fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-snapshot-run.XXXXXX")
 rgw_started=0
@@ -36,7 +28,7 @@ if [ -z "${S3_ENDPOINT:-}" ]; then
 	rgw_started=1
 	if ! env_out=$(bash "$top/scripts/s3-server.sh" start "$work/rgw" 2>"$work/rgw.log"); then
 		tail -n 20 "$work/rgw.log" | sed 's/^/#   /'
-		echo "0 passed, ${#tests[@]} failed"
+		echo "0 passed, 1 failed"
 		exit 1
 	fi
 	eval "$env_out"
@@ -48,42 +40,5 @@ if [ ! -d "$top/tests/milvus-standin/node_modules/@zilliz/milvus2-sdk-node" ]; t
 		|| { echo "# npm ci in tests/milvus-standin failed:"; tail -n 10 "$work/npm.log" | sed 's/^/#   /'; }
 fi
 
-if [ -z "${MVB_FIXTURES_DIR:-}" ] && [ -f "$top/tests/fixtures/make-fixtures.sh" ]; then
-	if bash "$top/tests/fixtures/make-fixtures.sh" "$work/fixtures" >"$work/fixtures.log" 2>&1; then
-		export MVB_FIXTURES_DIR="$work/fixtures"
-	else
-		echo "# make-fixtures.sh failed (the tests that need fixtures will fail):"
-		tail -n 20 "$work/fixtures.log" | sed 's/^/#   /'
-	fi
-fi
-
-pass=0 fail=0 skip=0 failed=()
-for t in "${tests[@]}"; do
-	name=$(basename "$t" .sh)
-	[ -f "$t" ] || { echo "FAIL $name (no such test)"; fail=$((fail+1)); failed+=("$name"); continue; }
-	t0=$(date +%s%N)
-	bash "$t" >"$work/$name.out" 2>&1
-	rc=$?
-	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-	n_ok=$(grep -c '^ok ' "$work/$name.out")
-	n_bad=$(grep -c '^not ok ' "$work/$name.out")
-	if [ $rc -eq 77 ]; then
-		skip=$((skip+1))
-		echo "SKIP $name ($(grep -m1 '^# SKIP' "$work/$name.out" | sed 's/^# SKIP [^:]*: //'))"
-		continue
-	fi
-	if [ $rc -eq 0 ]; then
-		pass=$((pass+1))
-		echo "PASS $name ($n_ok assertions, $ms ms)"
-		[ "${VERBOSE:-0}" = 1 ] && sed 's/^/    /' "$work/$name.out"
-	else
-		fail=$((fail+1)); failed+=("$name")
-		echo "FAIL $name (exit $rc, $n_bad of $((n_ok + n_bad)) assertions failed, $ms ms)"
-		sed 's/^/    /' "$work/$name.out" | tail -n 80
-	fi
-done
-
-[ $skip -gt 0 ] && echo "($skip skipped)"
-[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+# the runner (fixtures, per-test processes, the summary line) is the mount suite's
+bash "$top/tests/mount/run.sh" --dir "$here" "$@"
