@@ -294,15 +294,8 @@ static struct node *node_add(struct node *dir, const char *name, size_t len, int
 {
 	struct node *k;
 
-	if (dir->nkids == dir->capkids) {
-		size_t cap = dir->capkids ? dir->capkids * 2 : 4;
-
-		k = realloc(dir->kids, cap * sizeof(*k));
-		if (!k)
-			return NULL;
-		dir->kids = k;
-		dir->capkids = cap;
-	}
+	if (ARRAY_GROW(dir->kids, dir->nkids, dir->capkids, 4))
+		return NULL;
 	k = &dir->kids[dir->nkids];
 	memset(k, 0, sizeof(*k));
 	k->name = strndup(name, len);

@@ -607,15 +607,8 @@ static int add_collection(struct create *cr, const char *db, const char *coll)
 		if (!strcmp(m->collections[i].db_name, db) &&
 		    !strcmp(m->collections[i].collection_name, coll))
 			return 0;
-	if (m->ncollections == cr->cap_collections) {
-		size_t cap = cr->cap_collections ? cr->cap_collections * 2 : 16;
-
-		c = realloc(m->collections, cap * sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		m->collections = c;
-		cr->cap_collections = cap;
-	}
+	if (ARRAY_GROW(m->collections, m->ncollections, cr->cap_collections, 16))
+		return -ENOMEM;
 	c = &m->collections[m->ncollections];
 	memset(c, 0, sizeof(*c));
 	m->ncollections++;
@@ -1096,15 +1089,8 @@ static int add_item(struct create *cr, const char *src, struct buf *dst, uint64_
 {
 	struct copy_item *it;
 
-	if (cr->nitems == cr->cap_items) {
-		size_t cap = cr->cap_items ? cr->cap_items * 2 : 256;
-
-		it = realloc(cr->items, cap * sizeof(*it));
-		if (!it)
-			return -ENOMEM;
-		cr->items = it;
-		cr->cap_items = cap;
-	}
+	if (ARRAY_GROW(cr->items, cr->nitems, cr->cap_items, 256))
+		return -ENOMEM;
 	it = &cr->items[cr->nitems];
 	it->size = size;
 	it->src = strdup(src);

@@ -118,3 +118,24 @@ char *buf_detach(struct buf *b, size_t *len)
 	b->cap = 0;
 	return p;
 }
+
+int array_grow_(void *pv, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	void *p, *grown;
+	size_t want;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : first;
+	if (want <= n)
+		want = n + 1;
+	if (want > SIZE_MAX / elem)
+		return -ENOMEM;
+	memcpy(&p, pv, sizeof(p));	/* pv points at some T *: read it without type punning */
+	grown = realloc(p, want * elem);
+	if (!grown)
+		return -ENOMEM;
+	memcpy(pv, &grown, sizeof(grown));
+	*cap = want;
+	return 0;
+}

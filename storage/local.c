@@ -367,15 +367,8 @@ struct walk {
 
 static int walk_add(struct walk *w, const char *s, size_t len, int is_prefix)
 {
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct item *it = realloc(w->items, cap * sizeof(*it));
-
-		if (!it)
-			return -ENOMEM;
-		w->items = it;
-		w->cap = cap;
-	}
+	if (ARRAY_GROW(w->items, w->n, w->cap, 64))
+		return -ENOMEM;
 	w->items[w->n].s = strndup(s, len);
 	if (!w->items[w->n].s)
 		return -ENOMEM;

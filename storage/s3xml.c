@@ -343,16 +343,9 @@ static void list_start(struct xp *x, const char *name)
 		xp_fail(x, -EIO, "too many entries");
 		return;
 	}
-	if (o->nobjs == c->objs_cap) {
-		size_t cap = c->objs_cap ? c->objs_cap * 2 : 64;
-		struct obj_entry *n = realloc(o->objs, cap * sizeof(*n));
-
-		if (!n) {
-			xp_fail(x, -ENOMEM, "out of memory");
-			return;
-		}
-		o->objs = n;
-		c->objs_cap = cap;
+	if (ARRAY_GROW(o->objs, o->nobjs, c->objs_cap, 64)) {
+		xp_fail(x, -ENOMEM, "out of memory");
+		return;
 	}
 	c->cur = &o->objs[o->nobjs++];
 	memset(c->cur, 0, sizeof(*c->cur));
@@ -367,16 +360,9 @@ static void list_add_prefix(struct xp *x, struct list_ctx *c, const char *text, 
 		xp_fail(x, -EIO, "too many entries");
 		return;
 	}
-	if (o->nprefixes == c->pfx_cap) {
-		size_t cap = c->pfx_cap ? c->pfx_cap * 2 : 16;
-		char **n = realloc(o->prefixes, cap * sizeof(*n));
-
-		if (!n) {
-			xp_fail(x, -ENOMEM, "out of memory");
-			return;
-		}
-		o->prefixes = n;
-		c->pfx_cap = cap;
+	if (ARRAY_GROW(o->prefixes, o->nprefixes, c->pfx_cap, 16)) {
+		xp_fail(x, -ENOMEM, "out of memory");
+		return;
 	}
 	o->prefixes[o->nprefixes] = memdup0(text, len);
 	if (!o->prefixes[o->nprefixes]) {
@@ -620,16 +606,9 @@ static void delete_start(struct xp *x, const char *name)
 		xp_fail(x, -EIO, "too many entries");
 		return;
 	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		struct s3xml_delete_error *n = realloc(c->errs, cap * sizeof(*n));
-
-		if (!n) {
-			xp_fail(x, -ENOMEM, "out of memory");
-			return;
-		}
-		c->errs = n;
-		c->cap = cap;
+	if (ARRAY_GROW(c->errs, c->n, c->cap, 8)) {
+		xp_fail(x, -ENOMEM, "out of memory");
+		return;
 	}
 	c->cur = &c->errs[c->n++];
 	memset(c->cur, 0, sizeof(*c->cur));

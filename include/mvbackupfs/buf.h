@@ -47,4 +47,14 @@ void buf_release(struct buf *b);
  * an empty buffer yields an allocated "". Returns NULL only on allocation failure. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/*
+ * Growable arrays (git's ALLOC_GROW): make room for element number `n` (0-based) of the array
+ * `v`, which has room for `cap` elements, doubling it (to at least `first`) when full.
+ * `v` and `cap` are lvalues, updated in place.  Evaluates to 0, or -ENOMEM with `v` and
+ * `cap` unchanged.  The caller bounds `n` (style: every array has a limit).
+ */
+#define ARRAY_GROW(v, n, cap, first) \
+	array_grow_((void *)&(v), (n), &(cap), sizeof(*(v)), (first))
+int array_grow_(void *pv, size_t n, size_t *cap, size_t elem, size_t first);
+
 #endif
