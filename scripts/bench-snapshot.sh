@@ -81,7 +81,7 @@ for b in "$mb" "$bb"; do rc_ mkdir "r:$b" || die "cannot create bucket $b"; buck
 
 # --- Milvus stand-in and data
 log "stand-in: $ROWS rows in $SEGMENTS segments, dim $DIM, $BINLOG_MAX_ROWS rows per binlog"
-sa_out=$(env MILVUS_BUCKET="$mb" MILVUS_ROOT_PATH=files STANDIN_BINLOG_MAX_ROWS="$BINLOG_MAX_ROWS" \
+sa_out=$(env MILVUS_PORT=0 MILVUS_BUCKET="$mb" MILVUS_ROOT_PATH=files STANDIN_BINLOG_MAX_ROWS="$BINLOG_MAX_ROWS" \
 	STANDIN_SEGMENT_MAX_ROWS=100000000 bash "$top/scripts/milvus-standin.sh" start "$work/sa" 2>"$work/sa.err") \
 	|| { cat "$work/sa.err" >&2; die "stand-in did not start"; }
 sa_port=$(printf '%s\n' "$sa_out" | sed -n 's/^export MILVUS_PORT=//p')

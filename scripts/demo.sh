@@ -36,7 +36,7 @@ export S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 echo "S3 at $S3_ENDPOINT"
 
 echo "== Milvus A (stand-in) with its data in s3://milvus-a/files/"
-eval "$(MILVUS_BUCKET=milvus-a MILVUS_ROOT_PATH=files bash scripts/milvus-standin.sh start "$work/milvus-a" 2>"$work/milvus-a.log")"
+eval "$(MILVUS_PORT=0 MILVUS_BUCKET=milvus-a MILVUS_ROOT_PATH=files bash scripts/milvus-standin.sh start "$work/milvus-a" 2>"$work/milvus-a.log")"
 echo "Milvus A at $MILVUS_ADDRESS:$MILVUS_PORT"
 say "node tests/snapshot/populate.js --names coll --rows 30000 --batches 3 --deletes 100 --dim 768"
 node tests/snapshot/populate.js --address "$MILVUS_ADDRESS:$MILVUS_PORT" --dbs default --names coll \

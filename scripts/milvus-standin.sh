@@ -12,8 +12,9 @@
 # Settings come from the environment: S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 # (the S3 server), MILVUS_BUCKET, MILVUS_ROOT_PATH, MILVUS_VERSION, MILVUS_AUTH,
 # MILVUS_STATE_FILE and the STANDIN_* knobs (tests/milvus-standin/README.md). The gRPC port is
-# STANDIN_PORT (default 0 = a free port) -- deliberately not MILVUS_PORT, so that a shell that
-# has eval'ed one stand-in's exports can start a second one. START_TIMEOUT (seconds, default 30).
+# MILVUS_PORT (default 0 = a free port; STANDIN_PORT is an alias).  A shell that has eval'ed one
+# stand-in's exports must pass MILVUS_PORT=0 to start a second one.  START_TIMEOUT (seconds,
+# default 30).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|status DIR" >&2; exit 2; }
@@ -68,7 +69,7 @@ start() {
     (cd "$SRC" && npm ci --no-audit --no-fund >&2)
   fi
   rm -f "$PORTFILE" "$PIDFILE"
-  MILVUS_PORT=${STANDIN_PORT:-0} STANDIN_PORT_FILE="$PORTFILE" \
+  MILVUS_PORT=${MILVUS_PORT:-${STANDIN_PORT:-0}} STANDIN_PORT_FILE="$PORTFILE" \
     setsid node "$SRC/src/main.js" >>"$LOG" 2>&1 < /dev/null &
   local pid=$!
   echo "$pid" > "$PIDFILE"

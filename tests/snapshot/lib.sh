@@ -56,7 +56,7 @@ sa_start() {
 		bucket=$(t_bucket) || return 1
 	fi
 	SA_DIR="$T_TMP/sa-$tag"
-	out=$(env MILVUS_BUCKET="$bucket" MILVUS_ROOT_PATH="$root" MILVUS_STATE_FILE="$SA_DIR/state.json" "$@" \
+	out=$(env MILVUS_PORT=0 MILVUS_BUCKET="$bucket" MILVUS_ROOT_PATH="$root" MILVUS_STATE_FILE="$SA_DIR/state.json" "$@" \
 		bash "$T_TOP/scripts/milvus-standin.sh" start "$SA_DIR" 2>"$T_TMP/sa-$tag.err") || {
 		echo "stand-in '$tag' did not start: $(tail -n 5 "$T_TMP/sa-$tag.err")" >&2
 		return 1

@@ -380,7 +380,7 @@ describe('milvus stand-in as Milvus 2.6 (storage v2), started by scripts/milvus-
     let client;
     const s3 = HAVE_S3 ? s3FromEnv() : null;
     const run = (cmd) => execFileSync('bash', [script, cmd, dir], {
-      env: Object.assign({}, process.env, { MILVUS_BUCKET: bucket, MILVUS_VERSION: 'v2.6.17', STANDIN_ADMIN_PORT: '0' }),
+      env: Object.assign({}, process.env, { MILVUS_PORT: '0', MILVUS_BUCKET: bucket, MILVUS_VERSION: 'v2.6.17', STANDIN_ADMIN_PORT: '0' }),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
