@@ -90,6 +90,36 @@ static void usage(const char *prog)
 	       prog);
 }
 
+/* One line on stderr when Milvus does not answer within a second: snapshots need it. */
+static void milvus_warn_if_down(const struct config *cfg)
+{
+	const struct milvus_config *mc = &cfg->milvus;
+	struct milvus_client_opts o = { 0 };
+	struct milvus_client *probe = NULL;
+	struct errmsg e = { { 0 } };
+	int rc;
+
+	o.host = mc->address;
+	o.port = mc->port;
+	o.user = mc->user;
+	o.password = mc->password;
+	o.tls_mode = mc->tls_mode;
+	o.ca_file = mc->ca_cert_path;
+	o.server_name = mc->server_name;
+	o.cert_file = mc->mtls_cert_path;
+	o.key_file = mc->mtls_key_path;
+	o.timeout_ms = 1000;
+	o.max_conns = 1;
+	rc = milvus_client_new(&o, &probe, &e);
+	if (!rc)
+		rc = milvus_connect(probe, &e);
+	milvus_client_free(probe);
+	if (rc)
+		fprintf(stderr, "mvbackupfs: warning: Milvus at %s:%d does not answer (%s): browsing "
+			"works, snapshots fail until it does\n", mc->address, mc->port,
+			errmsg_str(&e, rc));
+}
+
 static int fail(const char *fmt, const char *a, const char *b)
 {
 	fprintf(stderr, "mvbackupfs: ");
@@ -178,6 +208,9 @@ int main(int argc, char *argv[])
 		ret = fail("%s%s", errmsg_str(&e, rc), "");
 		goto out;
 	}
+
+	/* spec §2: an unreachable Milvus is only a warning - browsing works without it */
+	milvus_warn_if_down(&cfg);
 
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=mvbackupfs");

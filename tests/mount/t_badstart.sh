@@ -76,6 +76,9 @@ t_match "--version prints the name and a version" "mvbackupfs.*[0-9]+\.[0-9]+" "
 cfg=$(t_config_s3 "$BUCKET" backup)
 t_mount_or_bail "$cfg" "$MNT" -o ro
 t_eq "-o ro: reads work" "stray" "$(cat "$MNT/stray.txt" 2>&1)"
+# spec §2: the config's Milvus is a closed port: a warning, not a failure
+t_match "Milvus unreachable at start: one warning line, the mount still serves" \
+	'^mvbackupfs: warning: Milvus at .* does not answer' "$(cat "$T_TMP/mount.err")"
 t_match "-o ro: the mount is read-only in /proc/mounts" "[ ,]ro[ ,]" "$(grep -F " $MNT " /proc/mounts)"
 t_match "-o ro: mkdir .snapshot/x fails with EROFS" "Read-only file system" "$(mkdir "$MNT/.snapshot/x" 2>&1)"
 t_match "-o ro: mkdir of a backup fails with EROFS" "Read-only file system" "$(mkdir "$MNT/newbackup" 2>&1)"
