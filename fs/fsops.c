@@ -383,6 +383,9 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 				break;
 		jobtable_names_free(names);
 		rc = 0;
+	} else if (!strncmp(path, "/.snapshot/", 11)) {
+		/* a snapshot being taken: an empty directory here; its data is at /NAME */
+		rc = jobtable_running(m->jobs, path + 11, JT_SNAPSHOT) ? 0 : -ENOENT;
 	} else if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
 		rc = -ENOENT;
 	} else

@@ -16,6 +16,8 @@ t_mount_or_bail "$CFG" "$MNT"
 
 sn_mkdir "$MNT/.snapshot/poll_1" || t_bail "mkdir .snapshot/poll_1: $SN_ERR"
 ok "mkdir .snapshot/poll_1"
+t_check "ls .snapshot lists poll_1 while it runs" sh -c "ls '$MNT/.snapshot' | grep -qx poll_1"
+t_eq "ls .snapshot/poll_1: an empty directory (the data is at MNT/poll_1)" "" "$(ls -A "$MNT/.snapshot/poll_1" 2>&1)"
 
 # The watcher: poll() with a 10 s timeout per wake-up; after each wake-up, pread from 0 must
 # show a different text.  It stops at state complete (or after 200 wake-ups) and prints
