@@ -242,8 +242,10 @@ static int backup_of(const char *path, char *name, size_t size)
 	return 1;
 }
 
-/* A backup this mount is deleting is hidden from lookups once `rmdir NAME` asked for it;
- * while `rm -rf` is still walking it, only listings hide it (see listed()). */
+static int pending(struct mvbfs *m, const char *name);
+
+/* A backup this mount is deleting is hidden from lookups too; one marked pending (a removal
+ * inside it, see remove_inside) only from listings. */
 static int hidden(struct mvbfs *m, const char *name)
 {
 	return jobtable_hidden(m->jobs, name);
@@ -252,7 +254,7 @@ static int hidden(struct mvbfs *m, const char *name)
 /* Listings hide every backup being deleted, at once (spec §5.5). */
 static int unlisted(struct mvbfs *m, const char *name)
 {
-	return jobtable_deleting(m->jobs, name);
+	return jobtable_deleting(m->jobs, name) || pending(m, name);
 }
 
 static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
@@ -678,8 +680,9 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 	p->multipart_threshold = m->cfg->multipart_copy_threshold;
 	p->gc_pause_address = strdup(m->cfg->milvus.gc_pause_address ? m->cfg->milvus.gc_pause_address : "");
 	p->gc_pause_enable = m->cfg->milvus.gc_pause_enable;
+	p->sidecar_job = strdup(sc.job);
 	if (!p->backup_prefix || !p->name || !p->milvus_bucket || !p->milvus_root || !p->filter ||
-	    !p->gc_pause_address) {
+	    !p->gc_pause_address || !p->sidecar_job) {
 		rc = -ENOMEM;
 		goto unreserve;
 	}
@@ -731,10 +734,115 @@ static int op_mkdir(const char *path, mode_t mode)
 	return -ENOTSUP;
 }
 
-/* Delete backup `name` as a whole (spec §5.5): meta first, data in the background.  `whole`
- * is 1 for rmdir NAME (the backup vanishes for lookups too) and 0 for a removal inside it
- * (rm -rf goes on walking the tree it listed: it stays walkable, frozen, until rmdir NAME). */
-static int delete_backup(struct mvbfs *m, const char *name, int whole)
+/*
+ * Removals inside a backup (spec §5.5).  `rm -rf NAME` unlinks every file and removes every
+ * subdirectory before its final `rmdir NAME`, and GNU rm never gets to that rmdir once a
+ * removal inside failed - so those removals must succeed.  But deleting anything on the
+ * first unlink would let `rsync --remove-source-files` or `tar --remove-files` destroy a
+ * backup they are still reading.  So a removal inside a backup deletes nothing: it marks the
+ * backup *pending*: it leaves `ls` at once, its tree stays walkable exactly as it was
+ * (frozen), later removals inside succeed too, and the final `rmdir NAME` deletes it as a
+ * whole.  Without that rmdir within PENDING_MS of the last removal, the mark lapses and the
+ * backup is back, untouched.
+ */
+#define PENDING_MS 30000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called with m->pending_lock held: drop lapsed marks (re-reading those backups). */
+static void pending_expire_locked(struct mvbfs *m)
+{
+	size_t i = 0;
+
+	while (i < m->npending) {
+		if (mono_ms() - m->pending[i].touched_ms <= PENDING_MS) {
+			i++;
+			continue;
+		}
+		log_warn("nothing deleted in '%s': removing files inside a backup only deletes it "
+			 "together with 'rmdir %s' (as rm -rf does)", m->pending[i].name,
+			 m->pending[i].name);
+		ns_invalidate(m->ns, m->pending[i].name);
+		m->pending[i] = m->pending[--m->npending];
+	}
+}
+
+static int pending_find_locked(struct mvbfs *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->npending; i++)
+		if (!strcmp(m->pending[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* 1 while `name` is marked pending. */
+static int pending(struct mvbfs *m, const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&m->pending_lock);
+	pending_expire_locked(m);
+	r = pending_find_locked(m, name) >= 0;
+	pthread_mutex_unlock(&m->pending_lock);
+	return r;
+}
+
+/* Mark (or refresh) `name` pending; 0 or -ENOMEM. */
+static int pending_touch(struct mvbfs *m, const char *name)
+{
+	int i, rc = 0;
+
+	pthread_mutex_lock(&m->pending_lock);
+	pending_expire_locked(m);
+	i = pending_find_locked(m, name);
+	if (i < 0) {
+		if (ARRAY_GROW(m->pending, m->npending, m->cap_pending, 4)) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		i = (int)m->npending++;
+		snprintf(m->pending[i].name, sizeof(m->pending[i].name), "%s", name);
+		ns_pin(m->ns, name);	/* the tree rm is walking stays as it was */
+	}
+	m->pending[i].touched_ms = mono_ms();
+out:
+	pthread_mutex_unlock(&m->pending_lock);
+	return rc;
+}
+
+static void pending_clear(struct mvbfs *m, const char *name)
+{
+	int i;
+
+	pthread_mutex_lock(&m->pending_lock);
+	i = pending_find_locked(m, name);
+	if (i >= 0)
+		m->pending[i] = m->pending[--m->npending];
+	pthread_mutex_unlock(&m->pending_lock);
+}
+
+/* A removal inside backup `name`: mark it pending (see above). */
+static int remove_inside(struct mvbfs *m, const char *name)
+{
+	if (jobtable_deleting(m->jobs, name))
+		return 0;	/* rmdir NAME came first: the delete is running already */
+	if (jobtable_running(m->jobs, name, JT_SNAPSHOT))
+		return -EBUSY;	/* a snapshot writes it: rmdir NAME cancels it */
+	if (!pending(m, name) && !ns_is_backup(m->ns, name, NULL))
+		return -ENOENT;
+	return pending_touch(m, name);
+}
+
+/* Delete backup `name` as a whole (spec §5.5): meta first, data in the background. */
+static int delete_backup(struct mvbfs *m, const char *name)
 {
 	struct backup_delete_params *p = NULL;
 	struct errmsg e = { { 0 } };
@@ -743,16 +851,9 @@ static int delete_backup(struct mvbfs *m, const char *name, int whole)
 	int rc;
 
 	pthread_mutex_lock(&m->control);
+	pending_clear(m, name);
 	if (jobtable_deleting(m->jobs, name)) {
-		/* already going (or gone, the tree kept for rm -rf): removals inside succeed;
-		 * rmdir NAME, the last step of rm -rf, lets go of the frozen tree */
-		rc = 0;
-		if (whole && !jobtable_hidden(m->jobs, name)) {
-			jobtable_set_hidden(m->jobs, name);
-			if (!jobtable_running(m->jobs, name, JT_DELETE))
-				jobtable_forget(m->jobs, name);	/* finished: drop the ghost */
-			ns_invalidate(m->ns, name);
-		}
+		rc = 0;	/* already going */
 		goto out;
 	}
 	if (jobtable_running(m->jobs, name, JT_SNAPSHOT)) {
@@ -793,18 +894,16 @@ static int delete_backup(struct mvbfs *m, const char *name, int whole)
 	if (rc)
 		goto out;
 	p = NULL;
+	/* replaces a finished snapshot or an earlier failed delete of the name */
 	rc = jobtable_add(m->jobs, name, JT_DELETE, j);
 	if (rc) {
+		log_err("cannot track the delete of '%s': %s", name, strerror(-rc));
 		job_free(j);	/* it runs to the end: the meta is gone already */
 		goto out;
 	}
+	jobtable_set_hidden(m->jobs, name);
 	log_info("deleting backup '%s' (%s)", name, job_id(j));
-	if (whole) {
-		jobtable_set_hidden(m->jobs, name);
-		ns_invalidate(m->ns, name);
-	} else {
-		ns_pin(m->ns, name);
-	}
+	ns_invalidate(m->ns, name);
 out:
 	pthread_mutex_unlock(&m->control);
 	if (p)
@@ -823,16 +922,16 @@ static int op_rmdir(const char *path)
 	if (!strncmp(path, "/.snapshot/", 11)) {
 		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
 			return -ENOENT;
-		return delete_backup(m, path + 11, 1);
+		return delete_backup(m, path + 11);
 	}
 	if (!backup_of(path, name, sizeof(name)))
 		return -EPERM;	/* ".snapshot" itself and other virtual names */
-	return delete_backup(m, name, strchr(path + 1, '/') == NULL);
+	if (strchr(path + 1, '/'))
+		return remove_inside(m, name);
+	return delete_backup(m, name);
 }
 
-/* unlink inside a backup (spec §5.5): `rm -rf NAME` must end with NAME gone, and GNU rm
- * never removes a directory once a removal inside it failed; so removing any file of a
- * backup deletes the whole backup - there is no partial delete of a backup. */
+/* unlink inside a backup: see remove_inside() */
 static int op_unlink(const char *path)
 {
 	struct mvbfs *m = ctx();
@@ -843,7 +942,7 @@ static int op_unlink(const char *path)
 	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
 		return -EROFS;	/* a stray object at the root, or a virtual file */
-	return delete_backup(m, name, 0);
+	return remove_inside(m, name);
 }
 
 static int op_write_denied(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -901,9 +1000,7 @@ static void on_job_finish(void *arg, const char *name, enum jt_kind kind, enum j
 	else if (jobtable_get(m->jobs, name, &p) != JT_NONE)
 		log_err("%s of '%s' %s: %s", kind == JT_SNAPSHOT ? "snapshot" : "delete", name,
 			job_state_name(st), p.error);
-	/* a delete started inside the backup keeps its frozen tree for rm -rf: on_forget */
-	if (kind != JT_DELETE || jobtable_hidden(m->jobs, name))
-		ns_invalidate(m->ns, name);
+	ns_invalidate(m->ns, name);
 }
 
 /* A delete's entry left the table: let go of the backup's frozen tree. */
@@ -928,6 +1025,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	m->gid = getgid();
 	m->mounted_at = time(NULL);
 	pthread_mutex_init(&m->control, NULL);
+	pthread_mutex_init(&m->pending_lock, NULL);
 	rc = config_open_store(cfg, &cfg->backup_storage, &m->store, err);
 	if (rc)
 		return rc;
@@ -993,4 +1091,7 @@ void mvbfs_stop(struct mvbfs *m)
 	m->milvus_store = NULL;
 	objstore_free(m->store);
 	m->store = NULL;
+	free(m->pending);
+	m->pending = NULL;
+	m->npending = m->cap_pending = 0;
 }

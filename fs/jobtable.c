@@ -37,6 +37,14 @@ static int active(struct entry *e)
 	return !atomic_load(&e->settled);
 }
 
+static enum job_state job_state_of(struct entry *e)
+{
+	struct job_progress p;
+
+	job_progress(e->job, &p);
+	return p.state;
+}
+
 struct watch {
 	const void *owner;
 	char *name;
@@ -52,6 +60,7 @@ struct jobtable {
 	void *finish_ctx;
 	void (*forget_cb)(void *, const char *);
 	void *forget_ctx;
+	atomic_int closing;	/* jobtable_free runs: job threads no longer call back */
 };
 
 static long long mono_ms(void)
@@ -87,13 +96,23 @@ void jobtable_free(struct jobtable *t)
 
 	if (!t)
 		return;
-	for (e = t->entries; e; e = e->next)
-		job_cancel(e->job);
-	for (e = t->entries; e; e = en) {
+	/* detach everything first: job threads that end now find an empty table and, with
+	 * `closing` set, call nothing back; entry_free then joins each of them */
+	atomic_store(&t->closing, 1);
+	pthread_mutex_lock(&t->lock);
+	e = t->entries;
+	t->entries = NULL;
+	w = t->watches;
+	t->watches = NULL;
+	pthread_mutex_unlock(&t->lock);
+	for (en = e; en; en = en->next)
+		job_cancel(en->job);
+	while (e) {
 		en = e->next;
 		entry_free(e);
+		e = en;
 	}
-	for (w = t->watches; w; w = wn) {
+	for (; w; w = wn) {
 		wn = w->next;
 		fuse_pollhandle_destroy(w->ph);
 		free(w->name);
@@ -121,6 +140,8 @@ static void on_change(void *ctx)
 	struct watch **pp;
 	int finished = job_finished(e->job);
 
+	if (atomic_load(&t->closing))
+		return;
 	pthread_mutex_lock(&t->lock);
 	for (pp = &t->watches; *pp;) {
 		struct watch *w = *pp;
@@ -163,7 +184,7 @@ int jobtable_add(struct jobtable *t, const char *name, enum jt_kind kind, struct
 	}
 	pthread_mutex_lock(&t->lock);
 	pp = find(t, name);
-	if (pp && active(*pp)) {
+	if (pp && !job_finished((*pp)->job)) {
 		pthread_mutex_unlock(&t->lock);
 		free(e->name);
 		free(e);
@@ -194,7 +215,8 @@ static struct entry *prune_locked(struct jobtable *t)
 		struct entry *e = *pp;
 
 		if (e->kind == JT_DELETE && !active(e) &&
-		    (e->hidden || mono_ms() - atomic_load(&e->settled_ms) > JT_GHOST_MS)) {
+		    (job_state_of(e) == JOB_DONE ||
+		     mono_ms() - atomic_load(&e->settled_ms) > JT_GHOST_MS)) {
 			*pp = e->next;
 			e->next = dead;
 			dead = e;
@@ -291,7 +313,8 @@ int jobtable_hidden(struct jobtable *t, const char *name)
 
 	pthread_mutex_lock(&t->lock);
 	pp = find(t, name);
-	if (pp && (*pp)->kind == JT_DELETE && (*pp)->hidden)
+	if (pp && (*pp)->kind == JT_DELETE && (*pp)->hidden &&
+	    (active(*pp) || job_state_of(*pp) == JOB_DONE))
 		r = 1;
 	pthread_mutex_unlock(&t->lock);
 	return r;
@@ -305,7 +328,7 @@ int jobtable_deleting(struct jobtable *t, const char *name)
 	pthread_mutex_lock(&t->lock);
 	dead = prune_locked(t);
 	pp = find(t, name);
-	if (pp && (*pp)->kind == JT_DELETE)
+	if (pp && (*pp)->kind == JT_DELETE && (active(*pp) || job_state_of(*pp) == JOB_DONE))
 		r = 1;
 	pthread_mutex_unlock(&t->lock);
 	free_list(t, dead);

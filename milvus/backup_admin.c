@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mvbackupfs/buf.h"
+#include "mvbackupfs/sidecar.h"
 
 #define KEY_MAX		1024	/* longest key we build ("<root><name>/meta/…") */
 #define DELETE_PAGE	1000	/* keys per listing page = per DeleteObjects request */
@@ -184,6 +186,70 @@ static int delete_pages(struct objstore *s, const char *prefix, const char *keep
 	return rc;
 }
 
+int backup_sidecar_job(struct objstore *s, const char *prefix, char job[64], struct errmsg *err)
+{
+	struct buf b = BUF_INIT(SIDECAR_MAX);
+	struct sidecar sc;
+	char key[KEY_MAX];
+	int rc;
+
+	job[0] = '\0';
+	if (!prefix_ok(prefix))
+		return errmsg_set(err, -EINVAL, "not a backup prefix: '%s'", prefix ? prefix : "");
+	join(key, sizeof(key), prefix, SIDECAR_NAME);
+	rc = objstore_get_all(s, key, &b, err);
+	if (rc == -ENOENT)
+		rc = 0;
+	else if (rc == 0 && sidecar_parse(b.p, b.len, &sc, err) == 0)
+		snprintf(job, 64, "%s", sc.job);
+	else if (rc == 0)
+		snprintf(job, 64, "%s", "(unreadable)");
+	buf_release(&b);
+	return rc;
+}
+
+/* Give an existing sidecar a new "delete-..." job id (keeping what else it says), so that a
+ * snapshot still writing the backup - on any mount - sees it is being deleted. */
+static int mark_deleting(struct objstore *s, const char *prefix, struct errmsg *err)
+{
+	struct buf in = BUF_INIT(SIDECAR_MAX), out = BUF_INIT(SIDECAR_MAX);
+	struct sidecar sc;
+	char key[KEY_MAX];
+	unsigned char rnd[4] = { 0 };
+	FILE *f;
+	int rc;
+
+	join(key, sizeof(key), prefix, SIDECAR_NAME);
+	rc = objstore_get_all(s, key, &in, err);
+	if (rc == -ENOENT) {
+		/* no sidecar, no snapshot of ours writing it (its reservation is the sidecar) */
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (sidecar_parse(in.p, in.len, &sc, NULL) != 0) {
+		memset(&sc, 0, sizeof(sc));	/* unreadable: replace it, it goes last anyway */
+		sc.format = SIDECAR_FORMAT;
+		snprintf(sc.created_by, sizeof(sc.created_by), "%s", sidecar_creator());
+	}
+	f = fopen("/dev/urandom", "rb");
+	if (f) {
+		if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
+			memset(rnd, 0, sizeof(rnd));
+		fclose(f);
+	}
+	snprintf(sc.job, sizeof(sc.job), "delete-%lld-%02x%02x%02x%02x", (long long)time(NULL),
+		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	rc = sidecar_write(&sc, &out);
+	if (rc == 0)
+		rc = objstore_put(s, key, out.p, out.len, 0, err);
+out:
+	buf_release(&in);
+	buf_release(&out);
+	return rc;
+}
+
 int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err)
 {
 	/* milvus-backup-format.md §1.7: full_meta.json is the commit point, backup_meta.json
@@ -197,12 +263,27 @@ int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *er
 	if (!prefix_ok(prefix))
 		return errmsg_set(err, -EINVAL, "cannot delete the backup at '%s': not a backup "
 				  "prefix", prefix ? prefix : "");
+	rc = mark_deleting(s, prefix, err);
+	if (rc)
+		return errmsg_prefix(err, rc, "cannot mark '%s' as being deleted", prefix);
 	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
 		const char *k = key;
 
 		join(key, sizeof(key), prefix, first[i]);	/* fits: prefix_ok */
 		rc = objstore_delete(s, &k, 1, err);
 		if (rc)
+			return rc;
+	}
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		struct obj_entry e;
+
+		join(key, sizeof(key), prefix, first[i]);
+		rc = objstore_head(s, key, &e, err);
+		obj_entry_release(&e);
+		if (rc == 0)
+			return errmsg_set(err, -EIO, "cannot delete '%s': it is still there after "
+					  "the delete (permissions?)", key);
+		if (rc != -ENOENT)
 			return rc;
 	}
 	join(key, sizeof(key), prefix, "meta/");

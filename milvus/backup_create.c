@@ -8,6 +8,7 @@
  * listing the backup, and writes the meta files in main's order with full_meta.json last.
  */
 #include "mvbackupfs/backup_create.h"
+#include "mvbackupfs/backup_admin.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -1498,6 +1499,25 @@ static int verify(struct create *cr)
 	return rc;
 }
 
+/* Is the reservation still ours (see backup_create_params.sidecar_job)? */
+static int still_ours(struct create *cr, const char *when)
+{
+	char job[64];
+	int rc;
+
+	if (!cr->p->sidecar_job || !*cr->p->sidecar_job)
+		return 0;
+	rc = backup_sidecar_job(cr->p->backup_store, cr->p->backup_prefix, job, &cr->err);
+	if (rc)
+		return job_fail(cr->j, rc, "cannot check the reservation of '%s' %s: %s",
+				nz(cr->p->name), when, cr->err.msg);
+	if (strcmp(job, cr->p->sidecar_job))
+		return job_fail(cr->j, -EBUSY, "not committed: '%s' is being deleted (its "
+				"mvbackupfs.json now says job '%s', not '%s')", nz(cr->p->name),
+				job, cr->p->sidecar_job);
+	return 0;
+}
+
 static int write_meta(struct create *cr)
 {
 	struct meta_backup *m = &cr->meta;
@@ -1541,11 +1561,23 @@ static int write_meta(struct create *cr)
 			rc = -ECANCELED;
 			break;
 		}
+		if (i == 4) {
+			rc = still_ours(cr, "before the commit");
+			if (rc)
+				break;
+		}
 		snprintf(key, sizeof(key), "%smeta/%s", cr->p->backup_prefix, files[i].name);
 		rc = objstore_put(cr->p->backup_store, key, files[i].data, files[i].len, 0,
 				  &cr->err);
 		if (rc) {
 			rc = job_fail(cr->j, rc, "cannot write '%s': %s", key, cr->err.msg);
+			break;
+		}
+		if (i == 4 && (rc = still_ours(cr, "after the commit")) != 0) {
+			/* a delete began while we committed: take the commit back */
+			const char *k = key;
+
+			objstore_delete(cr->p->backup_store, &k, 1, NULL);
 			break;
 		}
 	}
@@ -1671,5 +1703,6 @@ void backup_create_params_free(void *params)
 	free(p->milvus_root);
 	free(p->filter);
 	free(p->gc_pause_address);
+	free(p->sidecar_job);
 	free(p);
 }

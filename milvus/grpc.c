@@ -31,13 +31,14 @@ struct grpc_conn {
 	struct curl_slist *connect_to;	/* TLS: server_name:port -> host:port */
 	struct curl_slist *fixed_hdrs;	/* content-type, te, Expect:, authorization */
 	struct curl_slist *user_hdrs;	/* grpc_conn_set_header() */
-	int tls;
+	int tls;			/* tls_mode: 0, 1, 2 */
 	int old_curl;			/* libcurl < 8.0.0: work-around A */
 	size_t max_recv;
 	int rotate_calls;		/* 0 = never */
 	unsigned seed;			/* backoff jitter */
 
 	int h2_alive;			/* the previous call left a live connection in curl's cache */
+	long try_connects;		/* connections the last curl_easy_perform() opened */
 	int calls_on_conn;		/* calls since the connection was opened (work-around B) */
 	int last_status;		/* grpc_conn_last_status() */
 	struct grpc_stats stats;
@@ -288,7 +289,7 @@ int grpc_conn_new(const struct grpc_conn_opts *o, struct grpc_conn **out, struct
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto fail;
-	c->tls = o->tls_mode > 0;
+	c->tls = o->tls_mode;
 	c->old_curl = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
 	c->max_recv = o->max_recv ? o->max_recv : GRPC_DEFAULT_MAX_RECV;
 	c->rotate_calls = o->rotate_calls < 0 ? 0 : o->rotate_calls ? o->rotate_calls :
@@ -541,6 +542,7 @@ static CURLcode perform(struct grpc_conn *c, long deadline)
 		c->stats.connects += nconn;
 	}
 	curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 0L);
+	c->try_connects = nconn;
 	if (nconn > 0)
 		c->calls_on_conn = 0;
 	c->calls_on_conn++;
@@ -551,6 +553,47 @@ static CURLcode perform(struct grpc_conn *c, long deadline)
 	return rc;
 }
 
+/*
+ * A connection this try opened ended before any reply, the server hanging up on us: the
+ * symptom of a TLS mismatch.  A TLS server that wants a client certificate (or refuses ours)
+ * closes the connection right after a TLS 1.3 handshake, which libcurl reports as a failed send
+ * or receive; a TLS server sent cleartext HTTP/2 closes it (grpc-js) or answers TLS/HTTP
+ * bytes that are no HTTP/2 frame (grpc-go).  A reset (a server dying) is not this.  Fills
+ * cause and returns -EPROTO, or returns 0 when the failure looks like something else.
+ */
+static int tls_mismatch(struct grpc_conn *c, CURLcode rc, char *cause, size_t causesz)
+{
+	curl_off_t hs = 0;
+	long oserr = 0;
+
+	if (c->saw_header || c->try_connects <= 0)
+		return 0;
+	if (c->tls) {
+		if (!dead_before_reply(rc))
+			return 0;
+		if (curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &hs) != CURLE_OK || hs <= 0)
+			return 0;	/* no handshake: not a refused client certificate */
+		if (c->tls == 1)
+			snprintf(cause, causesz, "tls with '%s' failed: the server closed the "
+				 "connection after the handshake (does it require a client "
+				 "certificate? that is milvus.tlsMode 2)", c->target);
+		else
+			snprintf(cause, causesz, "tls with '%s' failed: the server closed the "
+				 "connection after the handshake (did it refuse our client "
+				 "certificate?)", c->target);
+		return -EPROTO;
+	}
+	/* an orderly close (libcurl 7.88: 18 "stream not closed cleanly") or bytes that are no
+	 * HTTP/2 frame */
+	curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
+	if (oserr == ECONNRESET || (rc != CURLE_PARTIAL_FILE && rc != CURLE_GOT_NOTHING &&
+				    rc != CURLE_HTTP2 && rc != CURLE_HTTP2_STREAM))
+		return 0;
+	snprintf(cause, causesz, "'%s' closed the connection without an HTTP/2 reply (does it "
+		 "expect tls? that is milvus.tlsMode 1)", c->target);
+	return -EPROTO;
+}
+
 /* Map a failed transfer to -errno and a cause; *retriable says whether an idempotent call may be
  * repeated. */
 static int transfer_error(struct grpc_conn *c, CURLcode rc, long timeout_ms, int *retriable,
@@ -558,6 +601,7 @@ static int transfer_error(struct grpc_conn *c, CURLcode rc, long timeout_ms, int
 {
 	long oserr = 0;
 	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	int ret;
 
 	*retriable = 0;
 	switch (rc) {
@@ -602,6 +646,9 @@ static int transfer_error(struct grpc_conn *c, CURLcode rc, long timeout_ms, int
 	default:
 		break;
 	}
+	ret = tls_mismatch(c, rc, cause, causesz);
+	if (ret)
+		return ret;
 	*retriable = 1;
 	snprintf(cause, causesz, "connection to '%s' lost: %s", c->target, detail);
 	return -EIO;

@@ -20,6 +20,10 @@
 #   CEPH_OBJECTSTORE  memstore (default, objects in OSD RAM) or bluestore (sparse file in DIR)
 #   CEPH_STORE_BYTES  memstore capacity / bluestore file size (default 4 GiB)
 #   S3_ACCESS_KEY, S3_SECRET_KEY  keys of the S3 user
+#   S3_TLS=1          serve HTTPS only (beast ssl_endpoint) with a throw-away certificate made in
+#                     DIR/tls (a CA and a server certificate for IP:127.0.0.1 and localhost, keys
+#                     never leave DIR); S3_ENDPOINT is then https://127.0.0.1:PORT and
+#                     S3_CA_FILE=DIR/tls/ca.pem is printed too (curl --cacert, mvbackupfs.s3.caFile)
 #   START_TIMEOUT     seconds to wait for each daemon (default 120)
 # The packages come from scripts/setup.sh (ceph-mon ceph-osd radosgw ceph-common ceph-base
 # uuid-runtime curl); this script never installs anything.
@@ -94,12 +98,31 @@ START_TIMEOUT=${START_TIMEOUT:-120}
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { local p=$1; while port_busy "$p"; do p=$((p+1)); done; echo "$p"; }
-http_code() { curl -s -m 5 -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true; }
+CURL_TLS=()	# --cacert FILE for an https server
+http_code() { curl -s -m 5 "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true; }
+
+make_cert() {  # make_cert DIR: ca.pem, server.pem, server.key (S3_TLS=1)
+	local d=$1
+	mkdir -p "$d"
+	(
+		cd "$d" && umask 077 &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 -sha256 \
+			-subj "/CN=s3-server.sh test CA" -keyout ca.key -out ca.pem \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+			-subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+		printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext &&
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 7 \
+			-sha256 -extfile server.ext -out server.pem &&
+		rm -f ca.key ca.srl server.csr server.ext && chmod 644 ca.pem server.pem
+	) >"$DIR/log/tls.out" 2>&1 || die "cannot make the TLS certificate: $(tail -n 3 "$DIR/log/tls.out")"
+}
 
 make_buckets() {  # make_buckets ENDPOINT: create the buckets named in S3_BUCKETS
 	local b code
 	for b in ${S3_BUCKETS:-}; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+		code=$(curl -s "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
 			--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
 		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
 	done
@@ -114,8 +137,10 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: poll every 0.2 s up to START_TI
 }
 
 running() {  # the cluster in DIR is up and its gateway answers
-	local f ep
+	local f ep ca
 	[ -f "$DIR/s3.env" ] && [ -f "$CONF" ] || return 1
+	ca=$(sed -n 's/^export S3_CA_FILE=//p' "$DIR/s3.env")
+	[ -z "$ca" ] || CURL_TLS=(--cacert "$ca")
 	for f in mon.a osd.0 client.rgw.gw; do
 		ours "$(cat "$DIR/run/$f.pid" 2>/dev/null || true)" || return 1
 	done
@@ -124,9 +149,10 @@ running() {  # the cluster in DIR is up and its gateway answers
 }
 
 do_start() {
-	local t0 tool missing=() mon1 mon2 fsid monaddr osd_uuid osd_id ep
+	local t0 tool missing=() mon1 mon2 fsid monaddr osd_uuid osd_id ep frontend scheme=http tls_env=
 	t0=$(now_ms)
-	for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool uuidgen curl; do
+	for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool uuidgen curl \
+		$([ "${S3_TLS:-0}" = 1 ] && echo openssl); do
 		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 	done
 	[ ${#missing[@]} -eq 0 ] || die "missing ${missing[*]}: run scripts/setup.sh first"
@@ -154,6 +180,15 @@ do_start() {
 	mon1=$(free_port 6789); [ "$mon1" = "$mon2" ] && mon1=$(free_port $((mon2+1)))
 	RGW_PORT=$(free_port "$RGW_PORT")
 	fsid=$(uuidgen)
+	frontend="beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1"
+	if [ "${S3_TLS:-0}" = 1 ]; then
+		make_cert "$DIR/tls"
+		frontend="beast ssl_endpoint=127.0.0.1:$RGW_PORT ssl_certificate=$DIR/tls/server.pem"
+		frontend+=" ssl_private_key=$DIR/tls/server.key tcp_nodelay=1"
+		scheme=https
+		CURL_TLS=(--cacert "$DIR/tls/ca.pem")
+		tls_env="export S3_CA_FILE=$DIR/tls/ca.pem"
+	fi
 	monaddr="[v2:127.0.0.1:$mon2,v1:127.0.0.1:$mon1]"
 
 	# Settings that matter (see docs in the header of this repo's s3-test notes):
@@ -210,7 +245,7 @@ osd op num threads per shard = 2
 [client.rgw.gw]
 auth client required = none
 ms mon client mode = crc
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
+rgw frontends = $frontend
 rgw data = $DIR/rgw
 rgw thread pool size = 64
 rgw enable usage log = false
@@ -238,7 +273,7 @@ EOF
 
 	radosgw -c "$CONF" -n client.rgw.gw >"$DIR/log/rgw-start.out" 2>&1 \
 		|| die "radosgw did not start: $(cat "$DIR/log/rgw-start.out")"
-	ep="http://127.0.0.1:$RGW_PORT"
+	ep="$scheme://127.0.0.1:$RGW_PORT"
 	rgw_ok() { [ "$(http_code "$ep")" = 200 ]; }
 	wait_for "radosgw on $ep" rgw_ok
 	log "radosgw answering on $ep ($(( $(now_ms) - t0 )) ms)"
@@ -256,6 +291,7 @@ export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export AWS_DEFAULT_REGION=us-east-1
 export S3_SERVER_DIR=$DIR
 EOF
+	[ -z "$tls_env" ] || echo "$tls_env" >>"$DIR/s3.env"
 	make_buckets "$ep"
 	STARTING=0
 	log "ready in $(( $(now_ms) - t0 )) ms; pids: mon=$(cat "$DIR/run/mon.a.pid") osd=$(cat "$DIR/run/osd.0.pid") rgw=$(cat "$DIR/run/client.rgw.gw.pid")"

@@ -994,6 +994,13 @@ static int local_mpu_abort(struct objstore *s, const char *key, const char *uplo
 
 /* ---- delete ---- */
 
+static int is_dir_at(int dirfd, const char *path)
+{
+	struct stat st;
+
+	return fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int local_delete_keys(struct objstore *s, const char *const *keys, size_t nkeys,
 			     struct errmsg *err)
 {
@@ -1007,7 +1014,9 @@ static int local_delete_keys(struct objstore *s, const char *const *keys, size_t
 			continue;
 		}
 		if (unlinkat(ls->dirfd, keys[i], 0) && errno != ENOENT && errno != ENOTDIR &&
-		    errno != EISDIR && errno != EPERM) {
+		    !((errno == EISDIR || errno == EPERM) && is_dir_at(ls->dirfd, keys[i]))) {
+			/* EISDIR/EPERM on a directory: no object has that key.  On a file, EPERM
+			 * is a real refusal (immutable, sticky dir) and must not pass as deleted. */
 			rc = -errno;
 			errmsg_set(err, rc, "cannot delete '%s' in '%s': %s", keys[i], ls->dir,
 				   strerror(-rc));

@@ -654,6 +654,23 @@ static int s3_perform(struct s3_store *s, struct s3_req *r)
 	return rc;
 }
 
+/* The server's certificate could not be verified (or the CA file not read): no retry helps. */
+static int tls_unverified(const struct s3_req *r)
+{
+	return r->cc == CURLE_PEER_FAILED_VERIFICATION || r->cc == CURLE_SSL_CACERT_BADFILE;
+}
+
+/* "cannot verify the tls certificate of https://h:p with CA file 'f' (curl's reason)" */
+static void tls_cause(const struct s3_store *s, const struct s3_req *r, char *out, size_t n)
+{
+	if (s->ca_file)
+		snprintf(out, n, "cannot verify the tls certificate of %s with CA file '%s' (%s)",
+			 s->endpoint, s->ca_file, r->curl_err);
+	else
+		snprintf(out, n, "cannot verify the tls certificate of %s with the system CA store "
+			 "(%s; mvbackupfs.s3.caFile names another CA)", s->endpoint, r->curl_err);
+}
+
 /* The cause of a failed request, as the tail of a message: "503 SlowDown after 6 tries",
  * "404 NoSuchKey", "cannot reach http://h:1 (Connection refused) after 6 tries". */
 static void s3_cause(struct s3_store *s, const struct s3_req *r, int rc, char *out, size_t n)
@@ -662,7 +679,9 @@ static void s3_cause(struct s3_store *s, const struct s3_req *r, int rc, char *o
 
 	if (r->attempts > 1)
 		snprintf(tries, sizeof(tries), " after %d tries", r->attempts);
-	if (rc == -EHOSTUNREACH)
+	if (rc == -EHOSTUNREACH && tls_unverified(r))
+		tls_cause(s, r, out, n);
+	else if (rc == -EHOSTUNREACH)
 		snprintf(out, n, "cannot reach %s (%s)%s", s->endpoint, r->curl_err, tries);
 	else if (rc == -ETIMEDOUT)
 		snprintf(out, n, "no answer from %s in time (%s)%s", s->endpoint, r->curl_err, tries);
@@ -728,7 +747,12 @@ static int s3_check(struct objstore *o, struct errmsg *err)
 	r.timeout_ms = s->request_ms < S3_CHECK_TIMEOUT_MS ? s->request_ms : S3_CHECK_TIMEOUT_MS;
 	r.connect_ms = s->connect_ms < r.timeout_ms ? s->connect_ms : r.timeout_ms;
 	rc = s3_perform(s, &r);
-	if (rc == -EHOSTUNREACH) {
+	if (rc == -EHOSTUNREACH && tls_unverified(&r)) {
+		char cause[768];
+
+		tls_cause(s, &r, cause, sizeof(cause));
+		rc = errmsg_set(err, rc, "%s", cause);
+	} else if (rc == -EHOSTUNREACH) {
 		rc = errmsg_set(err, rc, "cannot reach %s: %s", s->endpoint, r.curl_err);
 	} else if (rc == -ETIMEDOUT) {
 		rc = errmsg_set(err, rc, "no answer from %s within %ld ms", s->endpoint,

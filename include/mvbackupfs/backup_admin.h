@@ -64,10 +64,20 @@ int backup_reserve(struct objstore *s, const char *root_prefix, const char *name
  *      no longer sees the backup at all (this is also what makes a pre-v0.3.1 backup, whose
  *      completion is "all four level files parse", incomplete);
  *   3. list meta/ and delete whatever else is there.
+ * Before step 1 it re-marks the sidecar with a fresh "delete-..." job id, so a snapshot still
+ * writing this backup (on any mount) sees the change and does not commit (see
+ * backup_sidecar_job).  After step 2 it checks that both keys are really gone (-EIO if not:
+ * a store that refused the delete must not leave a backup that reads as complete).
  * Missing keys are not errors: running it on an incomplete or half-deleted backup, or twice,
  * is fine.  Returns 0, -EINVAL for a bad prefix, or the store's error with a sentence.
  */
 int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err);
+
+/* The job id in the sidecar of the backup at `prefix` (into job[64]): "" when there is no
+ * sidecar.  A snapshot compares it with its own before and after committing, so that a
+ * delete started meanwhile (here or by another mount: backup_delete_meta re-marks the
+ * sidecar first) is never committed over.  0 or -errno. */
+int backup_sidecar_job(struct objstore *s, const char *prefix, char job[64], struct errmsg *err);
 
 /* Parameters of backup_delete_job, owned by the job (free with backup_delete_params_free,
  * the job's free_arg).  The store is borrowed: it must outlive the job. */

@@ -62,6 +62,11 @@ struct backup_create_params {
 					 * copies use the store's own multipart-copy threshold. */
 	char *gc_pause_address;		/* management endpoint "http://host:9091"; "" or NULL = none */
 	int gc_pause_enable;		/* pause GC during the job (failures only warn) */
+	char *sidecar_job;		/* the job id of the reservation (mvbackupfs.json); when set,
+					 * the job commits only while the sidecar still says it,
+					 * checked right before and right after writing
+					 * full_meta.json (a delete re-marks it first: never commit
+					 * over a backup being deleted, by this or another mount) */
 };
 
 /* The job function for job_start("snapshot", backup_create_job, params,

@@ -29,7 +29,15 @@
  *   -EACCES        gRPC 16 UNAUTHENTICATED or 7 PERMISSION_DENIED (wrong user or password)
  *   -ENOSYS        gRPC 12 UNIMPLEMENTED (an older server)
  *   -EPROTO        not a gRPC reply: no grpc-status, bad frame, compressed, too large, bad
- *                  protobuf, TLS failure
+ *                  protobuf; and every TLS failure, never retried: the server certificate not
+ *                  signed by ca_file or not naming server_name, a CA / client certificate / key
+ *                  file that cannot be read, the server closing a fresh connection right after
+ *                  the handshake (it requires a client certificate, or refused ours), a TLS
+ *                  client against a cleartext server, and a cleartext client whose fresh
+ *                  connection the server closed without a reply (a TLS server); the sentence
+ *                  then says "tls" and names the certificate problem or milvus.tlsMode.
+ *                  (Not -EACCES: that stays "wrong user or password", which a user fixes
+ *                  elsewhere.)
  *   -EIO           any other gRPC status; the connection broke mid-call
  *   -ENOMEM, -EINVAL
  */

@@ -26,8 +26,9 @@ int jobtable_new(struct jobtable **out);
 /* Cancels every running job, waits for them, frees everything. */
 void jobtable_free(struct jobtable *t);
 
-/* Register `j` (owned by the table from now on) as the `kind` job of `name`.  An earlier,
- * finished job of that name is freed.  -EBUSY when a job still runs on the name. */
+/* Register `j` (owned by the table from now on) as the `kind` job of `name`.  An earlier job
+ * of that name whose function has returned is replaced (and freed).  -EBUSY when a job
+ * still runs on the name. */
 int jobtable_add(struct jobtable *t, const char *name, enum jt_kind kind, struct job *j);
 
 /* The kind of job registered for `name` (running or finished), and its progress. */
@@ -45,17 +46,15 @@ int jobtable_items(struct jobtable *t, struct jt_item **out, size_t *n);
 /* 1 when a job of `kind` is running on `name`. */
 int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind);
 
-/* Mark the (delete) job of `name` as hiding the backup completely, lookups included
- * (rmdir NAME); until then only listings hide it (rm -rf still walking it). */
+/* Mark the delete job of `name` as hiding the backup from lookups too (rmdir NAME). */
 void jobtable_set_hidden(struct jobtable *t, const char *name);
 
-/* 1 when a delete of `name` hides it from lookups too. */
+/* 1 while a hidden delete of `name` runs or has just succeeded (until pruned). */
 int jobtable_hidden(struct jobtable *t, const char *name);
 
-/* 1 while a delete of `name` is registered: running, or finished but kept as a "ghost" so
- * that an `rm -rf` still walking the backup's (frozen) tree can finish.  A ghost goes when
- * rmdir NAME marks it hidden, or JT_GHOST_MS after the job ended; then the forget callback
- * runs (the mount drops its frozen view). */
+/* 1 while a delete of `name` runs or has just succeeded.  A failed or cancelled delete stays
+ * in the table JT_GHOST_MS, so its error shows in .status, but no longer hides the backup;
+ * when an entry leaves the table the forget callback runs (the mount re-reads storage). */
 #define JT_GHOST_MS 30000
 int jobtable_deleting(struct jobtable *t, const char *name);
 void jobtable_on_forget(struct jobtable *t, void (*cb)(void *ctx, const char *name), void *ctx);

@@ -34,6 +34,12 @@ struct mvbfs {
 	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
 	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
 	pthread_mutex_t control;	/* serialises mkdir/rmdir of backups (name reservation) */
+	pthread_mutex_t pending_lock;	/* guards pending, npending, cap_pending */
+	struct mvbfs_pending {		/* backups with a removal inside them (fsops.c) */
+		char name[256];
+		int64_t touched_ms;
+	} *pending;
+	size_t npending, cap_pending;
 	int read_only;			/* -o ro */
 	uid_t uid;
 	gid_t gid;

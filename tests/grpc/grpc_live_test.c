@@ -2,9 +2,12 @@
  * grpc_live_test.c - the gRPC transport and Milvus client against a live Milvus stand-in.
  *
  * Not a ctest: it needs a server.  tests/grpc/run.sh starts a stand-in with the fault knobs a
- * case needs and runs `grpc_live_test CASE`; each case prints one line and exits 0 (pass) or 1.
+ * case needs and runs `grpc_live_test CASE...` (cases that share a server run in turn); each
+ * case prints a line per check and exits 0 (pass) or 1.
  * The server is named by MILVUS_ADDRESS / MILVUS_PORT; LIVE_USER / LIVE_PASSWORD are the right
- * credentials when the server requires them; STANDIN_PID is the server to kill in "killed".
+ * credentials when the server requires them; STANDIN_PID is the server to kill in "killed";
+ * LIVE_CERTS is the directory of tests/grpc/mkcerts.sh's certificates (cases tls, mtls,
+ * tls_to_plain; the stand-in serves server.pem, and for mtls requires clients of ca.pem).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -407,6 +410,168 @@ out:
 	return ret ? fail("client", ret, &err) : 0;
 }
 
+/* ---- TLS (tests/grpc/run.sh starts the stand-in with the certificates of mkcerts.sh) ---- */
+
+/* $LIVE_CERTS/name, in a static buffer per call site slot */
+static const char *cert_path(const char *name)
+{
+	static char b[8][512];
+	static int i;
+	const char *dir = getenv("LIVE_CERTS");
+	char *p = b[i++ & 7];
+
+	if (!name)
+		return NULL;
+	snprintf(p, 512, "%s/%s", dir && *dir ? dir : ".", name);
+	return p;
+}
+
+/* One ShowCollections over a fresh connection with these TLS settings (file names relative to
+ * LIVE_CERTS).  *secs is how long the call took. */
+static int tls_call(int mode, const char *ca, const char *server_name, const char *cert,
+		    const char *key, double *secs, struct errmsg *err)
+{
+	struct grpc_conn_opts o = { 0 };
+	struct grpc_conn *c;
+	double t0 = now_s();
+	int ret;
+
+	o.host = host();
+	o.port = port();
+	o.tls_mode = mode;
+	o.ca_file = cert_path(ca);
+	o.server_name = server_name;
+	o.cert_file = cert_path(cert);
+	o.key_file = cert_path(key);
+	ret = grpc_conn_new(&o, &c, err);
+	if (ret)
+		return ret;
+	ret = show_collections(c, 5000, err);
+	if (!ret)	/* a second call on the same TLS connection */
+		ret = show_collections(c, 5000, err);
+	grpc_conn_free(c);
+	*secs = now_s() - t0;
+	return ret;
+}
+
+/* A TLS failure: -EPROTO soon, a sentence naming TLS and the certificate problem. */
+static int expect_tls_failure(const char *what, int ret, double secs, const char *word,
+			      const struct errmsg *err)
+{
+	if (ret != -EPROTO || secs > 3.0 || !strstr(err->msg, "tls") ||
+	    (word && !strstr(err->msg, word))) {
+		printf("(%.2f s, want -EPROTO naming tls%s%s) ", secs, word ? " and " : "",
+		       word ? word : "");
+		return fail(what, ret, err);
+	}
+	printf("%s -> -EPROTO in %.2f s: %s\n", what, secs, err->msg);
+	return 0;
+}
+
+/* The milvus client layer over TLS: Connect (its session call) works. */
+static int tls_client(int mode, const char *server_name, const char *cert, const char *key,
+		      struct errmsg *err)
+{
+	struct milvus_client_opts o = { 0 };
+	struct milvus_client *mc;
+	int ret;
+
+	o.host = host();
+	o.port = port();
+	o.tls_mode = mode;
+	o.ca_file = cert_path("ca.pem");
+	o.server_name = server_name;
+	o.cert_file = cert_path(cert);
+	o.key_file = cert_path(key);
+	o.timeout_ms = 5000;
+	ret = milvus_client_new(&o, &mc, err);
+	if (ret)
+		return ret;
+	ret = milvus_connect(mc, err);
+	if (!ret)
+		printf("milvus client over tls mode %d: connected, version '%s'\n", mode,
+		       milvus_client_version(mc));
+	milvus_client_free(mc);
+	return ret;
+}
+
+/* Server-verified TLS (tlsMode 1): the right CA works, by address and with a server name
+ * override; a wrong CA or a name the certificate lacks is -EPROTO; cleartext fails soon. */
+static int case_tls(void)
+{
+	struct errmsg err = { "" };
+	double secs;
+	int ret;
+
+	ret = tls_call(1, "ca.pem", NULL, NULL, NULL, &secs, &err);
+	if (ret)
+		return fail("tls with the right CA", ret, &err);
+	printf("tls with the right CA: 2 calls in %.2f s\n", secs);
+	ret = tls_call(1, "ca.pem", "milvus.test", NULL, NULL, &secs, &err);
+	if (ret)
+		return fail("tls with serverName milvus.test (connecting to 127.0.0.1)", ret, &err);
+	printf("tls with serverName milvus.test: 2 calls in %.2f s\n", secs);
+	ret = tls_client(1, "milvus.test", NULL, NULL, &err);
+	if (ret)
+		return fail("milvus client over tls", ret, &err);
+
+	ret = tls_call(1, "other-ca.pem", NULL, NULL, NULL, &secs, &err);
+	if (expect_tls_failure("tls with a wrong CA", ret, secs, "certificate", &err))
+		return 1;
+	ret = tls_call(1, "ca.pem", "wrong.test", NULL, NULL, &secs, &err);
+	if (expect_tls_failure("tls with serverName wrong.test", ret, secs, "wrong.test", &err))
+		return 1;
+	ret = tls_call(1, "no-such-ca.pem", NULL, NULL, NULL, &secs, &err);
+	if (expect_tls_failure("tls with a missing CA file", ret, secs, "no-such-ca.pem", &err))
+		return 1;
+
+	/* a cleartext client against the TLS server: an error soon, not a hang */
+	ret = tls_call(0, NULL, NULL, NULL, NULL, &secs, &err);
+	if (ret == 0 || secs > 3.0 || !strstr(err.msg, "tls")) {
+		printf("(%.2f s, want an error naming tls) ", secs);
+		return fail("cleartext against a tls server", ret, &err);
+	}
+	printf("cleartext against a tls server -> %d in %.2f s: %s\n", ret, secs, err.msg);
+	return 0;
+}
+
+/* Mutual TLS (tlsMode 2): with the client certificate it works; without one the server
+ * refuses, soon and clearly. */
+static int case_mtls(void)
+{
+	struct errmsg err = { "" };
+	double secs;
+	int ret;
+
+	ret = tls_call(2, "ca.pem", "milvus.test", "client.pem", "client.key", &secs, &err);
+	if (ret)
+		return fail("mutual tls with a client certificate", ret, &err);
+	printf("mutual tls with a client certificate: 2 calls in %.2f s\n", secs);
+	ret = tls_client(2, NULL, "client.pem", "client.key", &err);
+	if (ret)
+		return fail("milvus client over mutual tls", ret, &err);
+	ret = tls_call(1, "ca.pem", NULL, NULL, NULL, &secs, &err);
+	if (expect_tls_failure("mutual tls without a client certificate", ret, secs,
+			       "certificate", &err))
+		return 1;
+	ret = tls_call(2, "ca.pem", NULL, "client.pem", "no-such.key", &secs, &err);
+	if (expect_tls_failure("mutual tls with a missing key file", ret, secs, "no-such.key",
+			       &err))
+		return 1;
+	return 0;
+}
+
+/* A TLS client against a cleartext server: -EPROTO soon. */
+static int case_tls_to_plain(void)
+{
+	struct errmsg err = { "" };
+	double secs;
+	int ret;
+
+	ret = tls_call(1, "ca.pem", NULL, NULL, NULL, &secs, &err);
+	return expect_tls_failure("tls against a cleartext server", ret, secs, NULL, &err);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -416,14 +581,30 @@ int main(int argc, char **argv)
 		{ "auth", case_auth }, { "unimplemented", case_unimplemented },
 		{ "killed", case_killed }, { "deadline", case_deadline }, { "big", case_big },
 		{ "many", case_many }, { "refused", case_refused }, { "client", case_client },
+		{ "tls", case_tls }, { "mtls", case_mtls }, { "tls_to_plain", case_tls_to_plain },
 	};
-	size_t i;
+	size_t i, n = sizeof(cases) / sizeof(cases[0]);
+	int a, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; argc == 2 && i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (strcmp(argv[1], cases[i].name) == 0)
-			return cases[i].fn();
-	fprintf(stderr, "usage: grpc_live_test auth|unimplemented|killed|deadline|big|many|"
-		"refused|client\n");
-	return 2;
+	for (a = 1; a < argc; a++) {
+		for (i = 0; i < n && strcmp(argv[a], cases[i].name) != 0; i++)
+			;
+		if (i == n)
+			argc = 0;	/* an unknown name: usage */
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: grpc_live_test CASE... (auth unimplemented killed deadline "
+			"big many refused client tls mtls tls_to_plain)\n");
+		return 2;
+	}
+	/* several cases may share one server: each in turn, the first failure ends the run */
+	for (a = 1; a < argc; a++) {
+		for (i = 0; strcmp(argv[a], cases[i].name) != 0; i++)
+			;
+		rc = cases[i].fn();
+		if (rc)
+			return rc;
+	}
+	return 0;
 }

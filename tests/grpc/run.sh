@@ -3,7 +3,8 @@
 # (milvus/milvus_client.c) against the Milvus stand-in (tests/milvus-standin).
 #
 # Each case starts its own stand-in with the fault knobs it needs (see the stand-in's README),
-# runs `grpc_live_test CASE` and stops the stand-in.  Ends with "N passed, N failed"; exits 1
+# runs `grpc_live_test CASE` and stops the stand-in.  The TLS cases get throw-away certificates
+# made here (tests/grpc/mkcerts.sh, in the log directory).  Ends with "N passed, N failed"; exits 1
 # on any failure.
 #
 # Environment: BUILD_DIR (default build) holds grpc_live_test; S3_ENDPOINT, AWS_ACCESS_KEY_ID,
@@ -74,6 +75,9 @@ start_standin() {
 	export MILVUS_ADDRESS=127.0.0.1 MILVUS_PORT STANDIN_PID=$standin_pid
 }
 
+certs=$logs/certs
+bash "$top/tests/grpc/mkcerts.sh" "$certs" || { echo "mkcerts.sh failed" >&2; exit 1; }
+
 pass=0 fail=0
 # run_case NAME [VAR=value ...]: the stand-in's settings, then `grpc_live_test NAME`.
 run_case() {
@@ -84,8 +88,9 @@ run_case() {
 		fail=$((fail+1))
 		return
 	fi
-	env LIVE_USER="${LIVE_USER:-}" LIVE_PASSWORD="${LIVE_PASSWORD:-}" \
-		LIVE_ROTATE="${LIVE_ROTATE:-0}" ${LIVE_EXPECT_RETRY:+LIVE_EXPECT_RETRY=1} timeout 120 "$bin" "$name" >"$logs/$name.out" 2>&1
+	# NAME a+b: cases a and b against the same stand-in
+	env LIVE_USER="${LIVE_USER:-}" LIVE_PASSWORD="${LIVE_PASSWORD:-}" LIVE_CERTS="$certs" \
+		LIVE_ROTATE="${LIVE_ROTATE:-0}" ${LIVE_EXPECT_RETRY:+LIVE_EXPECT_RETRY=1} timeout 120 "$bin" ${name//+/ } >"$logs/$name.out" 2>&1
 	rc=$?
 	stop_standin
 	if [ $rc -eq 0 ]; then
@@ -100,7 +105,11 @@ run_case() {
 
 LIVE_USER=root LIVE_PASSWORD=Milvus run_case auth MILVUS_AUTH=root:Milvus
 run_case unimplemented
-run_case client
+run_case client+tls_to_plain
+# TLS (milvus.tlsMode 1) and mutual TLS (2); a cleartext client against the TLS server
+run_case tls STANDIN_TLS_CERT="$certs/server.pem" STANDIN_TLS_KEY="$certs/server.key"
+run_case mtls STANDIN_TLS_CERT="$certs/server.pem" STANDIN_TLS_KEY="$certs/server.key" \
+	STANDIN_TLS_CLIENT_CA="$certs/ca.pem"
 run_case deadline STANDIN_STALL_METHOD=DescribeCollection:5000:1
 run_case big STANDIN_BIG_RESPONSE=6MiB:big
 run_case many

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # t_rm_rf: deleting with the tools users use (spec §5.5).  `rm -rf MNT/NAME` ends with the
-# backup gone (exit 0: GNU rm never retries a directory once a removal inside it failed, so
-# removing anything inside a backup deletes the backup as a whole); `rm` of one file inside a
-# backup does the same - there is no partial delete; a read-only mount refuses both and loses
-# nothing; stray objects at the root and virtual files cannot be removed.
+# backup gone, exit 0 (removals inside a backup succeed and delete nothing; rm's final
+# `rmdir NAME` deletes the backup as a whole).  Removals inside without that rmdir - `rm` of
+# one file, `rsync --remove-source-files` reading a backup out - delete nothing: the backup
+# stays complete in storage.  A read-only mount refuses all of it; stray objects at the root
+# and virtual files cannot be removed.
 . "$(dirname "$0")/lib.sh"
 t_begin
 t_fixture_mount
@@ -36,19 +37,31 @@ out=$(rm -rf "$MNT/broken_incomplete" 2>&1); rc=$?
 t_eq "rm -rf of an incomplete backup exits 0" 0 "$rc"
 t_check "the bucket ends empty under backup/broken_incomplete/ (deadline 60 s)" t_wait 60 gone broken_incomplete
 
-# --- rm of one file deletes the whole backup (documented: no partial delete)
+# --- rm of one file deletes nothing; the rmdir that rm -rf would end with deletes all
+n_4=$(count backup/v0_4_30/)
 t_check "rm MNT/v0_4_30/meta/backup_meta.json succeeds" rm "$MNT/v0_4_30/meta/backup_meta.json"
-t_check "v0_4_30 is gone from ls at once" sh -c "! ls '$MNT' | grep -qx v0_4_30"
+t_check "v0_4_30 leaves ls (pending delete)" sh -c "! ls '$MNT' | grep -qx v0_4_30"
+t_eq "nothing of v0_4_30 is deleted by that rm" "$n_4" "$(count backup/v0_4_30/)"
+t_check "rmdir MNT/v0_4_30 then deletes it" rmdir "$MNT/v0_4_30"
 t_check "the bucket ends empty under backup/v0_4_30/ (deadline 60 s)" t_wait 60 gone v0_4_30
+
+# --- rsync --remove-source-files out of a backup: a full copy, and the source stays intact
+DEST=$T_TMP/moved
+n_4=$(count backup/v0_5_4/)
+out=$(rsync -a --remove-source-files "$MNT/v0_5_4/" "$DEST/" 2>&1); rc=$?
+t_eq "rsync -a --remove-source-files MNT/v0_5_4/ exits 0" 0 "$rc"
+t_check "the copy is byte-exact" diff -r "$FIX/v0_5_4" "$DEST"
+t_eq "no object of v0_5_4 was deleted" "$n_4" "$(count backup/v0_5_4/)"
+t_match "v0_5_4 is still complete in storage (read-only mount)" '^state: +complete' "$(cat "$MRO/v0_5_4/.info")"
 
 # --- what cannot be removed
 stray=$(ls "$MNT" | grep '^milvus_backup_check_dst_' | head -n 1)
 out=$(rm -f "$MNT/$stray" 2>&1)
 t_match "rm of a stray object at the root: Read-only file system" 'Read-only file system' "$out"
 t_check "the stray object is still there" test -f "$MNT/$stray"
-out=$(rm -f "$MNT/v0_5_4/.status" 2>&1)
+out=$(rm -f "$MNT/v0_5_9_gone_anyway/.status" "$MNT/v0_6_main/.status" 2>&1)
 t_check "rm of a virtual file fails" test -n "$out"
-t_match "v0_5_4 is untouched by that" '^state: +complete' "$(cat "$MNT/v0_5_4/.info")"
+t_match "v0_6_main is untouched by that" '^state: +complete' "$(cat "$MNT/v0_6_main/.info")"
 t_check "v0_6_main untouched: still readable byte-exact" diff -r "$FIX/v0_6_main/meta" "$MNT/v0_6_main/meta"
 
 t_done

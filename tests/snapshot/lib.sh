@@ -81,7 +81,7 @@ sa_knob() {
 }
 
 # sn_populate OUTFILE [populate.js options...]: fill the current stand-in (SA_PORT) and write
-# the expected "db<TAB>collection<TAB>rows" lines to OUTFILE
+# the expected "db<TAB>collection<TAB>rows" lines to OUTFILE (a TLS stand-in: --ca CA.pem)
 sn_populate() {
 	local outf=$1 auth=(); shift
 	[ -n "${SA_USER:-}" ] && auth=(--user "$SA_USER" --password "$SA_PASSWORD")
@@ -95,7 +95,8 @@ sn_populate() {
 # sn_config BACKUP_BUCKET [EXTRA_YAML]: a backup.yaml for a mount whose Milvus is the current
 # stand-in (SA_PORT, SA_BUCKET, SA_ROOT; SA_USER/SA_PASSWORD when set), backups under
 # s3://BACKUP_BUCKET/backup/, same S3 endpoint for both (-> server-side copies).  Overrides:
-# SN_ROOTPATH (minio.rootPath), SN_MILVUS_PORT (milvus.port), SN_PASSWORD (milvus.password).
+# SN_ROOTPATH (minio.rootPath), SN_MILVUS_PORT (milvus.port), SN_PASSWORD (milvus.password);
+# SN_EXTRA_MILVUS_YAML: more lines of the milvus: section, indented two spaces (tlsMode, ...).
 sn_config() {
 	local f="$T_TMP/backup-snap-$1-$RANDOM.yaml" user pass
 	user=${SA_USER:-}
@@ -109,6 +110,7 @@ sn_config() {
 			echo "  user: $user"
 			echo "  password: $pass"
 		fi
+		[ -z "${SN_EXTRA_MILVUS_YAML:-}" ] || printf '%s\n' "$SN_EXTRA_MILVUS_YAML"
 		cat <<EOF
 minio:
   storageType: minio

@@ -5,8 +5,10 @@
 //
 //   node populate.js --address 127.0.0.1:19530 [--user U --password P] [--dbs default,db1]
 //        [--collections 2 | --names coll,other] [--rows 900] [--batches 3] [--deletes 0]
-//        [--dim 64] [--bucket NAME]
+//        [--dim 64] [--bucket NAME] [--ca CA.pem [--server-name NAME]]
 //
+// --ca: the server speaks TLS, its certificate signed by that CA (--server-name: the name to
+// verify instead of the address's host).
 // --rows is the number of rows per collection, inserted in --batches equal batches (the last
 // takes the remainder), each followed by a flush, so every batch becomes one segment.
 // --deletes N (in the first collection of each database) deletes N flushed rows in two rounds,
@@ -58,8 +60,9 @@ async function main() {
   const deletes = Number(o.deletes);
   const dim = Number(o.dim);
   if (o.bucket) await s3FromEnv().ensureBucket(o.bucket);
+  const tls = o.ca ? { ssl: true, tls: { rootCertPath: o.ca, serverName: o['server-name'] } } : {};
   const client = new MilvusClient({ address: o.address, username: o.user, password: o.password,
-    logLevel: 'error' });
+    logLevel: 'error', ...tls });
   const fields = [
     { name: 'id', data_type: DataType.Int64, is_primary_key: true },
     { name: 'title', data_type: DataType.VarChar, max_length: 128 },

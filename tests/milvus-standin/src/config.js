@@ -17,6 +17,10 @@ function readSettings(env = process.env) {
     adminPort: env.STANDIN_ADMIN_PORT === undefined ? 0 : env.STANDIN_ADMIN_PORT,
     portFile: env.STANDIN_PORT_FILE || '',
     verbose: env.STANDIN_VERBOSE === '1',
+    // TLS: server certificate and key (PEM files); with a client CA, mutual TLS
+    tlsCert: env.STANDIN_TLS_CERT || '',
+    tlsKey: env.STANDIN_TLS_KEY || '',
+    tlsClientCa: env.STANDIN_TLS_CLIENT_CA || '',
   };
 }
 

@@ -5,7 +5,7 @@
 'use strict';
 
 const fs = require('node:fs');
-const { startStandin } = require('./server');
+const { startStandin, tlsDescription } = require('./server');
 
 async function main() {
   const s = await startStandin(process.env);
@@ -13,6 +13,7 @@ async function main() {
   process.stdout.write(lines);
   process.stderr.write(`milvus-standin: listening on ${s.settings.host}:${s.port} version=${s.settings.version} `
     + `bucket=${s.settings.bucket} rootPath=${s.settings.rootPath} auth=${s.settings.auth ? 'on' : 'off'} `
+    + `tls=${tlsDescription(s.settings)} `
     + `storage_version=${s.knobs.storageVersion} pid=${process.pid}\n`);
   if (s.settings.portFile) {
     fs.writeFileSync(s.settings.portFile + '.tmp', lines);

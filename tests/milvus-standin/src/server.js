@@ -3,6 +3,8 @@
 // authentication, database selection and Milvus-style error statuses.
 'use strict';
 
+const fs = require('node:fs');
+
 const { grpc, serviceDefinition, methodNames, returnsBareStatus, isUnary } = require('./proto');
 const { readSettings, Knobs } = require('./config');
 const { Allocator } = require('./ids');
@@ -37,6 +39,53 @@ function streamOf(call) {
   return null;
 }
 
+// Call counters, the call log (bounded) and the GC pause state of the management API.
+const CALL_LOG_MAX = 20000;
+function makeStats() {
+  const stats = {
+    calls: {},
+    errors: {},
+    log: [],
+    seq: 0,
+    gc: { pauses: 0, resumes: 0, pausedUntil: 0 },
+    // count a call and append it to the log; returns the log entry (callers may add to it)
+    record(method, extra) {
+      stats.calls[method] = (stats.calls[method] || 0) + 1;
+      stats.seq += 1;
+      const e = Object.assign({ seq: stats.seq, t: Date.now(), method }, extra || {});
+      stats.log.push(e);
+      if (stats.log.length > CALL_LOG_MAX) stats.log.splice(0, stats.log.length - CALL_LOG_MAX);
+      return e;
+    },
+    reset() {
+      stats.calls = {};
+      stats.errors = {};
+      stats.log = [];
+      stats.gc.pauses = 0;
+      stats.gc.resumes = 0;
+    },
+  };
+  return stats;
+}
+
+// Cleartext, TLS (STANDIN_TLS_CERT + STANDIN_TLS_KEY), or mutual TLS (and STANDIN_TLS_CLIENT_CA:
+// a client certificate signed by that CA is required and verified).
+function serverCredentials(settings) {
+  if (!settings.tlsCert && !settings.tlsKey) {
+    if (settings.tlsClientCa) throw new Error('STANDIN_TLS_CLIENT_CA needs STANDIN_TLS_CERT and STANDIN_TLS_KEY');
+    return grpc.ServerCredentials.createInsecure();
+  }
+  if (!settings.tlsCert || !settings.tlsKey) throw new Error('TLS needs both STANDIN_TLS_CERT and STANDIN_TLS_KEY');
+  const read = (f) => fs.readFileSync(f);
+  const ca = settings.tlsClientCa ? read(settings.tlsClientCa) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: read(settings.tlsCert), private_key: read(settings.tlsKey) }], !!ca);
+}
+
+function tlsDescription(settings) {
+  if (!settings.tlsCert) return 'off';
+  return settings.tlsClientCa ? 'mutual' : 'on';
+}
+
 async function startStandin(env = process.env, opts = {}) {
   const settings = readSettings(env);
   const knobs = new Knobs(settings, env);
@@ -53,10 +102,10 @@ async function startStandin(env = process.env, opts = {}) {
   const loaded = await store.load();
   if (!loaded) store.addDatabase('default');
   const handlers = makeService(store, settings, knobs);
-  const stats = { calls: {}, errors: {} };
+  const stats = makeStats();
 
   const wrap = (method) => (call, callback) => {
-    stats.calls[method] = (stats.calls[method] || 0) + 1;
+    stats.record(method);
     const bare = returnsBareStatus(method);
     const reply = (resp) => callback(null, resp);
     const fail = (code, reason) => {
@@ -137,7 +186,7 @@ async function startStandin(env = process.env, opts = {}) {
   if (server.commonServerOptions) server.commonServerOptions.maxSessionInvalidFrames = 2 ** 31 - 1;
   server.addService(serviceDefinition, impl);
   const port = await new Promise((resolve, reject) => {
-    server.bindAsync(`${settings.host}:${settings.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${settings.host}:${settings.port}`, serverCredentials(settings), (err, p) => (err ? reject(err) : resolve(p)));
   });
   let admin = null;
   if (settings.adminPort !== 'off') {
@@ -151,4 +200,4 @@ async function startStandin(env = process.env, opts = {}) {
   return { port, adminUrl: admin ? admin.url : '', settings, knobs, store, stats, close };
 }
 
-module.exports = { startStandin };
+module.exports = { startStandin, tlsDescription };

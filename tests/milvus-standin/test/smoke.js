@@ -342,6 +342,30 @@ describe('milvus stand-in', { skip: HAVE_S3 ? false : 'S3_ENDPOINT not set (star
     assert.equal(cp.timestamp, f.coll_flush_ts.coll);
   });
 
+  test('management API: GC pause / resume like Milvus 2.5, call log, failure knob', async () => {
+    const mg = async (p) => {
+      const res = await fetch(`${sa.admin}/management/datacoord/garbage_collection/${p}`);
+      return { code: res.status, body: await res.json() };
+    };
+    const seq0 = (await admin(sa.admin, 'GET', '/calls')).reduce((m, e) => Math.max(m, e.seq), 0);
+    let r = await mg('pause?pause_seconds=3600&collection_id=0');
+    assert.deepEqual(r, { code: 200, body: { msg: 'OK' } });
+    assert.equal((await admin(sa.admin, 'GET', '/stats')).gc.paused, true);
+    r = await mg('pause?pause_seconds=soon');
+    assert.equal(r.code, 500);
+    assert.match(r.body.msg, /^failed to pause garbage collection, /);
+    await admin(sa.admin, 'POST', '/knobs', { STANDIN_FAIL_METHOD: 'GcResume:500:busy:1' });
+    r = await mg('resume');
+    assert.deepEqual(r, { code: 500, body: { msg: 'failed to pause garbage collection, busy' } });
+    r = await mg('resume');
+    assert.deepEqual(r, { code: 200, body: { msg: 'OK' } });
+    assert.equal((await admin(sa.admin, 'GET', '/stats')).gc.paused, false);
+    const log = (await admin(sa.admin, 'GET', '/calls')).filter((e) => e.seq > seq0);
+    assert.deepEqual(log.map((e) => [e.method, e.status]),
+      [['GcPause', 200], ['GcPause', 500], ['GcResume', 500], ['GcResume', 200]]);
+    assert.deepEqual(log[0].query, { pause_seconds: '3600', collection_id: '0' });
+  });
+
   test('aliases and collection listing', async () => {
     ok(await client.createAlias({ collection_name: 'coll', alias: 'coll_alias' }), 'alias');
     const al = await client.listAliases({ collection_name: 'coll' });

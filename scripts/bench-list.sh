@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# bench-list.sh -- the listing and idle contract of spec §8 on a root with 1000 backups:
+#   ls MNT     cold (fresh mount, first ls) <= 150 ms, warm (again, within the cache TTL) <= 5 ms
+#   ls -l MNT  cold <= 300 ms, with no request per backup
+#   idle RSS   of the daemon <= 32 MiB, after the listings and after `cat MNT/.info` (which
+#              resolves every backup)
+#
+#   scripts/bench-list.sh          (RUNS=5 BACKUPS=1000 by default)
+#
+# Uses the S3 server in the environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+# or starts its own (scripts/s3-server.sh, stopped on exit).  Uploads, once, BACKUPS copies of a
+# small realistic backup to s3://mvb-bench-list/backup/backup_NNNN/: the meta files of the
+# fixture backup v0_5_9 (tests/fixtures) plus one tiny binlog; a re-run against the same server
+# reuses them.  Then, RUNS times each, side by side:
+#   rclone   `rclone lsf` of the root (one paginated delimiter listing by a direct client):
+#            the reference for the cold listing
+#   ls       a fresh mount, `ls MNT` (cold), then `ls MNT` again (warm)
+#   ls -l    a fresh mount, `ls -l MNT` (cold)
+# The S3 requests each step made are counted from the RGW's own request counter (its admin
+# socket, when the server runs under S3_SERVER_DIR as scripts/s3-server.sh starts it); without
+# it the counts show as "?".  Prints every run, the medians, the ratio to rclone and the
+# daemon's VmRSS.  Exit 0 when every target holds, 1 when one is missed, 2 on an error.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+MVB_BIN=${MVB_BIN:-$top/build/mvbackupfs}
+RUNS=${RUNS:-5}
+BACKUPS=${BACKUPS:-1000}
+BUCKET=mvb-bench-list
+ROOT=backup
+work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-bench-list.XXXXXX")
+own_rgw=0
+MNT=$work/mnt
+mkdir -p "$MNT"
+unset AWS_CA_BUNDLE	# rclone (Go) refuses a custom bundle with its transport
+for _v in $(env | sed -n 's/^\(MINIO_[A-Z_]*\|MILVUS_[A-Z_]*\|BACKUP_[A-Z_]*\|MVBACKUPFS_CONFIG\)=.*/\1/p'); do
+	unset "$_v"	# milvus-backup's env overrides would change what our YAML says
+done
+
+die() { echo "bench-list: error: $*" >&2; exit 2; }
+cleanup() {
+	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
+	[ $own_rgw = 1 ] && bash "$top/scripts/s3-server.sh" stop "$work/rgw" >/dev/null 2>&1
+	grep -qF " $work/" /proc/self/mounts || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ -x "$MVB_BIN" ] || die "no daemon at '$MVB_BIN' (run scripts/setup.sh)"
+if [ -z "${S3_ENDPOINT:-}" ]; then
+	env_out=$(S3_BUCKETS=$BUCKET bash "$top/scripts/s3-server.sh" start "$work/rgw") || die "cannot start the S3 server"
+	own_rgw=1
+	eval "$env_out"
+fi
+REGION=${S3_REGION:-us-east-1}
+sc() {
+	curl -sS --aws-sigv4 "aws:amz:$REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+rc_env() {
+	RCLONE_CONFIG=/dev/null RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Ceph \
+	RCLONE_CONFIG_B_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_B_REGION="$REGION" \
+	RCLONE_CONFIG_B_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_B_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+		rclone --log-level ERROR "$@"
+}
+
+# the RGW's request counter (perf counter rgw.req) through its admin socket, or "" if unknown
+ASOK=
+if [ -n "${S3_SERVER_DIR:-}" ] && [ -S "$S3_SERVER_DIR/run/client.rgw.gw.asok" ] && command -v ceph >/dev/null; then
+	ASOK=$S3_SERVER_DIR/run/client.rgw.gw.asok
+fi
+rgw_reqs() {
+	[ -n "$ASOK" ] || return 0
+	ceph --admin-daemon "$ASOK" perf dump rgw 2>/dev/null |
+		sed -n 's/.*"req": *\([0-9]*\).*/\1/p' | head -n 1
+}
+reqs_since() {	# reqs_since BEFORE: requests since BEFORE (the counter read itself is no request)
+	local now
+	now=$(rgw_reqs)
+	if [ -n "$1" ] && [ -n "$now" ]; then echo $((now - $1)); else echo "?"; fi
+}
+
+# --- the data (uploaded once; a re-run against the same server reuses it)
+code=$(sc -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")
+case "$code" in 200|409) ;; *) die "cannot create bucket '$BUCKET': HTTP $code" ;; esac
+have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" 2>/dev/null | wc -l)
+if [ "$have" != "$BACKUPS" ]; then
+	[ "$have" -gt 0 ] && rc_env purge "b:$BUCKET/$ROOT" >/dev/null 2>&1
+	fix=$top/tests/fixtures/backups/v0_5_9
+	[ -d "$fix/meta" ] || die "no fixture backup at '$fix'"
+	binlog=binlogs/insert_log/451000000000000001/451000000000000002/451000000000001001/451000000000001001/0/451000000000001003
+	echo "making $BACKUPS backups (v0_5_9 meta + one binlog) under s3://$BUCKET/$ROOT/"
+	src=$work/src/$ROOT
+	mkdir -p "$src"
+	for ((i = 1; i <= BACKUPS; i++)); do
+		d=$src/$(printf 'backup_%04d' "$i")
+		mkdir -p "$d/meta" "$d/$(dirname "$binlog")"
+		cp "$fix"/meta/*.json "$d/meta/"
+		head -c 997 /dev/urandom >"$d/$binlog"
+	done
+	t0=$(date +%s)
+	rc_env copy --transfers 32 --checkers 32 --s3-no-check-bucket --no-check-dest \
+		"$work/src/$ROOT" "b:$BUCKET/$ROOT" || die "upload failed"
+	rm -rf "$work/src"
+	have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" | wc -l)
+	[ "$have" = "$BACKUPS" ] || die "the root holds $have backups, not $BACKUPS"
+	echo "uploaded in $(( $(date +%s) - t0 )) s"
+fi
+
+h=${S3_ENDPOINT#*://}; h=${h%%/*}
+cat >"$work/backup.yaml" <<EOF
+milvus:
+  address: 127.0.0.1
+  port: 1
+minio:
+  storageType: minio
+  address: ${h%:*}
+  port: ${h##*:}
+  region: $REGION
+  accessKeyID: $AWS_ACCESS_KEY_ID
+  secretAccessKey: $AWS_SECRET_ACCESS_KEY
+  useSSL: false
+  bucketName: $BUCKET
+  backupBucketName: $BUCKET
+  backupRootPath: $ROOT
+EOF
+
+# timestamps from bash itself ($EPOCHREALTIME, bash >= 5): no fork inside the measured interval
+ms_between() { awk -v a="${1/,/.}" -v b="${2/,/.}" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+status_kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$PID/status" 2>/dev/null; }
+
+PID=
+mount_fresh() {
+	local i
+	"$MVB_BIN" -c "$work/backup.yaml" "$MNT" 2>"$work/mount.err" || die "mount failed: $(cat "$work/mount.err")"
+	for ((i = 0; i < 300; i++)); do mountpoint -q "$MNT" && break; sleep 0.05; done
+	mountpoint -q "$MNT" || die "'$MNT' not mounted"
+	PID=$(pgrep -f -- "$(basename "$MVB_BIN") .*$MNT\$" | head -n 1)
+}
+unmount() {
+	local i
+	fusermount3 -u "$MNT" || die "unmount failed"
+	for ((i = 0; i < 200; i++)); do [ -n "$PID" ] && [ -d "/proc/$PID" ] || break; sleep 0.05; done
+}
+# count LISTING: the number of entries in an ls output (without "total N")
+count_entries() { grep -vc '^total ' "$1"; }
+
+# a local directory with as many subdirectories: what `ls` itself costs (reference for warm)
+mkdir -p "$work/local"
+(cd "$work/local" && for ((i = 1; i <= BACKUPS; i++)); do printf 'backup_%04d\0' "$i"; done | xargs -0 mkdir)
+
+rc_t=() rc_q=() ls_t=() ls_q=() warm_t=() loc_t=() lsl_t=() lsl_q=()
+for ((r = 1; r <= RUNS; r++)); do
+	t0=$EPOCHREALTIME
+	ls "$work/local" >/dev/null || die "ls of a local directory failed"
+	t1=$EPOCHREALTIME; t=$(ms_between "$t0" "$t1")
+	loc_t+=("$t")
+	echo "run $r ls LOCALDIR (local, reference): $t ms"
+	q0=$(rgw_reqs); t0=$EPOCHREALTIME
+	rc_env lsf "b:$BUCKET/$ROOT/" >"$work/out" || die "rclone lsf failed"
+	t1=$EPOCHREALTIME; t=$(ms_between "$t0" "$t1"); q=$(reqs_since "$q0")
+	n=$(count_entries "$work/out"); [ "$n" = "$BACKUPS" ] || die "rclone lsf shows $n entries, not $BACKUPS"
+	rc_t+=("$t"); rc_q+=("$q")
+	echo "run $r rclone lsf (direct client):   $t ms, $q requests"
+
+	mount_fresh
+	q0=$(rgw_reqs); t0=$EPOCHREALTIME
+	ls "$MNT" >"$work/out" || die "ls failed"
+	t1=$EPOCHREALTIME; t=$(ms_between "$t0" "$t1"); q=$(reqs_since "$q0")
+	n=$(count_entries "$work/out"); [ "$n" = "$BACKUPS" ] || die "ls shows $n entries, not $BACKUPS"
+	ls_t+=("$t"); ls_q+=("$q")
+	q0=$(rgw_reqs); t0=$EPOCHREALTIME
+	ls "$MNT" >/dev/null || die "ls failed"
+	t1=$EPOCHREALTIME; tw=$(ms_between "$t0" "$t1"); qw=$(reqs_since "$q0")
+	warm_t+=("$tw")
+	unmount
+	echo "run $r ls MNT (cold, fresh mount):   $t ms, $q requests"
+	echo "run $r ls MNT (warm):                $tw ms, $qw requests"
+
+	mount_fresh
+	q0=$(rgw_reqs); t0=$EPOCHREALTIME
+	ls -l "$MNT" >"$work/out" || die "ls -l failed"
+	t1=$EPOCHREALTIME; t=$(ms_between "$t0" "$t1"); q=$(reqs_since "$q0")
+	n=$(count_entries "$work/out"); [ "$n" = "$BACKUPS" ] || die "ls -l shows $n entries, not $BACKUPS"
+	lsl_t+=("$t"); lsl_q+=("$q")
+	unmount
+	echo "run $r ls -l MNT (cold, fresh mount): $t ms, $q requests"
+done
+
+# --- idle memory: one mount, the listings, then .info (resolves every backup)
+mount_fresh
+[ -n "$PID" ] || die "cannot find the daemon's pid"
+ls "$MNT" >/dev/null && ls -l "$MNT" >/dev/null || die "ls failed"
+rss_list=$(status_kib VmRSS)
+q0=$(rgw_reqs); t0=$EPOCHREALTIME
+cat "$MNT/.info" >"$work/info" || die "cat .info failed"
+t1=$EPOCHREALTIME; t_info=$(ms_between "$t0" "$t1"); q_info=$(reqs_since "$q0")
+n=$(grep -c '^backup_' "$work/info"); [ "$n" = "$BACKUPS" ] || die ".info shows $n backups, not $BACKUPS"
+n=$(grep -c '^backup_[0-9]* *complete ' "$work/info")
+rss_info=$(status_kib VmRSS)
+hwm=$(status_kib VmHWM)
+threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$PID/status")
+echo "cat MNT/.info (resolves $BACKUPS backups, $n complete): $t_info ms, $q_info requests"
+unmount
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+m_rc=$(median "${rc_t[@]}"); m_ls=$(median "${ls_t[@]}"); m_warm=$(median "${warm_t[@]}")
+m_lsl=$(median "${lsl_t[@]}")
+echo "median rclone lsf:       $m_rc ms ($(median "${rc_q[@]}") requests)"
+echo "median ls cold:          $m_ls ms ($(median "${ls_q[@]}") requests)"
+echo "median ls warm:          $m_warm ms (ls of a local directory: $(median "${loc_t[@]}") ms)"
+echo "median ls -l cold:       $m_lsl ms ($(median "${lsl_q[@]}") requests)"
+echo "ratio ls cold / rclone lsf:   $(awk -v a="$m_ls" -v b="$m_rc" 'BEGIN { printf "%.2f", a / b }')"
+echo "ratio ls -l cold / rclone lsf: $(awk -v a="$m_lsl" -v b="$m_rc" 'BEGIN { printf "%.2f", a / b }')"
+
+verdict=0
+target() {	# target LABEL VALUE LIMIT UNIT
+	local v=met
+	awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }' || { v=MISSED; verdict=1; }
+	printf '%-28s %s %s (target <= %s %s: %s)\n' "$1:" "$2" "$4" "$3" "$4" "$v"
+}
+target "ls cold" "$m_ls" 150 ms
+target "ls warm" "$m_warm" 5 ms
+target "ls -l cold" "$m_lsl" 300 ms
+# no request per backup: a cold ls -l may make the root listing's pages, nothing per entry
+max_q=$(( (BACKUPS + 999) / 1000 + 2 ))
+for q in "${lsl_q[@]}"; do
+	if [ "$q" = "?" ]; then
+		echo "ls -l requests:              not counted (no RGW admin socket; set S3_SERVER_DIR)"
+		break
+	fi
+	if [ "$q" -gt "$max_q" ]; then
+		echo "ls -l requests:              $q in one run (target <= $max_q, none per backup: MISSED)"
+		verdict=1
+		break
+	fi
+done
+target "idle RSS after ls, ls -l" "$(mib "$rss_list")" 32 MiB
+target "idle RSS after .info" "$(mib "$rss_info")" 32 MiB
+echo "daemon after .info: VmHWM $(mib "$hwm") MiB, $threads threads"
+exit $verdict
