@@ -53,6 +53,8 @@ struct fh {
 	size_t len;
 	enum vkind kind;
 	char name[256];		/* the backup of a virtual file */
+	pthread_mutex_t lock;	/* guards text, len, seen: a .status read at offset 0 replaces
+				 * the text while another read of the same handle may copy it */
 	uint64_t seen;		/* .status: the job change counter the text shows */
 };
 
@@ -412,6 +414,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
 	k = classify_virtual(path, name, sizeof(name));
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
@@ -475,24 +478,35 @@ static int op_read(const char *path, char *dst, size_t size, off_t off,
 	if (off < 0)
 		return -EINVAL;
 	if (h->text) {
+		int rc = 0;
+
+		pthread_mutex_lock(&h->lock);
 		if (off == 0 && h->kind == V_BACKUP_STATUS) {
 			/* a reader that polls and re-reads from the start sees the news */
 			struct buf b = BUF_INIT(VFILE_MAX);
+			uint64_t seen = h->seen;
+			char *text;
+			size_t len;
 
-			if (render(ctx(), h->kind, h->name, &b, &h->seen, &e) == 0) {
-				free(h->text);
-				h->text = buf_detach(&b, &h->len);
-				if (!h->text)
-					return -ENOMEM;
+			if (render(ctx(), h->kind, h->name, &b, &seen, &e) == 0) {
+				text = buf_detach(&b, &len);
+				if (text) {
+					free(h->text);
+					h->text = text;
+					h->len = len;
+					h->seen = seen;
+				}
 			}
 			buf_release(&b);
 		}
-		if ((size_t)off >= h->len)
-			return 0;
-		if (size > h->len - (size_t)off)
-			size = h->len - (size_t)off;
-		memcpy(dst, h->text + off, size);
-		return (int)size;
+		if ((size_t)off < h->len) {
+			if (size > h->len - (size_t)off)
+				size = h->len - (size_t)off;
+			memcpy(dst, h->text + off, size);
+			rc = (int)size;
+		}
+		pthread_mutex_unlock(&h->lock);
+		return rc;
 	}
 	n = ra_read(h->ra, dst, size, (uint64_t)off, &e);
 	if (n < 0)
@@ -508,6 +522,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 		jobtable_unwatch(ctx()->jobs, h);
 	if (h->ra)
 		ra_close(h->ra);
+	pthread_mutex_destroy(&h->lock);
 	free(h->text);
 	free(h);
 	return 0;
@@ -540,6 +555,7 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	struct mvbfs *m = ctx();
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 	struct job_progress p;
+	uint64_t seen;
 
 	if (h->kind != V_BACKUP_STATUS) {
 		*revents |= POLLIN;	/* everything else is always readable */
@@ -547,7 +563,10 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 			fuse_pollhandle_destroy(ph);
 		return 0;
 	}
-	if (jobtable_get(m->jobs, h->name, &p) != JT_NONE && p.changes != h->seen) {
+	pthread_mutex_lock(&h->lock);
+	seen = h->seen;
+	pthread_mutex_unlock(&h->lock);
+	if (jobtable_get(m->jobs, h->name, &p) != JT_NONE && p.changes != seen) {
 		*revents |= POLLIN;
 		if (ph)
 			fuse_pollhandle_destroy(ph);
@@ -626,16 +645,15 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 			"configuration (minio.*)", name);
 		return -EIO;
 	}
-	pthread_mutex_lock(&m->control);
-	if (jobtable_get(m->jobs, name, NULL) != JT_NONE && (jobtable_running(m->jobs, name, JT_SNAPSHOT) ||
-							     jobtable_running(m->jobs, name, JT_DELETE))) {
-		rc = -EEXIST;
-		goto out;
-	}
+	/* the Milvus check needs no lock: it is a read of the outside world */
 	rc = milvus_probe(m, &e);
 	if (rc) {
 		log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
-		rc = milvus_errno(rc);
+		return milvus_errno(rc);
+	}
+	pthread_mutex_lock(&m->control);
+	if (jobtable_running(m->jobs, name, JT_SNAPSHOT) || jobtable_running(m->jobs, name, JT_DELETE)) {
+		rc = -EEXIST;
 		goto out;
 	}
 	sc.format = SIDECAR_FORMAT;
@@ -660,7 +678,9 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 			log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
 		goto out;
 	}
-	rc = milvus_connect(m->milvus, &e);
+	/* the session is opened once, before any job shares the client (its version string is
+	 * read by running jobs without a lock: milvus_client_version) */
+	rc = milvus_client_version(m->milvus)[0] ? 0 : milvus_connect(m->milvus, &e);
 	p = calloc(1, sizeof(*p));
 	if (rc || !p) {
 		rc = rc ? milvus_errno(rc) : -ENOMEM;
