@@ -9,6 +9,7 @@
  */
 #include "mvbackupfs/backup_create.h"
 #include "mvbackupfs/backup_admin.h"
+#include "mvbackupfs/config.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -528,13 +529,14 @@ static int gc_get(const char *addr, const char *path)
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);
+	config_redact_url(addr, url, sizeof(url));	/* never log a credential in it */
 	if (cc != CURLE_OK) {
-		log_warn("cannot reach the milvus management endpoint '%s': %s", addr,
+		log_warn("cannot reach the milvus management endpoint '%s': %s", url,
 			 curl_easy_strerror(cc));
 		return -EHOSTUNREACH;
 	}
 	if (code != 200) {
-		log_warn("milvus management endpoint '%s' answered HTTP %ld to %s", addr, code,
+		log_warn("milvus management endpoint '%s' answered HTTP %ld to %s", url, code,
 			 path);
 		return -EIO;
 	}

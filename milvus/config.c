@@ -1314,8 +1314,23 @@ static int dump_side(struct buf *out, const struct storage_config *sc, int backu
 	return rc ? -E2BIG : 0;
 }
 
+void config_redact_url(const char *url, char *out, size_t size)
+{
+	const char *host = strstr(url, "://"), *at, *slash;
+
+	host = host ? host + 3 : url;
+	slash = strchr(host, '/');
+	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
+	if (!at) {
+		snprintf(out, size, "%s", url);
+		return;
+	}
+	snprintf(out, size, "%.*s****%s", (int)(host - url), url, at);
+}
+
 int config_dump(const struct config *c, struct buf *out)
 {
+	char gcaddr[512];
 	const struct milvus_config *m = &c->milvus;
 	const struct mvbackupfs_config *fs = &c->fs;
 	int rc = 0;
@@ -1339,7 +1354,8 @@ int config_dump(const struct config *c, struct buf *out)
 		       (unsigned long long)(c->multipart_copy_threshold / MIB));
 	rc |= buf_addf(out, "backup.parallelism.copydata: %d\n", c->copy_parallel);
 	rc |= buf_addf(out, "backup.gcPause.enable: %s\n", m->gc_pause_enable ? "true" : "false");
-	rc |= buf_addf(out, "backup.gcPause.address: %s\n", m->gc_pause_address);
+	config_redact_url(m->gc_pause_address, gcaddr, sizeof(gcaddr));
+	rc |= buf_addf(out, "backup.gcPause.address: %s\n", gcaddr);
 	rc |= buf_addf(out, "mvbackupfs.cache.ttlMs: %d\n", fs->cache_ttl_ms);
 	rc |= buf_addf(out, "mvbackupfs.memory.budget: %llu\n",
 		       (unsigned long long)fs->memory_budget);

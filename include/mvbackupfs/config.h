@@ -13,6 +13,7 @@
 #ifndef MVBACKUPFS_CONFIG_H
 #define MVBACKUPFS_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mvbackupfs/buf.h"
@@ -122,6 +123,10 @@ int config_parse_size(const char *s, uint64_t *out);
 /* Parse "90m", "36h", "7d", "3600" (seconds), "1h30m" -> seconds; -EINVAL on junk or
  * overflow.  Units: s, m, h, d, w; components may be combined ("1d12h"). */
 int config_parse_duration(const char *s, int64_t *out);
+
+/* `url` for logs and dumps: "user:password@" after the scheme is replaced by "****@", so a
+ * credential written into an address never reaches a log line. */
+void config_redact_url(const char *url, char *out, size_t size);
 
 void config_release(struct config *c);
 

@@ -634,9 +634,23 @@ static void test_parse_duration(void **state)
 			fail_msg("'%s' accepted as a duration", junk[i]);
 }
 
+static void test_redact_url(void **state)
+{
+	char b[256];
+
+	config_redact_url("http://admin:s3cret@milvus:9091/x", b, sizeof(b));
+	assert_string_equal(b, "http://****@milvus:9091/x");
+	assert_null(strstr(b, "s3cret"));
+	config_redact_url("http://localhost:9091", b, sizeof(b));
+	assert_string_equal(b, "http://localhost:9091");
+	config_redact_url("http://host/path@x", b, sizeof(b));	/* '@' in the path is no userinfo */
+	assert_string_equal(b, "http://host/path@x");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_redact_url),
 		cmocka_unit_test_setup_teardown(test_defaults, clear_env, cleanup),
 		cmocka_unit_test_setup_teardown(test_sample_file, clear_env, cleanup),
 		cmocka_unit_test_setup_teardown(test_backup_root_trap, clear_env, cleanup),
