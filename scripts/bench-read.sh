@@ -22,37 +22,13 @@ PARTS=${PARTS:-8}
 BUCKET=mvb-bench-read
 KEY=backup/bench.bin
 work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-bench-read.XXXXXX")
-own_rgw=0
 MNT=$work/mnt
 mkdir -p "$MNT"
 unset AWS_CA_BUNDLE	# rclone (Go) refuses a custom bundle with its transport
 
-die() { echo "bench-read: error: $*" >&2; exit 2; }
-cleanup() {
-	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
-	[ $own_rgw = 1 ] && bash "$top/scripts/s3-server.sh" stop "$work/rgw" >/dev/null 2>&1
-	grep -qF " $work/" /proc/self/mounts || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-[ -x "$MVB_BIN" ] || die "no daemon at '$MVB_BIN' (run scripts/setup.sh)"
-if [ -z "${S3_ENDPOINT:-}" ]; then
-	env_out=$(S3_BUCKETS=$BUCKET bash "$top/scripts/s3-server.sh" start "$work/rgw") || die "cannot start the S3 server"
-	own_rgw=1
-	eval "$env_out"
-fi
-REGION=${S3_REGION:-us-east-1}
-sc() {
-	curl -sS --aws-sigv4 "aws:amz:$REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
-rc_env() {
-	RCLONE_CONFIG=/dev/null RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Ceph \
-	RCLONE_CONFIG_B_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_B_REGION="$REGION" \
-	RCLONE_CONFIG_B_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_B_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
-		rclone --log-level ERROR "$@"
-}
+BENCH=read
+. "$top/scripts/bench-lib.sh"
+bench_s3_up
 
 # --- the object (uploaded once; a re-run against the same server reuses it)
 code=$(sc -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")
