@@ -593,27 +593,35 @@ static int milvus_errno(int rc)
 /* Does Milvus answer, within well under a second? */
 static int milvus_probe(struct mvbfs *m, struct errmsg *err)
 {
-	const struct milvus_config *mc = &m->cfg->milvus;
-	struct milvus_client_opts o = { 0 };
+	struct milvus_client_opts o;
 	struct milvus_client *probe = NULL;
 	int rc;
 
-	o.host = mc->address;
-	o.port = mc->port;
-	o.user = mc->user;
-	o.password = mc->password;
-	o.tls_mode = mc->tls_mode;
-	o.ca_file = mc->ca_cert_path;
-	o.server_name = mc->server_name;
-	o.cert_file = mc->mtls_cert_path;
-	o.key_file = mc->mtls_key_path;
-	o.timeout_ms = 800;
-	o.max_conns = 1;
+	mvbfs_milvus_opts(m->cfg, 800, 1, &o);
 	rc = milvus_client_new(&o, &probe, err);
 	if (!rc)
 		rc = milvus_connect(probe, err);
 	milvus_client_free(probe);
 	return rc;
+}
+
+void mvbfs_milvus_opts(const struct config *cfg, long timeout_ms, int max_conns,
+		       struct milvus_client_opts *o)
+{
+	const struct milvus_config *mc = &cfg->milvus;
+
+	memset(o, 0, sizeof(*o));
+	o->host = mc->address;
+	o->port = mc->port;
+	o->user = mc->user;
+	o->password = mc->password;
+	o->tls_mode = mc->tls_mode;
+	o->ca_file = mc->ca_cert_path;
+	o->server_name = mc->server_name;
+	o->cert_file = mc->mtls_cert_path;
+	o->key_file = mc->mtls_key_path;
+	o->timeout_ms = timeout_ms;
+	o->max_conns = max_conns;
 }
 
 static char *prefix_of(struct mvbfs *m, const char *name)
@@ -1073,16 +1081,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
 		log_warn("snapshots are unavailable: %s", e2.msg);
-	mo.host = cfg->milvus.address;
-	mo.port = cfg->milvus.port;
-	mo.user = cfg->milvus.user;
-	mo.password = cfg->milvus.password;
-	mo.tls_mode = cfg->milvus.tls_mode;
-	mo.ca_file = cfg->milvus.ca_cert_path;
-	mo.server_name = cfg->milvus.server_name;
-	mo.cert_file = cfg->milvus.mtls_cert_path;
-	mo.key_file = cfg->milvus.mtls_key_path;
-	mo.max_conns = 8;
+	mvbfs_milvus_opts(cfg, 0, 8, &mo);	/* 0: the client's default deadline */
 	rc = milvus_client_new(&mo, &m->milvus, err);
 	if (rc)
 		goto fail;

@@ -414,10 +414,29 @@ void jobtable_names_free(char **names)
 	free(names);
 }
 
+/* Drop the watches of `owner`.  Called with t->lock held. */
+static void unwatch_locked(struct jobtable *t, const void *owner)
+{
+	struct watch **pp;
+
+	for (pp = &t->watches; *pp;) {
+		struct watch *o = *pp;
+
+		if (o->owner == owner) {
+			*pp = o->next;
+			fuse_pollhandle_destroy(o->ph);
+			free(o->name);
+			free(o);
+		} else {
+			pp = &o->next;
+		}
+	}
+}
+
 void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
 		    struct fuse_pollhandle *ph)
 {
-	struct watch *w = calloc(1, sizeof(*w)), **pp;
+	struct watch *w = calloc(1, sizeof(*w));
 
 	if (!w || !(w->name = strdup(name))) {
 		free(w);
@@ -427,18 +446,7 @@ void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
 	w->owner = owner;
 	w->ph = ph;
 	pthread_mutex_lock(&t->lock);
-	for (pp = &t->watches; *pp;) {
-		struct watch *o = *pp;
-
-		if (o->owner == owner) {
-			*pp = o->next;
-			fuse_pollhandle_destroy(o->ph);
-			free(o->name);
-			free(o);
-		} else {
-			pp = &o->next;
-		}
-	}
+	unwatch_locked(t, owner);
 	w->next = t->watches;
 	t->watches = w;
 	pthread_mutex_unlock(&t->lock);
@@ -446,21 +454,8 @@ void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
 
 void jobtable_unwatch(struct jobtable *t, const void *owner)
 {
-	struct watch **pp;
-
 	pthread_mutex_lock(&t->lock);
-	for (pp = &t->watches; *pp;) {
-		struct watch *o = *pp;
-
-		if (o->owner == owner) {
-			*pp = o->next;
-			fuse_pollhandle_destroy(o->ph);
-			free(o->name);
-			free(o);
-		} else {
-			pp = &o->next;
-		}
-	}
+	unwatch_locked(t, owner);
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -94,22 +94,12 @@ static void usage(const char *prog)
 static void milvus_warn_if_down(const struct config *cfg)
 {
 	const struct milvus_config *mc = &cfg->milvus;
-	struct milvus_client_opts o = { 0 };
+	struct milvus_client_opts o;
 	struct milvus_client *probe = NULL;
 	struct errmsg e = { { 0 } };
 	int rc;
 
-	o.host = mc->address;
-	o.port = mc->port;
-	o.user = mc->user;
-	o.password = mc->password;
-	o.tls_mode = mc->tls_mode;
-	o.ca_file = mc->ca_cert_path;
-	o.server_name = mc->server_name;
-	o.cert_file = mc->mtls_cert_path;
-	o.key_file = mc->mtls_key_path;
-	o.timeout_ms = 1000;
-	o.max_conns = 1;
+	mvbfs_milvus_opts(cfg, 1000, 1, &o);
 	rc = milvus_client_new(&o, &probe, &e);
 	if (!rc)
 		rc = milvus_connect(probe, &e);

@@ -53,6 +53,11 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 /* Stop the workers and free everything mvbfs_start built. */
 void mvbfs_stop(struct mvbfs *m);
 
+/* The Milvus client options of a config (milvus.*), with the given per-call deadline and
+ * connection-pool size; the strings stay owned by the config. */
+void mvbfs_milvus_opts(const struct config *cfg, long timeout_ms, int max_conns,
+		       struct milvus_client_opts *o);
+
 /* The FUSE operations; private_data must be the struct mvbfs. */
 const struct fuse_operations *mvbfs_operations(void);
 
