@@ -14,12 +14,14 @@
  * stored objects.
  *
  * Control operations (spec §5.2, §5.5): `mkdir /.snapshot/NAME` validates, reserves the
- * name and starts a snapshot job; `rmdir /NAME` (or removing anything inside it: there is
- * no partial delete of a backup) removes the meta at once and the data in the background.
+ * name and starts a snapshot job; `rmdir /NAME` removes the meta at once and the data in the
+ * background.  Removing anything *inside* a backup deletes nothing: it only marks the backup
+ * pending for the `rmdir NAME` that `rm -rf` ends with (see remove_inside()).
  */
 #include "mvbackupfs/mount.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +29,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-
-#include <poll.h>
 
 #include "mvbackupfs/backup_admin.h"
 #include "mvbackupfs/backup_create.h"
@@ -217,7 +217,7 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 		else if (k == V_BACKUP_INFO_JSON)
 			rc = vfile_backup_info_json(&s, out);
 		else {
-			/* no job runs on a backup yet: its stored state, idle */
+			/* no job of this mount on it: what storage says, idle */
 			st.state = ns_state_name(s.state);
 			st.phase = "idle";
 			st.eta_s = -1;
