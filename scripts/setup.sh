@@ -27,7 +27,7 @@ PACKAGES=(
 	libprotobuf-c-dev protobuf-c-compiler
 	libcmocka-dev
 	ceph-mon ceph-osd radosgw ceph-common ceph-base
-	uuid-runtime curl ca-certificates rsync rclone valgrind attr procps psmisc
+	uuid-runtime curl ca-certificates openssl jq rsync rclone valgrind attr procps psmisc
 	nodejs npm python3
 )
 # Packages that other sources may provide: present when the command exists (NodeSource's nodejs
