@@ -37,7 +37,7 @@ running_pid() {
   local pid
   pid=$(cat "$PIDFILE")
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'milvus-standin/src/main.js' || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep 'milvus-standin/src/main.js' >/dev/null || return 1
   echo "$pid"
 }
 

@@ -51,7 +51,7 @@ now_ms() { date +%s%3N; }
 # A pid is ours only while its command line names our ceph.conf (a recycled pid is left alone).
 ours() {
 	local pid=$1
-	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$CONF"
+	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -F -- "$CONF" >/dev/null
 }
 
 # ------------------------------------------------------------------------------------ stop
@@ -267,7 +267,7 @@ EOF
 	ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$DIR/log/osd-mkfs.out" 2>&1 \
 		|| die "ceph-osd --mkfs failed: $(tail -3 "$DIR/log/osd-mkfs.out")"
 	ceph-osd -c "$CONF" -i 0 >"$DIR/log/osd-start.out" 2>&1 || die "ceph-osd did not start"
-	osd_up() { "${C[@]}" osd dump 2>/dev/null | grep -q '^osd.0 up'; }
+	osd_up() { "${C[@]}" osd dump 2>/dev/null | grep '^osd.0 up' >/dev/null; }
 	wait_for "osd.0 up" osd_up
 	log "osd.0 ($CEPH_OBJECTSTORE) up ($(( $(now_ms) - t0 )) ms)"
 

@@ -189,7 +189,7 @@ sn_expect_err() {
 }
 
 # sn_unsupported: the daemon has no snapshot support yet (mkdir answered ENOTSUP)
-sn_unsupported() { printf '%s' "${SN_ERR:-}" | grep -q 'Operation not supported'; }
+sn_unsupported() { printf '%s' "${SN_ERR:-}" | grep 'Operation not supported' >/dev/null; }
 
 # ------------------------------------------------------------------------------ bucket side
 

@@ -72,7 +72,7 @@ if sn_mkdir "$MNT/.snapshot/cancel_1"; then
 		rm_and_check cancel_1 "creating, during its copy"
 		t_check "ls .snapshot no longer lists cancel_1" sh -c "! ls '$MNT/.snapshot' | grep -qx cancel_1"
 		# the job has stopped: the prefix stays empty once the job is gone from .snapshot
-		gone() { ! ls "$MNT/.snapshot" | grep -qx cancel_1; }
+		gone() { ! ls "$MNT/.snapshot" | grep -x cancel_1 >/dev/null; }
 		t_wait 30 gone
 		t_eq "nothing reappears under backup/cancel_1/ after the cancel" 0 "$(sn_count "$BK" backup/cancel_1/)"
 		t_check "no meta/full_meta.json for cancel_1" sn_no_full_meta "$BK" cancel_1
@@ -88,7 +88,7 @@ sa_knob '{"STANDIN_FLUSH_DELAY_MS":"4000"}' || t_bail "knob"
 if sn_mkdir "$MNT/.snapshot/cancel_2"; then
 	t_eq "cancel_2 is creating" creating "$(sn_status "$MNT" cancel_2 state)"
 	rm_and_check cancel_2 "creating, waiting for the flush"
-	gone2() { ! ls "$MNT/.snapshot" | grep -qx cancel_2; }
+	gone2() { ! ls "$MNT/.snapshot" | grep -x cancel_2 >/dev/null; }
 	t_check "cancel_2 leaves .snapshot (deadline 30 s)" t_wait 30 gone2
 	t_eq "nothing under backup/cancel_2/ after the cancel" 0 "$(sn_count "$BK" backup/cancel_2/)"
 else

@@ -48,7 +48,7 @@ sa_knob '{"STANDIN_FAIL_METHOD":""}' || t_bail "knob"
 # a fresh mount (no job in memory): the leftovers of fl_1 read as incomplete (or nothing at all)
 MNT2=$(t_mkmnt)
 t_mount_or_bail "$CFG" "$MNT2" -o ro
-if ls "$MNT2" | grep -qx fl_1; then
+if ls "$MNT2" | grep -x fl_1 >/dev/null; then
 	t_match "fl_1 from a fresh mount: incomplete" '^state: +incomplete' "$(cat "$MNT2/fl_1/.info")"
 else
 	ok "fl_1 left nothing a fresh mount lists"
