@@ -577,6 +577,43 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	return 0;
 }
 
+/* Take the control of backup `name` (mkdir/rmdir of it run one at a time).  0 or -ENOMEM. */
+static int name_lock(struct mvbfs *m, const char *name)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->names_lock);
+	for (;;) {
+		for (i = 0; i < m->nbusy && strcmp(m->busy[i].name, name); i++)
+			;
+		if (i == m->nbusy)
+			break;
+		pthread_cond_wait(&m->names_cond, &m->names_lock);
+	}
+	if (ARRAY_GROW(m->busy, m->nbusy, m->cap_busy, 4))
+		rc = -ENOMEM;
+	else
+		snprintf(m->busy[m->nbusy++].name, sizeof(m->busy[0].name), "%s", name);
+	pthread_mutex_unlock(&m->names_lock);
+	return rc;
+}
+
+static void name_unlock(struct mvbfs *m, const char *name)
+{
+	size_t i;
+
+	pthread_mutex_lock(&m->names_lock);
+	for (i = 0; i < m->nbusy; i++) {
+		if (!strcmp(m->busy[i].name, name)) {
+			m->busy[i] = m->busy[--m->nbusy];
+			break;
+		}
+	}
+	pthread_cond_broadcast(&m->names_cond);
+	pthread_mutex_unlock(&m->names_lock);
+}
+
 /* Map a failed Milvus check to the errno mkdir returns (spec §5.2). */
 static int milvus_errno(int rc)
 {
@@ -659,7 +696,9 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 		log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
 		return milvus_errno(rc);
 	}
-	pthread_mutex_lock(&m->control);
+	rc = name_lock(m, name);
+	if (rc)
+		return rc;
 	if (jobtable_running(m->jobs, name, JT_SNAPSHOT) || jobtable_running(m->jobs, name, JT_DELETE)) {
 		rc = -EEXIST;
 		goto out;
@@ -743,7 +782,7 @@ unreserve:
 	if (p)
 		backup_create_params_free(p);
 out:
-	pthread_mutex_unlock(&m->control);
+	name_unlock(m, name);
 	return rc;
 }
 
@@ -878,7 +917,9 @@ static int delete_backup(struct mvbfs *m, const char *name)
 	char *prefix = NULL;
 	int rc;
 
-	pthread_mutex_lock(&m->control);
+	rc = name_lock(m, name);
+	if (rc)
+		return rc;
 	pending_clear(m, name);
 	if (jobtable_deleting(m->jobs, name)) {
 		rc = 0;	/* already going */
@@ -933,7 +974,7 @@ static int delete_backup(struct mvbfs *m, const char *name)
 	log_info("deleting backup '%s' (%s)", name, job_id(j));
 	ns_invalidate(m->ns, name);
 out:
-	pthread_mutex_unlock(&m->control);
+	name_unlock(m, name);
 	if (p)
 		backup_delete_params_free(p);
 	free(prefix);
@@ -1052,7 +1093,8 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	m->uid = getuid();
 	m->gid = getgid();
 	m->mounted_at = time(NULL);
-	pthread_mutex_init(&m->control, NULL);
+	pthread_mutex_init(&m->names_lock, NULL);
+	pthread_cond_init(&m->names_cond, NULL);
 	pthread_mutex_init(&m->pending_lock, NULL);
 	rc = config_open_store(cfg, &cfg->backup_storage, &m->store, err);
 	if (rc)
@@ -1113,4 +1155,7 @@ void mvbfs_stop(struct mvbfs *m)
 	free(m->pending);
 	m->pending = NULL;
 	m->npending = m->cap_pending = 0;
+	free(m->busy);
+	m->busy = NULL;
+	m->nbusy = m->cap_busy = 0;
 }

@@ -355,8 +355,9 @@ int jobtable_cancel_wait(struct jobtable *t, const char *name)
 		job_cancel(j);
 	}
 	pthread_mutex_unlock(&t->lock);
-	/* the entry cannot be freed meanwhile: only jobtable_add/forget free entries, and
-	 * both are called from this mount's own mkdir/rmdir paths, serialised by the caller */
+	/* the entry cannot be freed meanwhile: snapshot entries are only replaced or forgotten
+	 * by mkdir/rmdir of the same name, which the caller serialises (name_lock in fsops.c),
+	 * and pruning frees only deletes */
 	return j ? job_wait(j) : -ENOENT;
 }
 

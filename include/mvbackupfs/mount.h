@@ -33,7 +33,14 @@ struct mvbfs {
 	struct objstore *milvus_store;	/* Milvus' own bucket, for snapshots (owned; may be NULL) */
 	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
 	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
-	pthread_mutex_t control;	/* serialises mkdir/rmdir of backups (name reservation) */
+	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
+	 * while a slow store answers for this one */
+	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
+	pthread_cond_t names_cond;	/* signalled when a name stops being busy */
+	struct mvbfs_name {
+		char name[256];
+	} *busy;
+	size_t nbusy, cap_busy;
 	pthread_mutex_t pending_lock;	/* guards pending, npending, cap_pending */
 	struct mvbfs_pending {		/* backups with a removal inside them (fsops.c) */
 		char name[256];
