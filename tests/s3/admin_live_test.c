@@ -22,66 +22,16 @@
 #include "mvbackupfs/objstore.h"
 #include "mvbackupfs/s3.h"
 
+#include "live.h"
+
 #define RACE_ROUNDS	50
 #define BIG_OBJECTS	2500
 #define UPLOADERS	8
 
-static int npass, nfail;
 static char root[64], host[256], bucket[64];
 static int port, use_ssl;
 
-#define CHECK(cond, ...) check_((cond), #cond, __VA_ARGS__)
 
-static int check_(int ok, const char *expr, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int check_(int ok, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf("  [%s]", expr);
-	printf("\n");
-	fflush(stdout);
-	if (ok)
-		npass++;
-	else
-		nfail++;
-	return ok;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int parse_endpoint(const char *ep)
-{
-	const char *p;
-
-	if (!strncmp(ep, "https://", 8)) {
-		use_ssl = 1;
-		ep += 8;
-	} else if (!strncmp(ep, "http://", 7)) {
-		ep += 7;
-	} else {
-		return -1;
-	}
-	snprintf(host, sizeof(host), "%s", ep);
-	host[strcspn(host, "/")] = '\0';
-	p = strrchr(host, ':');
-	if (p) {
-		port = atoi(p + 1);
-		host[p - host] = '\0';
-	}
-	return 0;
-}
 
 /* One store per "mount": its own connection pool. */
 static struct objstore *store(void)
@@ -337,7 +287,7 @@ int main(void)
 	int rc;
 
 	if (!ep || !bk || !getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY") ||
-	    parse_endpoint(ep) || sscanf(bk, "%63s", bucket) != 1) {
+	    live_parse_endpoint(ep, host, sizeof(host), &port, &use_ssl) || sscanf(bk, "%63s", bucket) != 1) {
 		fprintf(stderr, "usage: S3_ENDPOINT=http://host:port S3_BUCKETS='bucket …' "
 			"AWS_ACCESS_KEY_ID=.. AWS_SECRET_ACCESS_KEY=.. admin_live_test\n");
 		return 2;

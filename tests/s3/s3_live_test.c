@@ -34,42 +34,13 @@
 #include "mvbackupfs/objstore.h"
 #include "mvbackupfs/s3.h"
 
-static int npass, nfail;
+#include "live.h"
+
 static char run_id[32];
 static char host[256], bucket1[64], bucket2[64];
 static int port, use_ssl;
 static const char *ca_file;	/* S3_CA_FILE */
 
-#define CHECK(cond, ...) check_((cond), #cond, __VA_ARGS__)
-
-static int check_(int ok, const char *expr, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int check_(int ok, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf("  [%s]", expr);
-	printf("\n");
-	fflush(stdout);
-	if (ok)
-		npass++;
-	else
-		nfail++;
-	return ok;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct objstore *store(const char *bucket, const char *secret, int p,
 			      uint64_t mp_threshold)
@@ -794,29 +765,6 @@ static int bench(struct objstore *s, int mib, int threads)
 	return fails != 0;
 }
 
-static int parse_endpoint(const char *ep)
-{
-	const char *p;
-
-	if (!strncmp(ep, "https://", 8)) {
-		use_ssl = 1;
-		ep += 8;
-	} else if (!strncmp(ep, "http://", 7)) {
-		ep += 7;
-	} else {
-		return -1;
-	}
-	p = strrchr(ep, ':');
-	if (p) {
-		snprintf(host, sizeof(host), "%.*s", (int)(p - ep), ep);
-		port = atoi(p + 1);
-	} else {
-		snprintf(host, sizeof(host), "%s", ep);
-		port = 0;
-	}
-	host[strcspn(host, "/")] = '\0';
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -826,7 +774,7 @@ int main(int argc, char **argv)
 	struct s3_stats st;
 
 	if (!ep || !bk || !getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY") ||
-	    parse_endpoint(ep) || sscanf(bk, "%63s %63s", bucket1, bucket2) != 2) {
+	    live_parse_endpoint(ep, host, sizeof(host), &port, &use_ssl) || sscanf(bk, "%63s %63s", bucket1, bucket2) != 2) {
 		fprintf(stderr, "usage: S3_ENDPOINT=http://host:port S3_BUCKETS='b1 b2' "
 			"AWS_ACCESS_KEY_ID=.. AWS_SECRET_ACCESS_KEY=.. %s [--bench MIB THREADS]\n",
 			argv[0]);
