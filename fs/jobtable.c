@@ -361,23 +361,6 @@ int jobtable_cancel_wait(struct jobtable *t, const char *name)
 	return j ? job_wait(j) : -ENOENT;
 }
 
-void jobtable_forget(struct jobtable *t, const char *name)
-{
-	struct entry **pp, *e = NULL;
-
-	pthread_mutex_lock(&t->lock);
-	pp = find(t, name);
-	if (pp) {
-		e = *pp;
-		*pp = e->next;
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (e) {
-		e->next = NULL;
-		free_list(t, e);
-	}
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

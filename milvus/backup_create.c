@@ -750,21 +750,10 @@ static int dup_strs(char *const *in, size_t n, char ***out, size_t *nout)
 static int load_state(struct create *cr, const char *db, const char *coll, const char *part,
 		      const char **state)
 {
-	Milvus__Proto__Milvus__GetLoadingProgressRequest req =
-		MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_REQUEST__INIT;
-	Milvus__Proto__Milvus__GetLoadingProgressResponse *r = NULL;
-	char *parts[1] = { (char *)part };
+	int64_t progress = 0;
 	int rc;
 
-	req.db_name = (char *)db;
-	req.collection_name = (char *)coll;
-	if (part) {
-		req.n_partition_names = 1;
-		req.partition_names = parts;
-	}
-	rc = milvus_call(cr->p->milvus, "GetLoadingProgress", db, &req.base,
-			 &milvus__proto__milvus__get_loading_progress_response__descriptor,
-			 (ProtobufCMessage **)&r, 0, &cr->err);
+	rc = milvus_get_loading_progress(cr->p->milvus, db, coll, part, &progress, &cr->err);
 	if (rc) {
 		/* Milvus answers "collection not loaded" (code 101) for a released collection */
 		if (rc == -EIO && strstr(cr->err.msg, "not loaded")) {
@@ -773,8 +762,7 @@ static int load_state(struct create *cr, const char *db, const char *coll, const
 		}
 		return rc;
 	}
-	*state = r->progress == 0 ? "NotLoad" : r->progress >= 100 ? "Loaded" : "Loading";
-	protobuf_c_message_free_unpacked(&r->base, NULL);
+	*state = progress == 0 ? "NotLoad" : progress >= 100 ? "Loaded" : "Loading";
 	return 0;
 }
 

@@ -507,15 +507,20 @@ int milvus_describe_index(struct milvus_client *mc, const char *db, const char *
 }
 
 int milvus_get_loading_progress(struct milvus_client *mc, const char *db, const char *coll,
-				int64_t *progress, struct errmsg *err)
+				const char *partition, int64_t *progress, struct errmsg *err)
 {
 	Milvus__Proto__Milvus__GetLoadingProgressRequest req =
 		MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_REQUEST__INIT;
 	Milvus__Proto__Milvus__GetLoadingProgressResponse *resp = NULL;
+	char *parts[1] = { (char *)partition };
 	int ret;
 
 	req.db_name = str(db);
 	req.collection_name = str(coll);
+	if (partition) {
+		req.n_partition_names = 1;
+		req.partition_names = parts;
+	}
 	*progress = 0;
 	ret = CALL(mc, "GetLoadingProgress", db, req, get_loading_progress_response, &resp, err);
 	if (ret)

@@ -62,9 +62,6 @@ void jobtable_on_forget(struct jobtable *t, void (*cb)(void *ctx, const char *na
 /* Cancel the job on `name` and wait for it to stop; returns its result.  -ENOENT if none. */
 int jobtable_cancel_wait(struct jobtable *t, const char *name);
 
-/* Forget the (finished) job of `name`. */
-void jobtable_forget(struct jobtable *t, const char *name);
-
 /* Names with a running job of `kind`, sorted; a malloc'd NULL-terminated array the caller
  * frees with jobtable_names_free. */
 char **jobtable_names(struct jobtable *t, enum jt_kind kind);

@@ -126,9 +126,9 @@ int milvus_create_partition(struct milvus_client *mc, const char *db, const char
 /* A collection without any index answers -ENOENT (Milvus code 700). */
 int milvus_describe_index(struct milvus_client *mc, const char *db, const char *coll,
 			  Milvus__Proto__Milvus__DescribeIndexResponse **resp, struct errmsg *err);
-/* 0..100. */
+/* Loading progress 0..100 of a collection, or of one of its partitions (NULL: all). */
 int milvus_get_loading_progress(struct milvus_client *mc, const char *db, const char *coll,
-				int64_t *progress, struct errmsg *err);
+				const char *partition, int64_t *progress, struct errmsg *err);
 /* *state: MILVUS__PROTO__COMMON__LOAD_STATE__LoadState*. */
 int milvus_get_load_state(struct milvus_client *mc, const char *db, const char *coll,
 			  int *state, struct errmsg *err);
