@@ -250,7 +250,7 @@ static int pending(struct mvbfs *m, const char *name);
  * inside it, see remove_inside) only from listings. */
 static int hidden(struct mvbfs *m, const char *name)
 {
-	return jobtable_hidden(m->jobs, name);
+	return jobtable_deleting(m->jobs, name);
 }
 
 /* Listings hide every backup being deleted, at once (spec §5.5). */
@@ -970,7 +970,6 @@ static int delete_backup(struct mvbfs *m, const char *name)
 		job_free(j);	/* it runs to the end: the meta is gone already */
 		goto out;
 	}
-	jobtable_set_hidden(m->jobs, name);
 	log_info("deleting backup '%s' (%s)", name, job_id(j));
 	ns_invalidate(m->ns, name);
 out:

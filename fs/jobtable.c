@@ -27,7 +27,6 @@ struct entry {
 	 * "job over" and "storage re-read" */
 	atomic_int settled;
 	atomic_int finishing;	/* the finish callback runs once, whoever sees the end first */
-	int hidden;		/* guarded by t->lock: see jobtable_set_hidden */
 	atomic_llong settled_ms;	/* CLOCK_MONOTONIC ms when it settled */
 	struct entry *next;
 };
@@ -290,31 +289,6 @@ int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind)
 	pthread_mutex_lock(&t->lock);
 	pp = find(t, name);
 	if (pp && (*pp)->kind == kind && active(*pp))
-		r = 1;
-	pthread_mutex_unlock(&t->lock);
-	return r;
-}
-
-void jobtable_set_hidden(struct jobtable *t, const char *name)
-{
-	struct entry **pp;
-
-	pthread_mutex_lock(&t->lock);
-	pp = find(t, name);
-	if (pp)
-		(*pp)->hidden = 1;
-	pthread_mutex_unlock(&t->lock);
-}
-
-int jobtable_hidden(struct jobtable *t, const char *name)
-{
-	struct entry **pp;
-	int r = 0;
-
-	pthread_mutex_lock(&t->lock);
-	pp = find(t, name);
-	if (pp && (*pp)->kind == JT_DELETE && (*pp)->hidden &&
-	    (active(*pp) || job_state_of(*pp) == JOB_DONE))
 		r = 1;
 	pthread_mutex_unlock(&t->lock);
 	return r;

@@ -46,13 +46,8 @@ int jobtable_items(struct jobtable *t, struct jt_item **out, size_t *n);
 /* 1 when a job of `kind` is running on `name`. */
 int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind);
 
-/* Mark the delete job of `name` as hiding the backup from lookups too (rmdir NAME). */
-void jobtable_set_hidden(struct jobtable *t, const char *name);
-
-/* 1 while a hidden delete of `name` runs or has just succeeded (until pruned). */
-int jobtable_hidden(struct jobtable *t, const char *name);
-
-/* 1 while a delete of `name` runs or has just succeeded.  A failed or cancelled delete stays
+/* 1 while a delete of `name` runs or has just succeeded: the backup is gone for ls and
+ * lookups (spec §5.5).  A failed or cancelled delete stays
  * in the table JT_GHOST_MS, so its error shows in .status, but no longer hides the backup;
  * when an entry leaves the table the forget callback runs (the mount re-reads storage). */
 #define JT_GHOST_MS 30000
