@@ -62,7 +62,9 @@ async function main() {
   if (o.bucket) await s3FromEnv().ensureBucket(o.bucket);
   const tls = o.ca ? { ssl: true, tls: { rootCertPath: o.ca, serverName: o['server-name'] } } : {};
   const client = new MilvusClient({ address: o.address, username: o.user, password: o.password,
-    logLevel: 'error', ...tls });
+    // a generous per-call deadline: a loaded 2-core CI machine (RGW, daemons, builds) can
+    // take longer than the SDK's default 15 s to flush, and a timeout here is not a finding
+    timeout: 120000, logLevel: 'error', ...tls });
   const fields = [
     { name: 'id', data_type: DataType.Int64, is_primary_key: true },
     { name: 'title', data_type: DataType.VarChar, max_length: 128 },
