@@ -334,9 +334,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
+		/* a backup being deleted keeps its .status (the delete's progress), nothing else */
+		if (k == V_BACKUP_STATUS && hidden(m, name) &&
+		    jobtable_get(m->jobs, name, NULL) == JT_NONE)
+			return -ENOENT;
+		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON) && hidden(m, name))
+			return -ENOENT;
 		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) &&
-		    (hidden(m, name) || (!ns_is_backup(m->ns, name, NULL) &&
-					 jobtable_get(m->jobs, name, NULL) == JT_NONE)))
+		    !hidden(m, name) && !ns_is_backup(m->ns, name, NULL) &&
+		    jobtable_get(m->jobs, name, NULL) == JT_NONE)
 			return -ENOENT;
 		/* render to report the true size; the kernel re-reads at open (direct_io) */
 		rc = render(m, k, name, &b, NULL, &e);
@@ -369,8 +375,20 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		st->st_mode = S_IFDIR | 0555;	/* never removable (issue 6) */
 		return 0;
 	}
-	if (backup_of(path, name, sizeof(name)) && hidden(m, name))
-		return -ENOENT;	/* being deleted: gone for every reader at once (spec §5.5) */
+	if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
+		/*
+		 * Being deleted: its content is gone for every reader at once and it is not
+		 * listed (spec §5.5), but the name still resolves - as an empty read-only
+		 * directory - so that `cat NAME/.status` follows the delete (issue 6, item 12).
+		 */
+		if (strchr(path + 1, '/'))
+			return -ENOENT;
+		a.is_dir = 1;
+		a.mtime = time(NULL);
+		fill_stat(m, st, &a);
+		st->st_mode = S_IFDIR | 0555;
+		return 0;
+	}
 	rc = ns_getattr(m->ns, path + 1, &a, NULL, &e);
 	if (rc == -ENOENT && !strchr(path + 1, '/') &&
 	    jobtable_running(m->jobs, path + 1, JT_SNAPSHOT)) {
@@ -437,7 +455,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	} else if (backup_of(path, name, sizeof(name)) && milvus_data(m, name)) {
 		rc = strchr(path + 1, '/') ? -ENOENT : 0;	/* never walked: Milvus's data */
 	} else if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
-		rc = -ENOENT;
+		rc = strchr(path + 1, '/') ? -ENOENT : 0;	/* being deleted: empty */
 	} else
 		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
 	if (rc)
