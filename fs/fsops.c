@@ -1232,7 +1232,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	jobtable_on_forget(m->jobs, on_job_forget, m);
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
-		log_warn("snapshots are unavailable: %s", e2.msg);
+		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
 	mvbfs_milvus_opts(cfg, 0, 8, &mo);	/* 0: the client's default deadline */
 	rc = milvus_client_new(&mo, &m->milvus, err);
 	if (rc)

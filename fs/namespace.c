@@ -954,10 +954,11 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 		goto unlock;
 	if (b->has_full_meta && !b->resolved) {
 		/* entering a backup resolves it once, so its tree is then cached for good */
-		struct errmsg e2;
+		struct errmsg e2 = { { 0 } };	/* ENOMEM paths set no sentence */
+		int rc2 = backup_resolve(n, b, &e2);
 
-		if (backup_resolve(n, b, &e2))
-			log_warn("%s", e2.msg);
+		if (rc2)
+			log_warn("cannot read backup '%s': %s", b->name, errmsg_str(&e2, rc2));
 	}
 	nd = tree_find(&b->tree, rest);
 	if (!nd) {
@@ -1071,8 +1072,9 @@ static void *resolve_worker(void *arg)
 
 	for (;;) {
 		struct backup *b;
-		struct errmsg e;
+		struct errmsg e = { { 0 } };	/* ENOMEM paths set no sentence */
 		size_t i;
+		int rc;
 
 		pthread_mutex_lock(&w->lock);
 		i = w->next++;
@@ -1081,8 +1083,9 @@ static void *resolve_worker(void *arg)
 			return NULL;
 		b = w->v[i];
 		pthread_mutex_lock(&b->lock);
-		if (backup_resolve(w->n, b, &e))
-			log_warn("%s", e.msg);
+		rc = backup_resolve(w->n, b, &e);
+		if (rc)
+			log_warn("cannot read backup '%s': %s", b->name, errmsg_str(&e, rc));
 		pthread_mutex_unlock(&b->lock);
 	}
 }
