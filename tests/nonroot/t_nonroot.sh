@@ -82,6 +82,10 @@ MNT=$UD/mnt
 if mount_user "$MNT"; then ok "$U1 mounts with fusermount3"; else t_bail "$U1 cannot mount"; fi
 pid=$(t_daemon_pid "$MNT")
 t_eq "the daemon runs as $U1" "$U1" "$(ps -o user= -p "$pid" 2>/dev/null | tr -d ' ')"
+# spec §7: no core dumps of the credentials - the daemon is not dumpable, which the kernel
+# shows by giving its /proc files to root (and keeps the user's debuggers out)
+t_eq "the daemon is not dumpable (its /proc/PID/environ belongs to root)" root "$(stat -c %U "/proc/$pid/environ" 2>&1)"
+t_check "$U1 cannot read the daemon's memory maps" sh -c "! runuser -u '$U1' -- cat /proc/$pid/maps >/dev/null 2>&1"
 t_match "$U1: ls shows v0_5_9" '^v0_5_9$' "$(as "$U1" ls "$MNT" 2>&1)"
 t_match "$U1: cat .info" '^v0_5_9 +complete' "$(as "$U1" cat "$MNT/.info" 2>&1)"
 t_check "$U1: cat of an object is byte-exact" cmp "$FIX/v0_5_9/meta/backup_meta.json" <(as "$U1" cat "$MNT/v0_5_9/meta/backup_meta.json")
