@@ -218,15 +218,24 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 		return 0;
 	}
 	while (i < size) {
+		char line[1024], *auth;
+
 		for (j = i; j < size && data[j] != '\n'; j++)
 			;
 		len = j - i;
 		if (len && data[i + len - 1] == '\r')
 			len--;
-		if (len >= 14 && !strncasecmp(data + i, "authorization:", 14))
-			fprintf(stderr, "%sauthorization: ****\n", tag);
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, data + i, len);
+		line[len] = '\0';
+		/* the header line itself, and curl's HTTP/2 notes ("h2h3 [authorization: ...]") */
+		auth = strcasestr(line, "authorization:");
+		if (auth)
+			fprintf(stderr, "%s%.*sauthorization: ****%s\n", tag, (int)(auth - line), line,
+				strchr(auth, ']') ? "]" : "");
 		else
-			fprintf(stderr, "%s%.*s\n", tag, (int)len, data + i);
+			fprintf(stderr, "%s%s\n", tag, line);
 		i = j + 1;
 	}
 	return 0;
