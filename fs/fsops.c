@@ -259,6 +259,33 @@ static int unlisted(struct mvbfs *m, const char *name)
 	return jobtable_deleting(m->jobs, name) || pending(m, name);
 }
 
+/* Milvus's own data directory `name` at the root (the backup root shares Milvus's root,
+ * issue 6): shown nowhere, found by lookup as an empty read-only directory so that removing
+ * it is refused with EPERM and a reason (see docs/configuration.md). */
+static const char *milvus_data(struct mvbfs *m, const char *name)
+{
+	return ns_milvus_data(m->ns, name);
+}
+
+/* Refuse a removal or snapshot touching Milvus's data `dir` at root entry `name`. */
+static int refuse_milvus_data(struct mvbfs *m, const char *op, const char *path,
+			      const char *dir)
+{
+	log_err("refusing to %s '%s': '%s' is Milvus's own data (minio.rootPath '%s' in %s), "
+		"not a backup; backups share Milvus's root - set minio.backupRootPath", op, path,
+		dir, m->cfg->milvus_storage.root_path, objstore_name(m->store));
+	return -EPERM;
+}
+
+/* Spec §7: only the owner (the mounting user) or root may snapshot or delete, even where
+ * the kernel's default_permissions would let a request through. */
+static int owner_only(struct mvbfs *m)
+{
+	uid_t uid = fuse_get_context()->uid;
+
+	return uid == m->uid || uid == 0 ? 0 : -EACCES;
+}
+
 static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
 {
 	memset(st, 0, sizeof(*st));
@@ -268,7 +295,15 @@ static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
 	st->st_ctime = st->st_mtime;
 	st->st_atime = st->st_mtime;
 	if (a->is_dir) {
-		st->st_mode = S_IFDIR | (a->committed || m->read_only ? 0555 : 0755);
+		/*
+		 * Directories are 0755 on a writable mount, also inside a complete backup: under
+		 * default_permissions the kernel lets only a user with write permission on the
+		 * parent unlink or rmdir, and the documented `rm -rf NAME` (spec §5.5) must work
+		 * for the mounting user, not only for root (issue 6, bug 7).  Removing inside a
+		 * backup deletes nothing by itself (remove_inside), and other users still get
+		 * EACCES (no group/other write).  Files stay 0444 when committed.
+		 */
+		st->st_mode = S_IFDIR | (m->read_only ? 0555 : 0755);
 		st->st_nlink = 2;
 		st->st_size = 4096;
 	} else {
@@ -299,9 +334,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
+		/* a backup being deleted keeps its .status (the delete's progress), nothing else */
+		if (k == V_BACKUP_STATUS && hidden(m, name) &&
+		    jobtable_get(m->jobs, name, NULL) == JT_NONE)
+			return -ENOENT;
+		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON) && hidden(m, name))
+			return -ENOENT;
 		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) &&
-		    (hidden(m, name) || (!ns_is_backup(m->ns, name, NULL) &&
-					 jobtable_get(m->jobs, name, NULL) == JT_NONE)))
+		    !hidden(m, name) && !ns_is_backup(m->ns, name, NULL) &&
+		    jobtable_get(m->jobs, name, NULL) == JT_NONE)
 			return -ENOENT;
 		/* render to report the true size; the kernel re-reads at open (direct_io) */
 		rc = render(m, k, name, &b, NULL, &e);
@@ -325,8 +366,29 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		fill_stat(m, st, &a);
 		return 0;
 	}
-	if (backup_of(path, name, sizeof(name)) && hidden(m, name))
-		return -ENOENT;	/* being deleted: gone for every reader at once (spec §5.5) */
+	if (backup_of(path, name, sizeof(name)) && milvus_data(m, name)) {
+		if (strchr(path + 1, '/'))
+			return -ENOENT;
+		a.is_dir = 1;
+		a.mtime = m->mounted_at;
+		fill_stat(m, st, &a);
+		st->st_mode = S_IFDIR | 0555;	/* never removable (issue 6) */
+		return 0;
+	}
+	if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
+		/*
+		 * Being deleted: its content is gone for every reader at once and it is not
+		 * listed (spec §5.5), but the name still resolves - as an empty read-only
+		 * directory - so that `cat NAME/.status` follows the delete (issue 6, item 12).
+		 */
+		if (strchr(path + 1, '/'))
+			return -ENOENT;
+		a.is_dir = 1;
+		a.mtime = time(NULL);
+		fill_stat(m, st, &a);
+		st->st_mode = S_IFDIR | 0555;
+		return 0;
+	}
 	rc = ns_getattr(m->ns, path + 1, &a, NULL, &e);
 	if (rc == -ENOENT && !strchr(path + 1, '/') &&
 	    jobtable_running(m->jobs, path + 1, JT_SNAPSHOT)) {
@@ -390,8 +452,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	} else if (!strncmp(path, "/.snapshot/", 11)) {
 		/* a snapshot being taken: an empty directory here; its data is at /NAME */
 		rc = jobtable_running(m->jobs, path + 11, JT_SNAPSHOT) ? 0 : -ENOENT;
+	} else if (backup_of(path, name, sizeof(name)) && milvus_data(m, name)) {
+		rc = strchr(path + 1, '/') ? -ENOENT : 0;	/* never walked: Milvus's data */
 	} else if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
-		rc = -ENOENT;
+		rc = strchr(path + 1, '/') ? -ENOENT : 0;	/* being deleted: empty */
 	} else
 		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
 	if (rc)
@@ -770,14 +834,15 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 unreserve:
 	/* nothing but the reservation was written: give the name back */
 	{
-		char *key = NULL;
+		char *key = NULL, *prefix = prefix_of(m, name);
 
-		if (asprintf(&key, "%s%s/mvbackupfs.json", ns_root_prefix(m->ns), name) >= 0) {
+		if (prefix && asprintf(&key, "%s%s", prefix, SIDECAR_NAME) >= 0) {
 			const char *keys[1] = { key };
 
-			objstore_delete(m->store, keys, 1, NULL);
+			backup_delete_keys(m->store, prefix, keys, 1, NULL);
 		}
 		free(key);
+		free(prefix);
 	}
 	if (p)
 		backup_create_params_free(p);
@@ -790,10 +855,20 @@ static int op_mkdir(const char *path, mode_t mode)
 {
 	struct mvbfs *m = ctx();
 
+	const char *dir;
+	int rc;
+
 	if (m->read_only)
 		return -EROFS;
-	if (!strncmp(path, "/.snapshot/", 11) && !strchr(path + 11, '/'))
+	rc = owner_only(m);
+	if (rc)
+		return rc;
+	if (!strncmp(path, "/.snapshot/", 11) && !strchr(path + 11, '/')) {
+		dir = milvus_data(m, path + 11);
+		if (dir)
+			return refuse_milvus_data(m, "snapshot into", path, dir);
 		return snapshot_start(m, path + 11);
+	}
 	if (!strncmp(path, "/.snapshot/", 11))
 		return -ENOENT;
 	/* a plain directory at the root is a copy target (spec §5.3): not served yet */
@@ -935,6 +1010,10 @@ static int delete_backup(struct mvbfs *m, const char *name)
 		rc = ns_getattr(m->ns, name, &a, NULL, NULL) == 0 ? -ENOTDIR : -ENOENT;
 		goto out;
 	}
+	if (milvus_data(m, name)) {
+		rc = refuse_milvus_data(m, "delete", name, milvus_data(m, name));
+		goto out;
+	}
 	prefix = prefix_of(m, name);
 	if (!prefix) {
 		rc = -ENOMEM;
@@ -983,10 +1062,17 @@ out:
 static int op_rmdir(const char *path)
 {
 	struct mvbfs *m = ctx();
+	const char *dir;
 	char name[256];
+	int rc;
 
 	if (m->read_only)
 		return -EROFS;
+	rc = owner_only(m);
+	if (rc)
+		return rc;
+	if (backup_of(path, name, sizeof(name)) && (dir = milvus_data(m, name)))
+		return refuse_milvus_data(m, "delete", path, dir);
 	if (!strncmp(path, "/.snapshot/", 11)) {
 		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
 			return -ENOENT;
@@ -1003,10 +1089,17 @@ static int op_rmdir(const char *path)
 static int op_unlink(const char *path)
 {
 	struct mvbfs *m = ctx();
+	const char *dir;
 	char name[256];
+	int rc;
 
 	if (m->read_only)
 		return -EROFS;
+	rc = owner_only(m);
+	if (rc)
+		return rc;
+	if (backup_of(path, name, sizeof(name)) && (dir = milvus_data(m, name)))
+		return refuse_milvus_data(m, "delete", path, dir);
 	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
 		return -EROFS;	/* a stray object at the root, or a virtual file */
@@ -1100,6 +1193,24 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 		return rc;
 	nc.ttl_ms = cfg->fs.cache_ttl_ms;
 	nc.resolve_parallel = 16;
+	if (config_same_bucket(&cfg->milvus_storage, &cfg->backup_storage)) {
+		/* issue 6: Milvus's data directories in this bucket are never backups, and
+		 * no delete of this mount may touch them */
+		nc.milvus_root = cfg->milvus_storage.root_path;
+		rc = backup_guard_protect(m->store, cfg->milvus_storage.root_path);
+		if (rc) {
+			errmsg_set(err, rc, "cannot protect Milvus's data in %s: %s",
+				   objstore_name(m->store), strerror(-rc));
+			goto fail;
+		}
+		if (config_backups_share_milvus_root(cfg))
+			log_warn("backups share Milvus's root: backupRootPath '%s' and Milvus's "
+				 "rootPath '%s' overlap in %s; Milvus's data directories (insert_log, "
+				 "delta_log, ...) are not shown and are never deleted - set "
+				 "minio.backupRootPath (e.g. 'backup') to keep them apart",
+				 cfg->backup_storage.root_path, cfg->milvus_storage.root_path,
+				 objstore_name(m->store));
+	}
 	rc = ns_new(m->store, cfg->backup_storage.root_path, &nc, &m->ns);
 	if (rc)
 		goto fail;
@@ -1121,7 +1232,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	jobtable_on_forget(m->jobs, on_job_forget, m);
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
-		log_warn("snapshots are unavailable: %s", e2.msg);
+		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
 	mvbfs_milvus_opts(cfg, 0, 8, &mo);	/* 0: the client's default deadline */
 	rc = milvus_client_new(&mo, &m->milvus, err);
 	if (rc)
@@ -1149,6 +1260,8 @@ void mvbfs_stop(struct mvbfs *m)
 	m->ns = NULL;
 	objstore_free(m->milvus_store);
 	m->milvus_store = NULL;
+	if (m->store)
+		backup_guard_forget(m->store);
 	objstore_free(m->store);
 	m->store = NULL;
 	free(m->pending);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,41 @@ static void milvus_warn_if_down(const struct config *cfg)
 			errmsg_str(&e, rc));
 }
 
+/*
+ * Keep the credentials out of core dumps (spec §7): the process is made non-dumpable before
+ * the config is read.  PR_SET_DUMPABLE rather than MADV_DONTDUMP on the secret strings,
+ * because the secrets are copied where no madvise can follow them (the SigV4 signing keys,
+ * curl's header lists with the Milvus authorization, libyaml's and libcurl's buffers).  It
+ * also keeps other users' debuggers and /proc/PID/mem out.  Not under AddressSanitizer:
+ * LeakSanitizer must ptrace the process at exit, which a non-dumpable process refuses.
+ */
+static void no_core_dumps(void)
+{
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MVB_ASAN 1
+#endif
+#endif
+#if !defined(__SANITIZE_ADDRESS__) && !defined(MVB_ASAN)
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "mvbackupfs: warning: cannot disable core dumps (%s): a crash "
+			"may write credentials to a core file\n", strerror(errno));
+#endif
+}
+
+/* One line on stderr when backups share Milvus's root (issue 6, bug 1). */
+static void shared_root_warn(const struct config *cfg)
+{
+	if (!config_backups_share_milvus_root(cfg))
+		return;
+	fprintf(stderr, "mvbackupfs: warning: backups share Milvus's root: backupRootPath '%s' "
+		"and Milvus's rootPath '%s' overlap in the same bucket '%s'; Milvus's data "
+		"directories (insert_log, delta_log, ...) are not shown and never deleted - set "
+		"minio.backupRootPath (e.g. 'backup') to keep them apart\n",
+		cfg->backup_storage.root_path, cfg->milvus_storage.root_path,
+		cfg->backup_storage.bucket ? cfg->backup_storage.bucket : "");
+}
+
 static int fail(const char *fmt, const char *a, const char *b)
 {
 	fprintf(stderr, "mvbackupfs: ");
@@ -133,6 +169,7 @@ int main(int argc, char *argv[])
 	char *cfgpath = NULL;
 	int rc, ret = 1, cfg_ok = 0, mounted = 0;
 
+	no_core_dumps();
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
 		return 1;
 	if (o.version || o.help) {
@@ -201,6 +238,7 @@ int main(int argc, char *argv[])
 
 	/* spec §2: an unreachable Milvus is only a warning - browsing works without it */
 	milvus_warn_if_down(&cfg);
+	shared_root_warn(&cfg);
 
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=mvbackupfs");

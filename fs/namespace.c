@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mvbackupfs/backup_admin.h"
 #include "mvbackupfs/backup_read.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/meta.h"
@@ -60,6 +61,7 @@ struct rootfile {
 struct ns {
 	struct objstore *store;
 	char *prefix;			/* "backup/" or "" */
+	char *milvus_root;		/* Milvus's rootPath in this bucket, or NULL */
 	struct ns_config cfg;
 	pthread_mutex_t refresh;	/* serialises root re-listings (held across the I/O) */
 	pthread_mutex_t lock;		/* guards the fields below and every backup's refs */
@@ -575,6 +577,12 @@ int ns_new(struct objstore *store, const char *root, const struct ns_config *cfg
 		free(n);
 		return -ENOMEM;
 	}
+	n->cfg.milvus_root = NULL;
+	if (cfg->milvus_root && !(n->milvus_root = strdup(cfg->milvus_root))) {
+		free(n->prefix);
+		free(n);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->refresh, NULL);
 	*out = n;
@@ -605,7 +613,21 @@ void ns_free(struct ns *n)
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->refresh);
 	free(n->prefix);
+	free(n->milvus_root);
 	free(n);
+}
+
+const char *ns_milvus_data(const struct ns *n, const char *name)
+{
+	char prefix[1024];
+	int len;
+
+	if (!n->milvus_root)
+		return NULL;
+	len = snprintf(prefix, sizeof(prefix), "%s%s/", n->prefix, name);
+	if (len < 0 || (size_t)len >= sizeof(prefix))
+		return NULL;	/* longer than any key: cannot be listed, so never a backup */
+	return backup_prefix_milvus_data(n->milvus_root, prefix);
 }
 
 const char *ns_root_prefix(const struct ns *n)
@@ -692,6 +714,8 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 		name[len - 1] = '\0';
 		if (strchr(name, '/') || name[0] == '.')
 			continue;	/* not a name a backup can have; never shadow virtual names */
+		if (ns_milvus_data(n, name))
+			continue;	/* Milvus's own data (issue 6): never a backup */
 		b = find_backup_locked(n, name);
 		if (b)
 			b->refs++;
@@ -897,6 +921,8 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 	if (!b) {
 		if (rc != -ENOENT || *rest)
 			return rc;
+		int found = 0;
+
 		/* a stray object at the root? */
 		pthread_mutex_lock(&n->lock);
 		for (i = 0; i < n->nfiles; i++) {
@@ -904,11 +930,12 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 				attr->size = n->files[i].size;
 				attr->mtime = n->files[i].mtime;
 				attr->committed = 1;
+				found = 1;	/* decided under the lock: nfiles may change after it */
 				break;
 			}
 		}
 		pthread_mutex_unlock(&n->lock);
-		if (i == n->nfiles)
+		if (!found)
 			return -ENOENT;
 		if (key_out && asprintf(key_out, "%s%s", n->prefix, name) < 0)
 			return -ENOMEM;
@@ -927,10 +954,11 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 		goto unlock;
 	if (b->has_full_meta && !b->resolved) {
 		/* entering a backup resolves it once, so its tree is then cached for good */
-		struct errmsg e2;
+		struct errmsg e2 = { { 0 } };	/* ENOMEM paths set no sentence */
+		int rc2 = backup_resolve(n, b, &e2);
 
-		if (backup_resolve(n, b, &e2))
-			log_warn("%s", e2.msg);
+		if (rc2)
+			log_warn("cannot read backup '%s': %s", b->name, errmsg_str(&e2, rc2));
 	}
 	nd = tree_find(&b->tree, rest);
 	if (!nd) {
@@ -1044,8 +1072,9 @@ static void *resolve_worker(void *arg)
 
 	for (;;) {
 		struct backup *b;
-		struct errmsg e;
+		struct errmsg e = { { 0 } };	/* ENOMEM paths set no sentence */
 		size_t i;
+		int rc;
 
 		pthread_mutex_lock(&w->lock);
 		i = w->next++;
@@ -1054,8 +1083,9 @@ static void *resolve_worker(void *arg)
 			return NULL;
 		b = w->v[i];
 		pthread_mutex_lock(&b->lock);
-		if (backup_resolve(w->n, b, &e))
-			log_warn("%s", e.msg);
+		rc = backup_resolve(w->n, b, &e);
+		if (rc)
+			log_warn("cannot read backup '%s': %s", b->name, errmsg_str(&e, rc));
 		pthread_mutex_unlock(&b->lock);
 	}
 }

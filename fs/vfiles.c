@@ -5,9 +5,39 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "mvbackupfs/err.h"
+
+/*
+ * Append one printf-style line and make what it appended safe (text_sanitize), except its
+ * final newline: names, reasons and errors come from meta files and servers, and must never
+ * add a line to .info or .status (a reason "x\nstate complete" stays on its line).
+ */
+static int addf_line(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf_line(struct buf *out, const char *fmt, ...)
+{
+	size_t from = out->len;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vaddf(out, fmt, ap);
+	va_end(ap);
+	if (!rc && out->len > from) {
+		int nl = out->p[out->len - 1] == '\n';
+
+		if (nl)
+			out->p[out->len - 1] = '\0';
+		text_sanitize(out->p + from);
+		if (nl)
+			out->p[out->len - 1] = '\n';
+	}
+	return rc;
+}
 
 void vfile_human_size(uint64_t bytes, char *out, size_t size)
 {
@@ -66,6 +96,8 @@ static int table_row(struct table *t, const char *const *cells)
 		if (len > t->width[i])
 			t->width[i] = len;
 		rc = buf_add(&t->cells, cells[i], len + 1);
+		if (!rc)
+			text_sanitize(t->cells.p + t->cells.len - len - 1);	/* one row per line */
 	}
 	t->nrows++;
 	return rc;
@@ -146,30 +178,30 @@ int vfile_backup_info(const struct ns_summary *s, struct buf *out)
 	fmt_time(s->created, created, sizeof(created));
 	fmt_expires(s->expires, expires, sizeof(expires));
 	vfile_human_size(s->size > 0 ? (uint64_t)s->size : 0, hsize, sizeof(hsize));
-	rc |= buf_addf(out, "name:         %s\n", s->name);
-	rc |= buf_addf(out, "state:        %s\n", ns_state_name(s->state));
+	rc |= addf_line(out, "name:         %s\n", s->name);
+	rc |= addf_line(out, "state:        %s\n", ns_state_name(s->state));
 	if (s->state != NS_STATE_COMPLETE && s->reason && *s->reason)
-		rc |= buf_addf(out, "reason:       %s\n", s->reason);
+		rc |= addf_line(out, "reason:       %s\n", s->reason);
 	if (s->state == NS_STATE_COMPLETE) {
-		rc |= buf_addf(out, "format:       %s\n", s->format);
-		rc |= buf_addf(out, "milvus:       %s\n", *s->milvus_version ? s->milvus_version : "-");
-		rc |= buf_addf(out, "backup id:    %s\n", *s->backup_id ? s->backup_id : "-");
+		rc |= addf_line(out, "format:       %s\n", s->format);
+		rc |= addf_line(out, "milvus:       %s\n", *s->milvus_version ? s->milvus_version : "-");
+		rc |= addf_line(out, "backup id:    %s\n", *s->backup_id ? s->backup_id : "-");
 	}
-	rc |= buf_addf(out, "created:      %s\n", created);
-	rc |= buf_addf(out, "expires:      %s\n", expires);
-	rc |= buf_addf(out, "size:         %s (%lld bytes)\n", hsize, (long long)s->size);
-	rc |= buf_addf(out, "objects:      %llu\n", (unsigned long long)s->objects);
+	rc |= addf_line(out, "created:      %s\n", created);
+	rc |= addf_line(out, "expires:      %s\n", expires);
+	rc |= addf_line(out, "size:         %s (%lld bytes)\n", hsize, (long long)s->size);
+	rc |= addf_line(out, "objects:      %llu\n", (unsigned long long)s->objects);
 	if (s->state != NS_STATE_COMPLETE)
 		return rc ? -E2BIG : 0;
-	rc |= buf_addf(out, "databases:    %zu (", s->ndatabases);
+	rc |= addf_line(out, "databases:    %zu (", s->ndatabases);
 	for (i = 0; i < s->ndatabases; i++)
-		rc |= buf_addf(out, "%s%s", i ? ", " : "", s->databases[i]);
+		rc |= addf_line(out, "%s%s", i ? ", " : "", s->databases[i]);
 	rc |= buf_adds(out, ")\n");
-	rc |= buf_addf(out, "collections:  %zu\n", s->ncollections);
+	rc |= addf_line(out, "collections:  %zu\n", s->ncollections);
 	if (!strcmp(s->format, "snapshot"))
 		rc |= buf_adds(out, "entities:     - (not recorded by the snapshot format)\n");
 	else
-		rc |= buf_addf(out, "entities:     %lld (inserted rows; deletes are not subtracted)\n",
+		rc |= addf_line(out, "entities:     %lld (inserted rows; deletes are not subtracted)\n",
 			       (long long)s->entities);
 	if (rc)
 		return -E2BIG;
@@ -309,21 +341,21 @@ int vfile_status(const struct vstatus *st, struct buf *out)
 		pct = 100.0;
 	fmt_time(st->started, started, sizeof(started));
 	fmt_time(st->updated, updated, sizeof(updated));
-	rc |= buf_addf(out, "state %s\n", st->state);
-	rc |= buf_addf(out, "job %s\n", st->job && *st->job ? st->job : "-");
-	rc |= buf_addf(out, "phase %s\n", st->phase && *st->phase ? st->phase : "idle");
-	rc |= buf_addf(out, "progress %.2f\n", pct);
-	rc |= buf_addf(out, "bytes_done %llu\n", (unsigned long long)st->bytes_done);
-	rc |= buf_addf(out, "bytes_total %llu\n", (unsigned long long)st->bytes_total);
-	rc |= buf_addf(out, "items_done %llu\n", (unsigned long long)st->items_done);
-	rc |= buf_addf(out, "items_total %llu\n", (unsigned long long)st->items_total);
-	rc |= buf_addf(out, "rate_bps %.0f\n", st->rate_bps);
+	rc |= addf_line(out, "state %s\n", st->state);
+	rc |= addf_line(out, "job %s\n", st->job && *st->job ? st->job : "-");
+	rc |= addf_line(out, "phase %s\n", st->phase && *st->phase ? st->phase : "idle");
+	rc |= addf_line(out, "progress %.2f\n", pct);
+	rc |= addf_line(out, "bytes_done %llu\n", (unsigned long long)st->bytes_done);
+	rc |= addf_line(out, "bytes_total %llu\n", (unsigned long long)st->bytes_total);
+	rc |= addf_line(out, "items_done %llu\n", (unsigned long long)st->items_done);
+	rc |= addf_line(out, "items_total %llu\n", (unsigned long long)st->items_total);
+	rc |= addf_line(out, "rate_bps %.0f\n", st->rate_bps);
 	if (st->eta_s >= 0)
-		rc |= buf_addf(out, "eta_s %lld\n", (long long)st->eta_s);
+		rc |= addf_line(out, "eta_s %lld\n", (long long)st->eta_s);
 	else
-		rc |= buf_adds(out, "eta_s -\n");
-	rc |= buf_addf(out, "started %s\n", started);
-	rc |= buf_addf(out, "updated %s\n", updated);
-	rc |= buf_addf(out, "error %s\n", st->error && *st->error ? st->error : "-");
+		rc |= addf_line(out, "eta_s -\n");
+	rc |= addf_line(out, "started %s\n", started);
+	rc |= addf_line(out, "updated %s\n", updated);
+	rc |= addf_line(out, "error %s\n", st->error && *st->error ? st->error : "-");
 	return rc ? -E2BIG : 0;
 }

@@ -6,12 +6,14 @@
 #include "mvbackupfs/backup_admin.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "mvbackupfs/buf.h"
+#include "mvbackupfs/log.h"
 #include "mvbackupfs/sidecar.h"
 
 #define KEY_MAX		1024	/* longest key we build ("<root><name>/meta/…") */
@@ -51,6 +53,132 @@ static int prefix_ok(const char *prefix)
 	size_t n = prefix ? strlen(prefix) : 0;
 
 	return n >= 2 && prefix[0] != '/' && prefix[n - 1] == '/' && n + 64 < KEY_MAX;
+}
+
+/* ------------------------------------------------------------------ the key guard */
+
+const char *const backup_milvus_data_dirs[] = {
+	"insert_log", "delta_log", "stats_log", "index_files", "bm25_stats", "part_stats",
+	"analyze_stats", "text_log", "json_key_index_log", "json_stats", "wp", NULL
+};
+
+/* Does "<root>/<dir>/" (or "<dir>/" for the bucket root) start with `p` (len plen), or `p`
+ * with it? */
+static int data_dir_overlaps(const char *root, const char *dir, const char *p, size_t plen)
+{
+	char d[KEY_MAX];
+	size_t dlen;
+	int n = snprintf(d, sizeof(d), "%s%s%s/", root, *root ? "/" : "", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(d))
+		return 1;	/* cannot tell: treat as Milvus's */
+	dlen = (size_t)n;
+	return !strncmp(d, p, plen < dlen ? plen : dlen);
+}
+
+const char *backup_prefix_milvus_data(const char *milvus_root, const char *prefix)
+{
+	size_t i, plen = prefix ? strlen(prefix) : 0;
+
+	if (!milvus_root || !prefix)
+		return NULL;
+	for (i = 0; backup_milvus_data_dirs[i]; i++)
+		if (data_dir_overlaps(milvus_root, backup_milvus_data_dirs[i], prefix, plen))
+			return backup_milvus_data_dirs[i];
+	return NULL;
+}
+
+int backup_key_guard(const char *prefix, const char *milvus_root, const char *key,
+		     struct errmsg *err)
+{
+	size_t plen = prefix ? strlen(prefix) : 0;
+	const char *rel, *dir, *p;
+
+	if (!key)
+		key = "";
+	if (!prefix_ok(prefix))
+		return errmsg_set(err, -EPERM, "refusing to delete '%s': '%s' is not the prefix of "
+				  "one backup", key, prefix ? prefix : "");
+	if (strncmp(key, prefix, plen) || !key[plen])
+		return errmsg_set(err, -EPERM, "refusing to delete '%s': it is not inside the "
+				  "backup at '%s'", key, prefix);
+	rel = key + plen;
+	for (p = rel; (p = strstr(p, "..")); p += 2)
+		if ((p == rel || p[-1] == '/') && (p[2] == '/' || !p[2]))
+			return errmsg_set(err, -EPERM, "refusing to delete '%s': a '..' element "
+					  "could leave the backup at '%s'", key, prefix);
+	dir = backup_prefix_milvus_data(milvus_root, prefix);
+	if (!dir)
+		dir = backup_prefix_milvus_data(milvus_root, key);
+	if (dir)
+		return errmsg_set(err, -EPERM, "refusing to delete '%s': it is Milvus's own data "
+				  "('%s' under minio.rootPath '%s'), not a backup", key, dir,
+				  milvus_root);
+	return 0;
+}
+
+/* Stores that also hold Milvus's data, and its root there. */
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;	/* guards guards[] */
+static struct guard {
+	const struct objstore *store;
+	char root[KEY_MAX];
+} guards[16];
+
+int backup_guard_protect(struct objstore *s, const char *milvus_root)
+{
+	size_t i;
+	int rc = -ENOSPC;
+
+	if (!s || !milvus_root || strlen(milvus_root) >= KEY_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&guard_lock);
+	for (i = 0; i < sizeof(guards) / sizeof(guards[0]); i++) {
+		if (guards[i].store && guards[i].store != s)
+			continue;
+		guards[i].store = s;
+		snprintf(guards[i].root, sizeof(guards[i].root), "%s", milvus_root);
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&guard_lock);
+	return rc;
+}
+
+void backup_guard_forget(struct objstore *s)
+{
+	size_t i;
+
+	pthread_mutex_lock(&guard_lock);
+	for (i = 0; i < sizeof(guards) / sizeof(guards[0]); i++)
+		if (guards[i].store == s)
+			guards[i].store = NULL;
+	pthread_mutex_unlock(&guard_lock);
+}
+
+int backup_delete_keys(struct objstore *s, const char *prefix, const char *const *keys,
+		       size_t nkeys, struct errmsg *err)
+{
+	struct errmsg own = { { 0 } }, *e = err ? err : &own;
+	char root[KEY_MAX];
+	int protected = 0, rc = 0;
+	size_t i;
+
+	pthread_mutex_lock(&guard_lock);
+	for (i = 0; i < sizeof(guards) / sizeof(guards[0]); i++) {
+		if (s && guards[i].store == s) {
+			memcpy(root, guards[i].root, sizeof(root));
+			protected = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&guard_lock);
+	for (i = 0; i < nkeys && !rc; i++)
+		rc = backup_key_guard(prefix, protected ? root : NULL, keys[i], e);
+	if (rc) {
+		log_err("%s", e->msg);
+		return rc;
+	}
+	return nkeys ? objstore_delete(s, keys, nkeys, err) : 0;
 }
 
 int backup_reserve(struct objstore *s, const char *root_prefix, const char *name,
@@ -171,7 +299,7 @@ static int delete_pages(struct objstore *s, const char *prefix, const char *keep
 			keys[n++] = l.objs[i].key;
 			bytes += l.objs[i].size;
 		}
-		rc = objstore_delete(s, keys, n, err);
+		rc = backup_delete_keys(s, prefix, keys, n, err);
 		if (!rc) {
 			*n_deleted += n;
 			if (j)
@@ -270,7 +398,7 @@ int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *er
 		const char *k = key;
 
 		join(key, sizeof(key), prefix, first[i]);	/* fits: prefix_ok */
-		rc = objstore_delete(s, &k, 1, err);
+		rc = backup_delete_keys(s, prefix, &k, 1, err);
 		if (rc)
 			return rc;
 	}
@@ -396,7 +524,7 @@ int backup_delete_job(struct job *j, void *params)
 	have_side = rc == 0;
 	if (rc && rc != -ENOENT)
 		goto fail;
-	rc = objstore_delete(p->store, &sk, 1, &err);
+	rc = backup_delete_keys(p->store, p->prefix, &sk, 1, &err);
 	if (rc)
 		goto fail;
 	if (have_side)

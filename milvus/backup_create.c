@@ -1567,7 +1567,7 @@ static int write_meta(struct create *cr)
 			/* a delete began while we committed: take the commit back */
 			const char *k = key;
 
-			objstore_delete(cr->p->backup_store, &k, 1, NULL);
+			backup_delete_keys(cr->p->backup_store, cr->p->backup_prefix, &k, 1, NULL);
 			break;
 		}
 	}

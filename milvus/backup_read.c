@@ -53,7 +53,7 @@ static void read_sidecar(struct objstore *s, const char *prefix, struct backup_r
 			 struct errmsg *err, int *rc)
 {
 	struct buf b = BUF_INIT(SIDECAR_MAX);
-	struct errmsg e;
+	struct errmsg e = { { 0 } };
 
 	*rc = get_object(s, prefix, SIDECAR_NAME, &b, err);
 	if (*rc == -ENOENT) {
@@ -109,7 +109,7 @@ static int read_levels(struct objstore *s, const char *prefix, const char *metad
 {
 	struct buf b[4] = { BUF_INIT(BACKUP_META_MAX), BUF_INIT(BACKUP_META_MAX),
 			    BUF_INIT(BACKUP_META_MAX), BUF_INIT(BACKUP_META_MAX) };
-	struct errmsg e;
+	struct errmsg e = { { 0 } };
 	int64_t mtime = 0;
 	char key[1024];
 	int rc = 0;
@@ -166,7 +166,7 @@ int backup_read(struct objstore *s, const char *prefix, struct backup_read *out,
 	struct buf b = BUF_INIT(BACKUP_META_MAX);
 	const struct obj_entry *full;
 	char *metadir = NULL, *fullkey = NULL;
-	struct errmsg e;
+	struct errmsg e = { { 0 } };
 	int rc;
 
 	memset(out, 0, sizeof(*out));

@@ -1269,6 +1269,33 @@ int config_open_store(const struct config *c, const struct storage_config *sc,
 	return s3_store_new(&s3, out, err);
 }
 
+int config_same_bucket(const struct storage_config *a, const struct storage_config *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == STORAGE_LOCAL)
+		return a->local_base && b->local_base && !strcmp(a->local_base, b->local_base);
+	return a->address && b->address && !strcasecmp(a->address, b->address) &&
+	       a->port == b->port && a->bucket && b->bucket && !strcmp(a->bucket, b->bucket);
+}
+
+/* `inner` equals `outer` or lies below it ("" contains everything). */
+static int path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	return !n || (!strncmp(inner, outer, n) && (!inner[n] || inner[n] == '/'));
+}
+
+int config_backups_share_milvus_root(const struct config *c)
+{
+	const char *m = c->milvus_storage.root_path, *b = c->backup_storage.root_path;
+
+	if (!m || !b || !config_same_bucket(&c->milvus_storage, &c->backup_storage))
+		return 0;
+	return path_within(m, b) || path_within(b, m);
+}
+
 /* ---- dump ---- */
 
 static const char *mask(const char *secret)

@@ -191,6 +191,56 @@ static int nonempty(const char *s)
 	return s && *s;
 }
 
+/*
+ * MVB_GRPC_VERBOSE=1: curl's trace on stderr, without secrets (spec §7).  Curl's own verbose
+ * output prints every request header, the authorization header (base64 of user:password)
+ * included; this prints info text and headers line by line with that value masked, and no
+ * bodies.
+ */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	const char *tag;
+	size_t i = 0, j, len;
+
+	(void)h;
+	(void)arg;
+	switch (type) {
+	case CURLINFO_TEXT:
+		tag = "* ";
+		break;
+	case CURLINFO_HEADER_IN:
+		tag = "< ";
+		break;
+	case CURLINFO_HEADER_OUT:
+		tag = "> ";
+		break;
+	default:
+		return 0;
+	}
+	while (i < size) {
+		char line[1024], *auth;
+
+		for (j = i; j < size && data[j] != '\n'; j++)
+			;
+		len = j - i;
+		if (len && data[i + len - 1] == '\r')
+			len--;
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, data + i, len);
+		line[len] = '\0';
+		/* the header line itself, and curl's HTTP/2 notes ("h2h3 [authorization: ...]") */
+		auth = strcasestr(line, "authorization:");
+		if (auth)
+			fprintf(stderr, "%s%.*sauthorization: ****%s\n", tag, (int)(auth - line), line,
+				strchr(auth, ']') ? "]" : "");
+		else
+			fprintf(stderr, "%s%s\n", tag, line);
+		i = j + 1;
+	}
+	return 0;
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct grpc_conn *c = ud;
@@ -366,8 +416,10 @@ int grpc_conn_new(const struct grpc_conn_opts *o, struct grpc_conn **out, struct
 			curl_easy_setopt(c->easy, CURLOPT_SSLKEY, o->key_file);
 		}
 	}
-	if (getenv("MVB_GRPC_VERBOSE"))
+	if (getenv("MVB_GRPC_VERBOSE")) {
+		curl_easy_setopt(c->easy, CURLOPT_DEBUGFUNCTION, on_debug);
 		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
+	}
 	ret = 0;
 	*out = c;
 	c = NULL;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mvbackupfs/err.h"
+
 struct job {
 	pthread_t thread;
 	job_fn fn;
@@ -195,6 +197,7 @@ int job_fail(struct job *j, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(j->p.error, sizeof(j->p.error), fmt, ap);
 		va_end(ap);
+		text_sanitize(j->p.error);	/* .status is one "key value" per line */
 		changed_locked(j);
 	}
 	pthread_mutex_unlock(&j->lock);

@@ -7,6 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
+void text_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	for (; p && *p; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+}
+
 int errmsg_set(struct errmsg *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -16,6 +28,7 @@ int errmsg_set(struct errmsg *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	text_sanitize(err->msg);	/* the arguments are often a server's words */
 	return code;
 }
 
@@ -35,6 +48,7 @@ int errmsg_prefix(struct errmsg *err, int code, const char *fmt, ...)
 	else
 		snprintf(both, sizeof(both), "%s", head);
 	snprintf(err->msg, sizeof(err->msg), "%.*s", (int)sizeof(err->msg) - 1, both);
+	text_sanitize(err->msg);
 	return code;
 }
 

@@ -3,6 +3,8 @@
  */
 #include "mvbackupfs/log.h"
 
+#include "mvbackupfs/err.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -30,6 +32,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	text_sanitize(line);	/* one entry is one line, whatever a server said */
 	if (log_syslog)
 		syslog(prio[lvl], "%s%s", tag[lvl], line);
 	else

@@ -114,4 +114,51 @@ void backup_delete_params_free(void *params);
  */
 int backup_delete_job(struct job *j, void *params);
 
+/*
+ * Milvus's own data (issue 6, bug 1).  With minio.backupRootPath unset, milvus-backup puts
+ * the backup root at minio.rootPath (milvus-backup-format.md §5.3), so the directories
+ * Milvus writes there would look like backups.  They never are, and nothing here ever
+ * deletes under them.
+ */
+
+/* The top-level directories Milvus 2.3-2.6 writes under its rootPath (Milvus
+ * pkg/common InternalStorageRootSegments): insert_log, delta_log, stats_log, index_files,
+ * bm25_stats, part_stats, analyze_stats, text_log, json_key_index_log, json_stats, wp.
+ * NULL-terminated. */
+extern const char *const backup_milvus_data_dirs[];
+
+/* When the backup prefix `prefix` ("<root><name>/") and one of Milvus's data directories
+ * "<milvus_root>/<dir>/" overlap - one is a prefix of the other, or they are equal - the
+ * name of that directory ("insert_log"); else NULL.  `milvus_root` is Milvus's rootPath
+ * in the same store ("files", "" for the bucket root; no leading or trailing '/'); NULL
+ * means Milvus's data is not in this store: never an overlap. */
+const char *backup_prefix_milvus_data(const char *milvus_root, const char *prefix);
+
+/*
+ * The key guard: may `key` be deleted as part of the backup at `prefix`?  0 when the prefix
+ * names one backup ("<root><name>/", not "" and not absolute), the key lies strictly below
+ * it without a ".." element, and neither the prefix nor the key overlaps Milvus's data
+ * under `milvus_root` (see above; NULL = none).  Otherwise -EPERM with a sentence naming
+ * the key and the reason.  A pure function: no I/O.
+ */
+int backup_key_guard(const char *prefix, const char *milvus_root, const char *key,
+		     struct errmsg *err);
+
+/* Declare that store `s` also holds Milvus's data under `milvus_root` (same endpoint and
+ * bucket), so every backup_delete_keys on `s` refuses keys under Milvus's data directories.
+ * Call before any delete on `s` starts; backup_guard_forget(s) before freeing the store.
+ * 0 or -ENOMEM (-ENOSPC past 16 stores). */
+int backup_guard_protect(struct objstore *s, const char *milvus_root);
+void backup_guard_forget(struct objstore *s);
+
+/*
+ * Delete `keys` of the backup at `prefix` from `s` - the ONE way objects of a backup are
+ * deleted (rmdir's meta and data, cancel clean-up, giving back a reservation; expiry later).
+ * Every key first passes backup_key_guard (with the Milvus root registered for `s`); if one
+ * fails, nothing is deleted and it returns -EPERM with the guard's sentence, which is also
+ * logged as an error.  Otherwise objstore_delete's result.
+ */
+int backup_delete_keys(struct objstore *s, const char *prefix, const char *const *keys,
+		       size_t nkeys, struct errmsg *err);
+
 #endif

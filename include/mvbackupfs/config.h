@@ -128,6 +128,17 @@ int config_parse_duration(const char *s, int64_t *out);
  * credential written into an address never reaches a log line. */
 void config_redact_url(const char *url, char *out, size_t size);
 
+/* 1 when the two sides are one bucket: the same storage kind and, for S3, the same address
+ * (case-insensitive), port and bucket; for local storage the same base directory.  Then
+ * their root paths are key prefixes of one namespace. */
+int config_same_bucket(const struct storage_config *a, const struct storage_config *b);
+
+/* 1 when backups share Milvus's own root (issue 6): the backup side and the Milvus side are
+ * one bucket (config_same_bucket) and backupRootPath equals rootPath, or one lies inside
+ * the other ("" contains everything).  Milvus's data directories can then appear among the
+ * backups; the mount protects them (backup_admin.h) and warns at startup. */
+int config_backups_share_milvus_root(const struct config *c);
+
 void config_release(struct config *c);
 
 #endif

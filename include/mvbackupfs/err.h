@@ -31,6 +31,16 @@ int errmsg_prefix(struct errmsg *err, int code, const char *fmt, ...)
 /* Clear the message. */
 void errmsg_clear(struct errmsg *err);
 
+/*
+ * Make a foreign string (an S3 <Message>, a Milvus reason, a grpc-message, a name read from
+ * a meta file) safe to show on one line of .status, .info or the log: every control byte
+ * (0x00-0x1f and 0x7f) is replaced in place - CR, LF and TAB by a space, the others by
+ * '?' - so no server can inject a line ("state complete") or a terminal escape.  NULL is
+ * fine.  errmsg_set, errmsg_prefix, job_fail and log_msg apply it to what they store, so
+ * server text that travels through them is always clean.
+ */
+void text_sanitize(char *s);
+
 /* The message, or strerror(-code) when none was set ("" when code is 0). */
 const char *errmsg_str(const struct errmsg *err, int code);
 

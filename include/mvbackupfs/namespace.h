@@ -84,6 +84,9 @@ struct ns_attr {
 struct ns_config {
 	int ttl_ms;		/* re-list uncommitted listings after this long */
 	int resolve_parallel;	/* meta reads in flight for the root .info */
+	const char *milvus_root;	/* Milvus's rootPath when it is in the same bucket as the
+					 * backups, else NULL (copied by ns_new): names whose
+					 * prefix overlaps Milvus's data are never backups */
 };
 
 /* A namespace over `store` (not owned) with backups under `root` ("backup", "" = bucket root;
@@ -109,6 +112,12 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 /* List the directory at `path` ("<name>" or "<name>/sub/dir"). */
 int ns_list_dir(struct ns *n, const char *path, ns_fill_fn fill, void *ctx,
 		struct errmsg *err);
+
+/* When the root entry `name` overlaps Milvus's own data (see ns_config.milvus_root and
+ * backup_prefix_milvus_data), the Milvus data directory it overlaps ("insert_log"); else
+ * NULL.  Such names are never backups: the root listing, .info and every lookup skip them.
+ * No I/O. */
+const char *ns_milvus_data(const struct ns *n, const char *name);
 
 /* 1 when `name` is a backup directory at the root (by the cached or a fresh root listing). */
 int ns_is_backup(struct ns *n, const char *name, struct errmsg *err);

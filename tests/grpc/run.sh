@@ -104,6 +104,15 @@ run_case() {
 }
 
 LIVE_USER=root LIVE_PASSWORD=Milvus run_case auth MILVUS_AUTH=root:Milvus
+# MVB_GRPC_VERBOSE=1 (curl's trace on stderr) never prints the credentials (spec §7)
+MVB_GRPC_VERBOSE=1 LIVE_USER=root LIVE_PASSWORD=Milvus run_case auth MILVUS_AUTH=root:Milvus
+secret=$(printf 'root:Milvus' | base64)
+if grep -q 'authorization: \*\*\*\*' "$logs/auth.out" && ! grep -qF "$secret" "$logs/auth.out"; then
+	pass=$((pass+1)); echo "ok   verbose: the authorization header is masked in MVB_GRPC_VERBOSE's trace"
+else
+	fail=$((fail+1)); echo "FAIL verbose: the trace shows the credentials or no masked header:"
+	grep -i 'authorization' "$logs/auth.out" | head -n 3 | sed 's/^/     /'
+fi
 run_case unimplemented
 run_case client+tls_to_plain
 # TLS (milvus.tlsMode 1) and mutual TLS (2); a cleartext client against the TLS server

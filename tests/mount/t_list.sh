@@ -36,19 +36,21 @@ bad=""
 while read -r b; do
 	[ "$(t_backup_state "$b")" = complete ] || continue
 	m=$(stat -c '%a %u' "$MNT/$b") || { bad+="$b: stat failed; "; continue; }
-	[ "$m" = "555 $me" ] || bad+="$b: dir '$m'; "
+	# directories: 0755 on a writable mount - the owner may rm -rf a backup (issue 6, bug 7;
+	# removing inside deletes nothing by itself) - files 0444
+	[ "$m" = "755 $me" ] || bad+="$b: dir '$m'; "
 	# every file of a committed backup: 0444, the fixture's size
 	while read -r size rel; do
 		got=$(stat -c '%a %s' "$MNT/$b/$rel" 2>/dev/null) || { bad+="$b/$rel: missing; "; continue; }
 		[ "$got" = "444 $size" ] || bad+="$b/$rel: '$got' (want '444 $size'); "
 	done < <(t_files "$FIX/$b")
-	# directories inside: 0555
+	# directories inside: 0755 too
 	while read -r d; do
 		got=$(stat -c %a "$MNT/$b/$d" 2>/dev/null) || { bad+="$b/$d: missing; "; continue; }
-		[ "$got" = 555 ] || bad+="$b/$d: dir mode $got; "
+		[ "$got" = 755 ] || bad+="$b/$d: dir mode $got; "
 	done < <(cd "$FIX/$b" && find . -mindepth 1 -type d -printf '%P\n')
 done < <(t_expected_backups)
-t_eq "complete backups: directories 0555, files 0444 with their real sizes, owned by the mounting user" "" "$bad"
+t_eq "complete backups: directories 0755 (writable mount), files 0444 with their real sizes, owned by the mounting user" "" "$bad"
 
 # mtimes are the objects' LastModified: the time of the upload, not 1970 and not the mount
 now=$(date +%s)
@@ -79,4 +81,10 @@ t_match "  ... with ENOENT" "No such file or directory" "$(stat "$MNT/no_such_ba
 t_check_fails "a dot name that is not virtual does not exist" stat "$MNT/.no_such_thing"
 
 t_check "unmount" t_umount "$MNT"
+
+# a read-only mount: nothing may be removed, so directories are 0555
+MRO=$(t_mkmnt)
+t_mount_or_bail "$CFG" "$MRO" -o ro
+t_eq "read-only mount: backup directories 0555" "555 555" "$(stat -c %a "$MRO/v0_6_main" "$MRO/v0_6_main/meta" | tr '\n' ' ' | sed 's/ $//')"
+t_check "unmount the read-only mount" t_umount "$MRO"
 t_done

@@ -30,6 +30,13 @@ out=$(rm -rf "$MNT/v0_5_9" 2>&1); rc=$?
 t_eq "rm -rf MNT/v0_5_9 exits 0" 0 "$rc"
 t_eq "rm -rf prints nothing" "" "$out"
 t_check "v0_5_9 is gone from ls at once" sh -c "! ls '$MNT' | grep -qx v0_5_9"
+# .status follows the delete while it runs; a delete that already finished is gone
+if st=$(grep '^state ' "$MNT/v0_5_9/.status" 2>&1); then
+	t_match "v0_5_9/.status stays readable: the delete's state" '^state (deleting|deleted)$' "$st"
+else
+	t_check "v0_5_9/.status is gone only because the delete already finished" gone v0_5_9
+fi
+t_check "v0_5_9/.info is gone at once" sh -c "! cat '$MNT/v0_5_9/.info' >/dev/null 2>&1"
 t_check "the bucket ends empty under backup/v0_5_9/ (deadline 60 s)" t_wait 60 gone v0_5_9
 
 # --- rm -rf of an incomplete backup

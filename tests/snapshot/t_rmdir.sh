@@ -24,7 +24,13 @@ rm_and_check() {
 	local name=$1 what=$2 st
 	if sn_rmdir "$MNT/$name"; then ok "rmdir $name ($what, $SN_MS ms)"; else not_ok "rmdir $name ($what): $SN_ERR"; return; fi
 	t_check "$name is gone from ls at once" sh -c "! ls '$MNT' | grep -qx '$name'"
-	t_check "stat $name fails at once" sh -c "! stat '$MNT/$name' >/dev/null 2>&1"
+	t_check "$name shows no content at once" sh -c "[ -z \"\$(ls -A '$MNT/$name' 2>/dev/null)\" ] && ! stat '$MNT/$name/meta' >/dev/null 2>&1"
+	# .status follows the delete while it runs; a delete that already finished is gone
+	if st=$(grep '^state ' "$MNT/$name/.status" 2>&1); then
+		t_match "$name/.status follows the delete" '^state (deleting|deleted)$' "$st"
+	else
+		t_check "$name/.status is gone only because the delete already finished" sn_prefix_empty "$BK" "backup/$name/"
+	fi
 	st=$(sn_root_state "$MNT" "$name")
 	t_match "root .info: $name deleting or gone" '^(deleting)?$' "$st"
 	empty() { sn_prefix_empty "$BK" "backup/$name/"; }
