@@ -10,7 +10,12 @@
  *   MVB_CRASH_AT=NAME   the daemon kills itself with SIGKILL (as `kill -9` would) at point
  *                       NAME, after one log line naming it;
  *   MVB_FAIL_AT=NAME    point NAME reports -EIO instead (where the caller checks the result),
- *                       as if the store had failed there.
+ *                       as if the store had failed there;
+ *   MVB_PAUSE_AT=NAME and MVB_PAUSE_FILE=PATH
+ *                       at point NAME the thread creates PATH and waits (at most 120 s) until
+ *                       the test removes it: another mount's operation can then be run at
+ *                       exactly that moment.  Checked before MVB_CRASH_AT, so one point can
+ *                       pause and then crash.
  * The points (each named where it is placed):
  *   snapshot_reserved        after a snapshot's reservation (its sidecar) is written
  *   snapshot_meta_levels     between the four level meta files and full_meta.json
@@ -26,9 +31,12 @@
 #ifdef MVB_CRASH_POINTS
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mvbackupfs/log.h"
 
@@ -36,7 +44,20 @@
 static inline int mvb_crash_point(const char *name)
 {
 	const char *crash = getenv("MVB_CRASH_AT"), *fail = getenv("MVB_FAIL_AT");
+	const char *pause = getenv("MVB_PAUSE_AT"), *file = getenv("MVB_PAUSE_FILE");
 
+	if (pause && file && !strcmp(pause, name)) {
+		int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		log_err("pause point '%s': waiting until '%s' is removed", name, file);
+		if (fd >= 0)
+			close(fd);
+		for (int i = 0; i < 6000 && access(file, F_OK) == 0; i++) {
+			struct timespec ts = { 0, 20000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 	if (crash && !strcmp(crash, name)) {
 		log_err("crash point '%s': kill -9", name);
 		raise(SIGKILL);
