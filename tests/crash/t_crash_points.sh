@@ -37,7 +37,7 @@ for point in snapshot_reserved snapshot_meta_levels snapshot_commit_put \
 		diag "$name: $objs objects"
 		sn_rmdir "$MNT/$name" || diag "rmdir: $SN_ERR" ;;
 	esac
-	if cr_died "$pid"; then
+	if cr_died "$pid" && cr_logged "$CR_LOG" "crash point '$point'"; then
 		ok "$point: the daemon was killed there"
 	else
 		t_bail "$point: the daemon never reached the crash point (state $(sn_status "$MNT" "$name" state))"
