@@ -6,8 +6,7 @@
 #   3. the same unit tests built with -DMVB_SANITIZE=ON (ASan + UBSan) in build-asan/
 #   4. the unit tests under valgrind (memcheck: no error, no leak)
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/crash (run.sh each)
-#      when present
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot (run.sh each) when present
 #
 # Prints one line per suite and ends with "N passed, N failed" (suites); exits 1 on any failure.
 # The S3 server is stopped on every exit.  Environment: JOBS (default 2), KEEP_LOGS=1 (keep the
