@@ -10,8 +10,8 @@ top=$(cd "$here/../.." && pwd)
 crash_dir=$top/${BUILD_DIR:-build}-crash
 
 if ! { cmake -S "$top" -B "$crash_dir" -DMVB_CRASH_POINTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-       cmake --build "$crash_dir" -j"${JOBS:-2}" --target mvbackupfs >"$crash_dir.log" 2>&1; }; then
-	tail -n 30 "$crash_dir.log" 2>/dev/null
+       cmake --build "$crash_dir" -j"${JOBS:-2}" --target mvbackupfs >"$crash_dir/build.log" 2>&1; }; then
+	tail -n 30 "$crash_dir/build.log" 2>/dev/null
 	echo "0 passed, 1 failed"
 	exit 1
 fi
