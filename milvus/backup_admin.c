@@ -178,8 +178,7 @@ static int delete_pages(struct objstore *s, const char *prefix, const char *keep
 			*n_deleted += n;
 			if (j)
 				job_add_done(j, bytes, n);
-			if (j)
-				(void)MVB_CRASH_POINT("delete_data_page");
+			(void)MVB_CRASH_POINT(j ? "delete_data_page" : "delete_meta_page");
 		}
 		obj_listing_release(&l);
 		free(token);

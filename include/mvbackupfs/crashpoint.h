@@ -22,6 +22,8 @@
  *   snapshot_commit_put      between the full_meta.json PUT and the post-commit check
  *   delete_meta_between      between the meta deletes: full_meta.json gone, backup_meta.json
  *                            not yet
+ *   delete_meta_page         after a DeleteObjects page of the rest of meta/ (after the
+ *                            two commit keys)
  *   delete_data_page         in the data delete, after a DeleteObjects page
  *   delete_before_sidecar    before the delete of the sidecar, the last object
  */

@@ -8,6 +8,7 @@
 #   snapshot_commit_put    full_meta.json written, the post-commit check not made (complete
 #                          is right here: no delete ran, every binlog is there)
 #   delete_meta_between    rmdir: full_meta.json deleted, backup_meta.json not yet
+#   delete_meta_page       rmdir: both deleted, the rest of meta/ deleted, the data not
 #   delete_data_page       the delete job, after its first DeleteObjects page
 #   delete_before_sidecar  the delete job, everything but the sidecar deleted
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +22,7 @@ CFG=$(sn_config "$BK")
 MNT=$(t_mkmnt)
 
 for point in snapshot_reserved snapshot_meta_levels snapshot_commit_put \
-	     delete_meta_between delete_data_page delete_before_sidecar; do
+	     delete_meta_between delete_meta_page delete_data_page delete_before_sidecar; do
 	name=cp_$point
 	diag "--- crash point $point"
 	cr_mount "$MVB_CRASH_BIN" "$CFG" "$MNT" MVB_CRASH_AT="$point" || t_bail "mount the crash-point daemon"
