@@ -32,6 +32,7 @@
 
 #include "mvbackupfs/backup_admin.h"
 #include "mvbackupfs/backup_create.h"
+#include "mvbackupfs/crashpoint.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/sidecar.h"
 #include "mvbackupfs/version.h"
@@ -789,6 +790,7 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 			log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
 		goto out;
 	}
+	(void)MVB_CRASH_POINT("snapshot_reserved");
 	/* the session is opened once, before any job shares the client (its version string is
 	 * read by running jobs without a lock: milvus_client_version) */
 	rc = milvus_client_version(m->milvus)[0] ? 0 : milvus_connect(m->milvus, &e);
@@ -1050,8 +1052,10 @@ static int delete_backup(struct mvbfs *m, const char *name)
 		goto out;
 	}
 	log_info("deleting backup '%s' (%s)", name, job_id(j));
-	ns_invalidate(m->ns, name);
 out:
+	/* Also on failure: the meta may be half gone (.info must re-read storage, never show
+	 * the cached `complete`), and a tree pinned by rm -rf must not outlive its rmdir. */
+	ns_invalidate(m->ns, name);
 	name_unlock(m, name);
 	if (p)
 		backup_delete_params_free(p);

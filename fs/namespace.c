@@ -44,6 +44,9 @@ struct backup {
 	uint64_t tree_objects;
 	uint64_t tree_bytes;
 	int has_full_meta;	/* meta/full_meta.json was in the last listing */
+	uint64_t commit_size;	/* its size and ETag then: a HEAD compares them */
+	char commit_etag[72];
+	int64_t checked_at_ms;	/* when a committed backup's commit object was last seen */
 	atomic_int pinned;	/* ns_pin: serve the cached tree as it is, never re-list, and
 				 * keep the backup in the root table even when no longer listed
 				 * (read without b->lock: root_refresh holds ns->lock) */
@@ -444,6 +447,39 @@ static int backup_committed(const struct backup *b)
 	return b->resolved && b->sum.state == NS_STATE_COMPLETE;
 }
 
+/*
+ * A committed backup's contents are immutable, its existence is not: another mount, or
+ * milvus-backup, or a person with an S3 client may delete it (issue 6).  At most once per TTL
+ * one HEAD of its commit object, meta/full_meta.json: gone or replaced (another size or
+ * ETag) -> forget the tree and the summary, so the caller re-lists and re-resolves.  A failed
+ * HEAD keeps what is cached (and is tried again at the next call).  Called with b->lock held.
+ */
+static void backup_revalidate(struct ns *n, struct backup *b)
+{
+	struct obj_entry e = { 0 };
+	struct errmsg err;
+	char *key;
+	int rc;
+
+	if (!backup_committed(b) || atomic_load(&b->pinned) ||
+	    now_ms() - b->checked_at_ms < n->cfg.ttl_ms)
+		return;
+	if (asprintf(&key, "%s%s/meta/full_meta.json", n->prefix, b->name) < 0)
+		return;
+	rc = objstore_head(n->store, key, &e, &err);
+	if (rc == 0 && e.size == b->commit_size &&
+	    (!e.etag[0] || !b->commit_etag[0] || !strcmp(e.etag, b->commit_etag))) {
+		b->checked_at_ms = now_ms();
+	} else if (rc == 0 || rc == -ENOENT) {
+		log_info("backup '%s': its meta/full_meta.json %s since it was read: reading it "
+			 "again", b->name, rc ? "is gone" : "changed");
+		b->tree_valid = 0;
+		b->resolved = 0;
+	}
+	obj_entry_release(&e);
+	free(key);
+}
+
 /* (Re)list the backup's objects if needed.  Called with b->lock held. */
 static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 {
@@ -453,6 +489,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	size_t plen, i;
 	int rc;
 
+	backup_revalidate(n, b);
 	if (b->tree_valid && (atomic_load(&b->pinned) || backup_committed(b) ||
 			      now_ms() - b->tree_at_ms < n->cfg.ttl_ms))
 		return 0;
@@ -466,6 +503,8 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	b->tree_objects = 0;
 	b->tree_bytes = 0;
 	b->has_full_meta = 0;
+	b->commit_size = 0;
+	b->commit_etag[0] = '\0';
 	for (i = 0; i < l.nobjs; i++) {
 		const char *rel = l.objs[i].key + plen;
 
@@ -478,8 +517,11 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 			fresh.mtime = l.objs[i].mtime;
 		b->tree_objects++;
 		b->tree_bytes += l.objs[i].size;
-		if (!strcmp(rel, "meta/full_meta.json"))
+		if (!strcmp(rel, "meta/full_meta.json")) {
 			b->has_full_meta = 1;
+			b->commit_size = l.objs[i].size;
+			snprintf(b->commit_etag, sizeof(b->commit_etag), "%s", l.objs[i].etag);
+		}
 	}
 	tree_sort(&fresh);
 	node_release(&b->tree);
@@ -487,6 +529,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	memset(&fresh, 0, sizeof(fresh));
 	b->tree_valid = 1;
 	b->tree_at_ms = now_ms();
+	b->checked_at_ms = b->tree_at_ms;
 out:
 	node_release(&fresh);
 	obj_listing_release(&l);
@@ -502,6 +545,7 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	char *prefix;
 	int rc;
 
+	backup_revalidate(n, b);
 	if (b->resolved && (atomic_load(&b->pinned) || backup_committed(b) ||
 			    now_ms() - b->sum_at_ms < n->cfg.ttl_ms))
 		return 0;

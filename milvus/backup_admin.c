@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "mvbackupfs/buf.h"
+#include "mvbackupfs/crashpoint.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/sidecar.h"
 
@@ -304,6 +305,7 @@ static int delete_pages(struct objstore *s, const char *prefix, const char *keep
 			*n_deleted += n;
 			if (j)
 				job_add_done(j, bytes, n);
+			(void)MVB_CRASH_POINT(j ? "delete_data_page" : "delete_meta_page");
 		}
 		obj_listing_release(&l);
 		free(token);
@@ -378,14 +380,59 @@ out:
 	return rc;
 }
 
-int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err)
+/* How often the commit keys are deleted before backup_delete_meta gives up: a snapshot on
+ * another mount that passed its reservation check just before our mark may PUT its
+ * full_meta.json right after our delete (it takes it back itself once it sees the mark). */
+#define META_TRIES 3
+
+/*
+ * Delete the two keys that make a backup exist (milvus-backup-format.md §1.7: full_meta.json
+ * is the commit point, backup_meta.json what milvus-backup's Exist() looks at), in that
+ * order, and check with a HEAD that both are gone; again while one is back.
+ */
+static int delete_commit_keys(struct objstore *s, const char *prefix, struct errmsg *err)
 {
-	/* milvus-backup-format.md §1.7: full_meta.json is the commit point, backup_meta.json
-	 * is what milvus-backup's Exist() looks at; the rest of meta/ after them. */
 	static const char *const first[] = { "meta/full_meta.json", "meta/backup_meta.json" };
 	char key[KEY_MAX];
-	uint64_t n = 0;
 	size_t i;
+	int rc = 0, t;
+
+	for (t = 0; t < META_TRIES; t++) {
+		int back = 0;
+
+		for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+			const char *k = key;
+
+			join(key, sizeof(key), prefix, first[i]);	/* fits: prefix_ok */
+			rc = backup_delete_keys(s, prefix, &k, 1, err);
+			if (rc)
+				return rc;
+			if (i == 0 && (rc = MVB_CRASH_POINT("delete_meta_between")) != 0)
+				return errmsg_set(err, rc, "cannot delete '%s%s': injected fault",
+						  prefix, first[1]);
+		}
+		for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+			struct obj_entry e = { 0 };
+
+			join(key, sizeof(key), prefix, first[i]);
+			rc = objstore_head(s, key, &e, err);
+			obj_entry_release(&e);
+			if (rc == 0)
+				back = 1;
+			else if (rc != -ENOENT)
+				return rc;
+		}
+		if (!back)
+			return 0;
+	}
+	return errmsg_set(err, -EIO, "cannot delete '%s': it is still there after %d deletes "
+			  "(permissions, or a snapshot committing it again?)", key, META_TRIES);
+}
+
+int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err)
+{
+	char key[KEY_MAX];
+	uint64_t n = 0;
 	int rc;
 
 	if (!prefix_ok(prefix))
@@ -394,28 +441,24 @@ int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *er
 	rc = mark_deleting(s, prefix, err);
 	if (rc)
 		return errmsg_prefix(err, rc, "cannot mark '%s' as being deleted", prefix);
-	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
-		const char *k = key;
-
-		join(key, sizeof(key), prefix, first[i]);	/* fits: prefix_ok */
-		rc = backup_delete_keys(s, prefix, &k, 1, err);
-		if (rc)
-			return rc;
-	}
-	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
-		struct obj_entry e;
-
-		join(key, sizeof(key), prefix, first[i]);
-		rc = objstore_head(s, key, &e, err);
-		obj_entry_release(&e);
-		if (rc == 0)
-			return errmsg_set(err, -EIO, "cannot delete '%s': it is still there after "
-					  "the delete (permissions?)", key);
-		if (rc != -ENOENT)
-			return rc;
-	}
+	rc = delete_commit_keys(s, prefix, err);
+	if (rc)
+		return rc;
+	/* the rest of meta/ after them */
 	join(key, sizeof(key), prefix, "meta/");
 	return delete_pages(s, key, NULL, NULL, &n, err);
+}
+
+/* A delete job that stops early leaves data deleted: whatever committed meanwhile (a
+ * snapshot on another mount, or killed before its own check) must not name it. */
+static void delete_meta_again(struct backup_delete_params *p)
+{
+	struct errmsg e = { { 0 } };
+	int rc = delete_commit_keys(p->store, p->prefix, &e);
+
+	if (rc)
+		log_err("backup '%s' may read complete with data missing: %s; rmdir it again",
+			p->name, e.msg);
 }
 
 void backup_delete_params_free(void *params)
@@ -524,6 +567,7 @@ int backup_delete_job(struct job *j, void *params)
 	have_side = rc == 0;
 	if (rc && rc != -ENOENT)
 		goto fail;
+	(void)MVB_CRASH_POINT("delete_before_sidecar");
 	rc = backup_delete_keys(p->store, p->prefix, &sk, 1, &err);
 	if (rc)
 		goto fail;
@@ -532,6 +576,7 @@ int backup_delete_job(struct job *j, void *params)
 	obj_entry_release(&side);
 	return 0;
 busy:
+	delete_meta_again(p);
 	rc = job_fail(j, -EBUSY, "cannot delete backup '%s': '%s' appeared while it was being "
 		      "deleted (is another mount or milvus-backup writing there?); the name stays "
 		      "reserved, rmdir again removes the rest", p->name, left);
@@ -539,6 +584,7 @@ busy:
 	return rc;
 fail:
 	obj_entry_release(&side);
+	delete_meta_again(p);
 	if (rc == -ECANCELED)
 		return job_fail(j, rc, "deleting backup '%s' was cancelled after %llu of %llu "
 				"objects; rmdir again removes the rest", p->name,

@@ -10,6 +10,7 @@
 #include "mvbackupfs/backup_create.h"
 #include "mvbackupfs/backup_admin.h"
 #include "mvbackupfs/config.h"
+#include "mvbackupfs/crashpoint.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -1508,6 +1509,44 @@ static int still_ours(struct create *cr, const char *when)
 	return 0;
 }
 
+/*
+ * Take back our own commit `key` (meta/full_meta.json) after a delete began while we
+ * committed: the delete may already be removing binlogs it names, so it must not stay.
+ * Delete and check with a HEAD, a few times (the delete removes it again too: see
+ * backup_delete_meta).  0 once it is gone, else the last error (logged: the backup may read
+ * complete until an rmdir).
+ */
+#define UNDO_TRIES 5
+
+static int take_back(struct create *cr, const char *key)
+{
+	struct errmsg e = { { 0 } };
+	int rc = 0;
+
+	for (int t = 0; t < UNDO_TRIES; t++) {
+		struct obj_entry ent = { 0 };
+		const char *k = key;
+
+		if (t) {
+			struct timespec ts = { 0, 100000000L << (t - 1) };	/* 0.1 s, 0.2 s, ... */
+
+			nanosleep(&ts, NULL);
+		}
+		rc = backup_delete_keys(cr->p->backup_store, cr->p->backup_prefix, &k, 1, &e);
+		if (rc)
+			continue;
+		rc = objstore_head(cr->p->backup_store, key, &ent, &e);
+		obj_entry_release(&ent);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc == 0)
+			rc = errmsg_set(&e, -EIO, "it is still there after the delete");
+	}
+	log_err("snapshot '%s': cannot take back '%s' after a delete began: %s; rmdir '%s' "
+		"again removes it", nz(cr->p->name), key, e.msg, nz(cr->p->name));
+	return rc;
+}
+
 static int write_meta(struct create *cr)
 {
 	struct meta_backup *m = &cr->meta;
@@ -1555,6 +1594,7 @@ static int write_meta(struct create *cr)
 			rc = still_ours(cr, "before the commit");
 			if (rc)
 				break;
+			(void)MVB_CRASH_POINT("snapshot_meta_levels");
 		}
 		snprintf(key, sizeof(key), "%smeta/%s", cr->p->backup_prefix, files[i].name);
 		rc = objstore_put(cr->p->backup_store, key, files[i].data, files[i].len, 0,
@@ -1563,11 +1603,11 @@ static int write_meta(struct create *cr)
 			rc = job_fail(cr->j, rc, "cannot write '%s': %s", key, cr->err.msg);
 			break;
 		}
+		if (i == 4)
+			(void)MVB_CRASH_POINT("snapshot_commit_put");
 		if (i == 4 && (rc = still_ours(cr, "after the commit")) != 0) {
 			/* a delete began while we committed: take the commit back */
-			const char *k = key;
-
-			backup_delete_keys(cr->p->backup_store, cr->p->backup_prefix, &k, 1, NULL);
+			take_back(cr, key);
 			break;
 		}
 	}

@@ -104,6 +104,16 @@ static const struct obj_entry *find_entry(const struct obj_listing *l, const cha
 	return NULL;
 }
 
+/* The listing entry of level file `i` (level_names) in `metadir`, or NULL. */
+static const struct obj_entry *find_level(const struct obj_listing *l, const char *metadir,
+					  int i)
+{
+	char key[1024];
+
+	snprintf(key, sizeof(key), "%s%s", metadir, level_names[i]);
+	return find_entry(l, key);
+}
+
 static int read_levels(struct objstore *s, const char *prefix, const char *metadir,
 		       const struct obj_listing *l, struct backup_read *r, struct errmsg *err)
 {
@@ -187,6 +197,15 @@ int backup_read(struct objstore *s, const char *prefix, struct backup_read *out,
 	}
 
 	full = find_entry(&l, fullkey);
+	if (full && !find_level(&l, metadir, 0)) {
+		/* §1.7: milvus-backup's Exist() is backup_meta.json, and a delete removes it right
+		 * after full_meta.json.  A full_meta.json without it is a commit that landed on a
+		 * backup being deleted (a snapshot killed between its commit and its check, issue
+		 * 6): its binlogs may be gone, and milvus-backup would not see it either. */
+		set_reason(out, "meta/full_meta.json without meta/backup_meta.json (a delete or a "
+			   "snapshot was interrupted)");
+		goto out;
+	}
 	if (full) {
 		rc = objstore_get_all(s, fullkey, &b, err);
 		if (rc == -EFBIG) {

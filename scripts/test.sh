@@ -135,6 +135,7 @@ live=()
 [ -f tests/snapshot/create_live.sh ] && live+=(create)
 [ -f tests/snapshot/run.sh ] && live+=(snapshot)
 [ -f tests/nonroot/run.sh ] && live+=(nonroot)
+[ -f tests/crash/run.sh ] && live+=(crash)	# builds $BUILD_DIR-crash (-DMVB_CRASH_POINTS=ON)
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
 want_live=0
 for s in "${live[@]}"; do

@@ -66,8 +66,11 @@ int backup_reserve(struct objstore *s, const char *root_prefix, const char *name
  *   3. list meta/ and delete whatever else is there.
  * Before step 1 it re-marks the sidecar with a fresh "delete-..." job id, so a snapshot still
  * writing this backup (on any mount) sees the change and does not commit (see
- * backup_sidecar_job).  After step 2 it checks that both keys are really gone (-EIO if not:
- * a store that refused the delete must not leave a backup that reads as complete).
+ * backup_sidecar_job).  After step 2 it checks with a HEAD that both keys are really gone,
+ * and deletes them again while one is back (a snapshot on another mount may commit just
+ * after our delete; it takes its commit back once it sees the mark); -EIO if one is still
+ * there after 3 rounds: a store that refused the delete must not leave a backup that reads
+ * as complete.
  * Missing keys are not errors: running it on an incomplete or half-deleted backup, or twice,
  * is fine.  Returns 0, -EINVAL for a bad prefix, or the store's error with a sentence.
  */
@@ -104,6 +107,9 @@ void backup_delete_params_free(void *params);
  *   the sidecar mvbackupfs.json is deleted LAST, after a re-list has shown that nothing else
  *   remains: it keeps the name reserved until the data is gone, so a new mkdir of the same
  *   name cannot mix with leftovers.
+ * Whenever the job stops early (failure, cancel, -EBUSY) it deletes full_meta.json and
+ * backup_meta.json once more first: some data is gone, and a commit that landed meanwhile
+ * must not name it.
  * If objects remain (or appear) under the prefix after the pass, something else is writing
  * there: the job fails with -EBUSY ("… objects appeared under '…' while it was being
  * deleted …") and keeps the sidecar.  There is no re-list after the sidecar is gone: the

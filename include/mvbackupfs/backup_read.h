@@ -4,7 +4,10 @@
  *
  * The rule (docs/format-notes.md, "When is a backup complete"):
  *  - complete   <=> meta/full_meta.json parses (it is written last by every version that
- *                   writes it, and by mvbackupfs: the commit point);
+ *                   writes it, and by mvbackupfs: the commit point) and meta/backup_meta.json
+ *                   exists (milvus-backup's Exist(); a delete removes it right after
+ *                   full_meta.json, so a commit that landed on a backup being deleted does
+ *                   not read complete);
  *               or, with no full_meta.json at all, the four level files (backup_meta,
  *                   collection_meta, partition_meta, segment_meta) all exist and parse AND
  *                   the backup looks like one from before full_meta existed (<= v0.3.0):

@@ -10,7 +10,10 @@
  *
  * Caching: a complete backup is immutable, so its tree and summary are kept until the backup
  * is deleted or the cache is dropped; the root listing and the trees of other backups are
- * re-listed after `ttl_ms`.
+ * re-listed after `ttl_ms`.  A complete backup's existence is revalidated at that TTL too,
+ * with one HEAD of its meta/full_meta.json when it is next used: deleted (or replaced) by
+ * another mount or tool, it is listed and resolved again, so .info shows the new state
+ * within the TTL.
  *
  * Thread-safety: every function may be called from any FUSE worker thread.  Results are
  * copied out; no pointer into the cache escapes a lock.

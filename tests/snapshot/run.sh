@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/snapshot/run.sh [t_NAME...] -- run the snapshot tests (tests/snapshot/t_*.sh), each in
+# tests/snapshot/run.sh [--dir DIR] [t_NAME...] -- run the snapshot tests (tests/snapshot/t_*.sh), each in
 # its own process, against a real mount of build/mvbackupfs (or MVB_BIN) and Milvus stand-ins
 # (tests/milvus-standin) that each test starts and stops itself.
 #
@@ -8,9 +8,15 @@
 # Ceph RGW is started with scripts/s3-server.sh and stopped at the end.  The fixture tree is
 # made once and shared through MVB_FIXTURES_DIR.  Prints each test's result and ends with
 # "N passed, N failed"; exits 1 when a test failed (tests/mount/run.sh does the running).
+# --dir DIR runs the t_*.sh of DIR instead (tests/crash/run.sh).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+dir=$here
+if [ "${1:-}" = --dir ]; then
+	dir=$(cd "$2" && pwd)
+	shift 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-snapshot-run.XXXXXX")
 rgw_started=0
@@ -41,4 +47,4 @@ if [ ! -d "$top/tests/milvus-standin/node_modules/@zilliz/milvus2-sdk-node" ]; t
 fi
 
 # the runner (fixtures, per-test processes, the summary line) is the mount suite's
-bash "$top/tests/mount/run.sh" --dir "$here" "$@"
+bash "$top/tests/mount/run.sh" --dir "$dir" "$@"

@@ -194,6 +194,28 @@ static void test_not_backups(void **state)
 	}
 }
 
+/* A commit that landed on a backup being deleted: full_meta.json parses, but backup_meta.json
+ * (milvus-backup's Exist(), deleted right after full_meta.json) is gone -> incomplete. */
+static void test_full_without_backup_meta(void **state)
+{
+	struct backup_read r;
+	struct errmsg err;
+
+	(void)state;
+	copy_meta("v0_6_main", "orphan_commit", "full_meta.json");
+	copy_meta("v0_6_main", "orphan_commit", "collection_meta.json");
+	assert_int_equal(backup_read(store, "orphan_commit/", &r, &err), 0);
+	assert_false(r.complete);
+	assert_non_null(strstr(r.reason, "without meta/backup_meta.json"));
+	backup_read_release(&r);
+
+	/* with it, the same full_meta.json is complete */
+	copy_meta("v0_6_main", "orphan_commit", "backup_meta.json");
+	assert_int_equal(backup_read(store, "orphan_commit/", &r, &err), 0);
+	assert_true(r.complete);
+	backup_read_release(&r);
+}
+
 /* A full_meta.json that does not parse is incomplete (not an error, not the level files). */
 static void test_corrupt_full(void **state)
 {
@@ -367,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_not_backups),
 		cmocka_unit_test(test_corrupt_full),
+		cmocka_unit_test(test_full_without_backup_meta),
 		cmocka_unit_test(test_sidecar_rule),
 		cmocka_unit_test(test_io_errors),
 	};
