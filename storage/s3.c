@@ -881,25 +881,31 @@ static int s3_get(struct objstore *o, const char *key, uint64_t off, size_t len,
 }
 
 /* After a retried conditional PUT answered 412, the key may exist because our own first
- * attempt reached the server before its answer was lost: then the ETag is our MD5. */
+ * attempt reached the server before its answer was lost.  Decide by content, not by ETag:
+ * an ETag is the body's MD5 only for plain single-part objects (not with SSE-KMS/SSE-C, not
+ * on every S3-compatible server), so a lost answer must not turn into EEXIST.  Callers make
+ * conditional bodies unique (the reservation's sidecar names its job), so equal bytes mean
+ * the object is ours.  Reads at most len + 1 bytes. */
 static int put_was_ours(struct objstore *o, const char *key, const void *data, size_t len)
 {
 	struct obj_entry e;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned char *got_buf;
+	size_t got = 0;
 	int ours;
 
-	if (s3_head(o, key, &e, NULL))
-		return 0;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL)) {
+	if (len == 0) {
+		if (s3_head(o, key, &e, NULL))
+			return 0;
+		ours = e.size == 0;
 		obj_entry_release(&e);
-		return 0;
+		return ours;
 	}
-	for (i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	ours = e.size == len && !strcasecmp(e.etag, hex);
-	obj_entry_release(&e);
+	got_buf = malloc(len + 1);
+	if (!got_buf)
+		return 0;
+	ours = s3_get(o, key, 0, len + 1, got_buf, &got, NULL) == 0 && got == len &&
+	       !memcmp(got_buf, data, len);
+	free(got_buf);
 	return ours;
 }
 
@@ -921,7 +927,9 @@ static int s3_put(struct objstore *o, const char *key, const void *data, size_t 
 	rc = s3_perform(s, &r);
 	if (!rc && (flags & OBJSTORE_IF_NONE_MATCH) &&
 	    (r.status == 412 || (r.status == 409 && !strcmp(r.e.code, "ConditionalRequestConflict")))) {
-		if (r.attempts > 1 && r.status == 412 && put_was_ours(o, key, data, len))
+		/* not only when r.attempts > 1: curl itself resends a request whose reused
+		 * connection died without an answer, so a lost answer can hide in one attempt */
+		if (r.status == 412 && put_was_ours(o, key, data, len))
 			return 0;
 		return errmsg_set(err, -EEXIST, "cannot create '%s': it already exists", key);
 	}

@@ -24,6 +24,7 @@ firings left decides its fate):
     method   "GET" "PUT" "POST" "HEAD" "DELETE" or "*" (default "*")
     path     regex searched in the request target ("/bucket/key?query"; default ".*")
     header   regex searched in the request's header block (e.g. "If-None-Match"), optional
+    body     regex searched in the request body (e.g. "binlogs/" in a DeleteObjects), optional
     nth      the first matching request that fires (1 = the first; default 1)
     count    how many firings from then on (default 1; 0 = every later match)
     fault    what happens:
@@ -85,13 +86,14 @@ def add_rule(r):
     r.setdefault("count", 1)
     r["_re"] = re.compile(r["path"])
     r["_hre"] = re.compile(r["header"], re.I) if r.get("header") else None
+    r["_bre"] = re.compile(r["body"].encode(), re.S) if r.get("body") else None
     r["seen"] = 0
     r["fired"] = 0
     with LOCK:
         RULES.append(r)
 
 
-def pick_fault(method, target, head):
+def pick_fault(method, target, head, body):
     """The rule that fires for this request (its counters updated), or None."""
     with LOCK:
         for r in RULES:
@@ -100,6 +102,8 @@ def pick_fault(method, target, head):
             if not r["_re"].search(target):
                 continue
             if r["_hre"] and not r["_hre"].search(head):
+                continue
+            if r["_bre"] and not r["_bre"].search(body):
                 continue
             r["seen"] += 1
             if r["seen"] < r["nth"]:
@@ -264,7 +268,7 @@ def serve(client):
                 method, target, head, body = read_request(cl)
             except (Closed, OSError, ValueError):
                 return
-            rule = pick_fault(method, target, head.decode("latin-1"))
+            rule = pick_fault(method, target, head.decode("latin-1"), body)
             fault = rule["fault"] if rule else ""
             if fault == "status":
                 st = int(rule.get("status", 503))
