@@ -1111,6 +1111,55 @@ static int s3_mpu_abort(struct objstore *o, const char *key, const char *upload_
 	return 0;
 }
 
+/* ListMultipartUploads under `prefix`, page by page, aborting each upload found. */
+static int s3_abort_uploads(struct objstore *o, const char *prefix, size_t *n_aborted,
+			    struct errmsg *err)
+{
+	struct s3_store *s = s3_of(o);
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = 0;
+
+	do {
+		struct buf resp = BUF_INIT(S3_XML_MAX);
+		struct s3xml_upload *ups = NULL;
+		char *nk = NULL, *ni = NULL;
+		struct s3_req r;
+		size_t n = 0, i;
+
+		memset(&r, 0, sizeof(r));
+		r.method = "GET";
+		r.query[r.nquery++] = (struct sigv4_pair){ "uploads", "" };
+		r.query[r.nquery++] = (struct sigv4_pair){ "prefix", prefix };
+		if (key_marker)
+			r.query[r.nquery++] = (struct sigv4_pair){ "key-marker", key_marker };
+		if (id_marker)
+			r.query[r.nquery++] = (struct sigv4_pair){ "upload-id-marker", id_marker };
+		r.resp = &resp;
+		rc = s3_perform(s, &r);
+		if (rc || !is_2xx(&r))
+			rc = s3_fail(s, &r, rc, "list the uploads under", prefix, err);
+		else if ((rc = s3xml_parse_uploads(resp.p, resp.len, &ups, &n, &nk, &ni, err)))
+			errmsg_prefix(err, rc, "cannot list the uploads under '%s'", prefix);
+		for (i = 0; !rc && i < n; i++) {
+			/* a server that ignores prefix must not make us abort others' uploads */
+			if (strncmp(ups[i].key, prefix, strlen(prefix)) != 0)
+				continue;
+			rc = s3_mpu_abort(o, ups[i].key, ups[i].upload_id, err);
+			if (!rc)
+				(*n_aborted)++;
+		}
+		s3xml_uploads_free(ups, n);
+		buf_release(&resp);
+		free(key_marker);
+		free(id_marker);
+		key_marker = nk;
+		id_marker = ni;
+	} while (!rc && key_marker);
+	free(key_marker);
+	free(id_marker);
+	return rc;
+}
+
 /* Copy through UploadPartCopy, sequentially, in parts of S3_COPY_PART (more when 10000
  * parts would not hold the object). */
 static int s3_copy_multipart(struct objstore *dst, const char *dst_key, struct objstore *src,
@@ -1336,6 +1385,7 @@ static const struct objstore_ops s3_ops = {
 	.copy = s3_copy,
 	.delete_keys = s3_delete_keys,
 	.same_backend = s3_same_backend,
+	.abort_uploads = s3_abort_uploads,
 	.destroy = s3_destroy,
 };
 
