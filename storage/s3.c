@@ -1070,8 +1070,10 @@ static int s3_mpu_complete(struct objstore *o, const char *key, const char *uplo
 	/* assembling many parts can take the server a while */
 	r.timeout_ms = s3_timeout(s, 0) + (long)nparts * 100;
 	rc = s3_perform(s, &r);
-	if (!rc && r.status == 404 && r.attempts > 1 && !strcmp(r.e.code, "NoSuchUpload")) {
-		/* an earlier attempt completed it and its answer was lost */
+	if (!rc && r.status == 404 && !strcmp(r.e.code, "NoSuchUpload")) {
+		/* an earlier attempt completed it and its answer was lost (not only when
+		 * r.attempts > 1: curl resends by itself on a kept-alive connection that died
+		 * without an answer, as t_snapshot_faults saw for a conditional PUT) */
 		struct obj_entry e;
 
 		if (s3_head(o, key, &e, NULL) == 0) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_snapshot_cancel_parts: a snapshot copying a binlog above the multipart-copy threshold
-# (minio.multipartCopyThresholdMiB: 5) copies it server-side part by part (UploadPartCopy),
+# (minio.multipartCopyThresholdMiB: 5) copies it server-side part by part (UploadPartCopy) -
+# through a CompleteMultipartUpload answering `200` + <Error> and one whose answer is lost -
 # and checks for cancellation between parts (issue 6, bug 12): an rmdir during part 1 (held
 # up by the fault proxy) stops the copy there - no part 2 is ever asked for, the upload is
 # aborted, and the bucket ends empty with no upload left open.  Without a cancel, the same
@@ -22,12 +23,18 @@ t_mount_or_bail "$CFG" "$MNT"
 
 uploads() { s3_curl GET "/$1?prefix=${2//\//%2F}&uploads=" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'; }
 
-# --- without a cancel: the part copies complete, every binlog present
+# --- without a cancel: the part copies complete, every binlog present, although the first
+# CompleteMultipartUpload answers 200 + <Error> and the answer of the second is lost
+fp_rule '[{"method":"POST","path":"/backup/p1/.*[?&]uploadId=","fault":"error200","count":1},
+          {"method":"POST","path":"/backup/p1/.*[?&]uploadId=","fault":"lost","count":1}]' || t_bail "rule"
 sn_mkdir "$MNT/.snapshot/p1" || t_bail "mkdir .snapshot/p1: $SN_ERR"
 sn_wait_state 180 "$MNT" p1 complete
 t_eq "p1 completes" complete "$(sn_status "$MNT" p1 state)"
 t_check "p1 validates (every binlog present)" sn_validate "$BK" backup/p1 --expect "$T_TMP/expected.tsv" --quiet
 t_match "the big binlog was copied in parts" 'PUT [^ ]*/backup/p1/[^ ]*partNumber=2[^ ]* 200' "$(fp_log)"
+t_match "CompleteMultipartUpload answered 200 + <Error> once" 'POST [^ ]*/backup/p1/[^ ]*uploadId=[^ ]* 200 error200' "$(fp_log)"
+t_match "the answer of a CompleteMultipartUpload that succeeded was lost" 'POST [^ ]*/backup/p1/[^ ]*uploadId=[^ ]* 200 lost' "$(fp_log)"
+fp_clear
 
 # --- rmdir while part 1 is held up: no part 2, the upload is aborted
 fp_rule '{"method":"PUT","path":"/backup/c1/.*partNumber=1&","header":"x-amz-copy-source-range","fault":"stall","stall_s":4}' || t_bail "rule"

@@ -10,7 +10,8 @@
 #   - every copy answers `200` + <Error>: the snapshot fails, nothing reads complete
 #   - DeleteObjects: per-key errors on the meta delete -> rmdir fails with EIO and the backup
 #     stays complete and whole; per-key errors on the data -> the delete job fails (the keys are
-#     not taken as deleted), objects stay, the backup is not complete; rmdir again finishes it
+#     not taken as deleted), objects stay, the backup is not complete; rmdir again finishes it;
+#     `200` + <Error> -> EIO, nothing deleted; lost answers -> retried, the delete completes
 . "$(dirname "$0")/lib.sh"
 fp_begin
 fp_start || t_bail "faultproxy"
@@ -94,7 +95,17 @@ t_check "s2 is listed again (incomplete) (deadline 10 s)" t_wait 10 sh -c "ls '$
 if sn_rmdir "$MNT/s2"; then ok "rmdir s2 again"; else not_ok "rmdir s2 again: $SN_ERR"; fi
 t_check "the bucket ends empty under backup/s2/ (deadline 60 s)" t_wait 60 empty s2
 
-# --- 6. a lost DeleteObjects answer: retried (deleting is idempotent), the delete completes
+# --- 6. DeleteObjects answers `200` with an <Error> body: an error (EIO), nothing deleted
+fp_rule '{"method":"POST","path":"[?&]delete","fault":"error200","count":1}' || t_bail "rule"
+n_s1=$(sn_count "$BK" backup/s1/)
+sn_rmdir "$MNT/s1"
+t_match "rmdir s1 when DeleteObjects answers 200 + <Error>: EIO" 'Input/output error' "${SN_ERR:-succeeded}"
+t_check "s1 still has its full_meta.json" sn_has_object "$BK" backup/s1/meta/full_meta.json
+t_eq "no object of s1 was lost" "$n_s1" "$(sn_count "$BK" backup/s1/)"
+t_check "s1 is still whole" whole s1
+fp_clear
+
+# --- 7. a lost DeleteObjects answer: retried (deleting is idempotent), the delete completes
 fp_rule '{"method":"POST","path":"[?&]delete","fault":"lost","count":2}' || t_bail "rule"
 if sn_rmdir "$MNT/s1"; then ok "rmdir s1 with lost DeleteObjects answers"; else not_ok "rmdir s1: $SN_ERR"; fi
 t_check "the bucket ends empty under backup/s1/ (deadline 60 s)" t_wait 60 empty s1
