@@ -342,9 +342,15 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON) && hidden(m, name))
 			return -ENOENT;
 		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) &&
-		    !hidden(m, name) && !ns_is_backup(m->ns, name, NULL) &&
-		    jobtable_get(m->jobs, name, NULL) == JT_NONE)
-			return -ENOENT;
+		    !hidden(m, name) && jobtable_get(m->jobs, name, NULL) == JT_NONE) {
+			/* an S3 failure is an I/O error, never "no such backup" (issue 6) */
+			rc = ns_backup_exists(m->ns, name, &e);
+			if (rc) {
+				if (rc != -ENOENT)
+					log_failure("cannot stat", path, rc, &e);
+				return rc;
+			}
+		}
 		/* render to report the true size; the kernel re-reads at open (direct_io) */
 		rc = render(m, k, name, &b, NULL, &e);
 		if (rc) {
@@ -976,12 +982,23 @@ static void pending_clear(struct mvbfs *m, const char *name)
 /* A removal inside backup `name`: mark it pending (see above). */
 static int remove_inside(struct mvbfs *m, const char *name)
 {
+	struct errmsg e = { { 0 } };
+	int rc;
+
 	if (jobtable_deleting(m->jobs, name))
 		return 0;	/* rmdir NAME came first: the delete is running already */
 	if (jobtable_running(m->jobs, name, JT_SNAPSHOT))
 		return -EBUSY;	/* a snapshot writes it: rmdir NAME cancels it */
-	if (!pending(m, name) && !ns_is_backup(m->ns, name, NULL))
-		return -ENOENT;
+	if (!pending(m, name)) {
+		/* an S3 failure must not read as ENOENT: rm -rf ignores that and goes on to
+		 * report success with the backup still there (issue 6, bug 11) */
+		rc = ns_backup_exists(m->ns, name, &e);
+		if (rc) {
+			if (rc != -ENOENT)
+				log_err("cannot remove inside '%s': %s", name, errmsg_str(&e, rc));
+			return rc;
+		}
+	}
 	return pending_touch(m, name);
 }
 
@@ -1006,10 +1023,16 @@ static int delete_backup(struct mvbfs *m, const char *name)
 		/* spec §5.2: rmdir of a creating backup cancels it and removes what it wrote */
 		log_info("snapshot '%s' cancelled by rmdir", name);
 		jobtable_cancel_wait(m->jobs, name);
-	} else if (!ns_is_backup(m->ns, name, &e)) {
+	} else if ((rc = ns_backup_exists(m->ns, name, &e)) != 0) {
 		struct ns_attr a;
 
-		rc = ns_getattr(m->ns, name, &a, NULL, NULL) == 0 ? -ENOTDIR : -ENOENT;
+		if (rc == -ENOENT) {
+			rc = ns_getattr(m->ns, name, &a, NULL, NULL);
+			rc = rc == 0 ? -ENOTDIR : rc;
+		} else {
+			/* the store failed: EIO/ETIMEDOUT, never "no such backup" (issue 6) */
+			log_err("cannot delete '%s': %s", name, errmsg_str(&e, rc));
+		}
 		goto out;
 	}
 	if (milvus_data(m, name)) {

@@ -920,15 +920,20 @@ out:
 	return rc;
 }
 
-int ns_is_backup(struct ns *n, const char *name, struct errmsg *err)
+int ns_backup_exists(struct ns *n, const char *name, struct errmsg *err)
 {
 	int rc;
 	struct backup *b = backup_get(n, name, &rc, err);
 
 	if (!b)
-		return 0;
+		return rc ? rc : -ENOENT;
 	backup_put(n, b);
-	return 1;
+	return 0;
+}
+
+int ns_is_backup(struct ns *n, const char *name, struct errmsg *err)
+{
+	return ns_backup_exists(n, name, err) == 0;
 }
 
 /* Split "name/rest" into the backup name (copied to `name`) and the rest. */

@@ -530,6 +530,7 @@ int backup_delete_job(struct job *j, void *params)
 	struct errmsg err = { "" };
 	struct obj_entry side = { 0 };
 	uint64_t nobj = 0, nbytes = 0, ndel = 0;
+	size_t naborted = 0;
 	char sidecar[KEY_MAX], *left = NULL;
 	const char *sk = sidecar;
 	int rc, have_side;
@@ -540,7 +541,16 @@ int backup_delete_job(struct job *j, void *params)
 		return job_fail(j, rc, "cannot delete backup '%s': %s", p->name, err.msg);
 	join(sidecar, sizeof(sidecar), p->prefix, SIDECAR_NAME);	/* fits: prefix_ok */
 
+	/* Uploads a cancelled or crashed snapshot left open (S3 keeps their parts, billed and
+	 * invisible to listings) and the local store's temporary files: gone before the data,
+	 * so the local store can prune the emptied directories as the objects go. */
 	job_set_phase(j, "list");
+	rc = objstore_abort_uploads(p->store, p->prefix, &naborted, &err);
+	if (rc)
+		goto fail;
+	if (naborted)
+		log_info("backup '%s': %zu unfinished uploads or temporary files removed", p->name,
+			 naborted);
 	rc = count_objects(p->store, p->prefix, j, &nobj, &nbytes, &err);
 	if (rc)
 		goto fail;

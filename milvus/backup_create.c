@@ -1296,13 +1296,75 @@ out:
 	return rc;
 }
 
+#define COPY_PART_MIN	(5ULL << 20)	/* S3: the smallest part but the last */
+#define COPY_PART_MAX	(5ULL << 30)	/* S3: the largest part */
+
+/*
+ * Server-side copy of an object above the multipart threshold, one UploadPartCopy at a time,
+ * with cancellation checked between parts: a single objstore_copy of a multi-GiB binlog
+ * would hold an rmdir (which cancels and waits) for as long as the whole copy takes.  Parts
+ * are the threshold's size (within S3's 5 MiB..5 GiB, grown to stay within 10000 parts).
+ * On any failure or cancel the upload is aborted.  -EXDEV when the stores cannot copy
+ * server-side (the caller streams instead).
+ */
+static int part_copy(struct pool *pl, const struct copy_item *it, struct errmsg *err)
+{
+	struct backup_create_params *p = pl->cr->p;
+	uint64_t part = p->multipart_threshold, off;
+	struct mpu_part *parts = NULL;
+	char *upload = NULL;
+	size_t nparts, i;
+	int rc;
+
+	if (part < COPY_PART_MIN)
+		part = COPY_PART_MIN;
+	if (part > COPY_PART_MAX)
+		part = COPY_PART_MAX;
+	if ((it->size + part - 1) / part > 10000)
+		part = (it->size + 9999) / 10000;
+	nparts = (size_t)((it->size + part - 1) / part);
+	if (!(parts = calloc(nparts, sizeof(*parts))))
+		return errmsg_set(err, -ENOMEM, "cannot copy '%s': out of memory", it->src);
+	if ((rc = objstore_mpu_begin(p->backup_store, it->dst, &upload, err)))
+		goto out;
+	for (i = 0, off = 0; i < nparts; i++, off += part) {
+		uint64_t len = it->size - off < part ? it->size - off : part;
+
+		if (job_cancelled(pl->cr->j)) {
+			rc = -ECANCELED;
+			break;
+		}
+		rc = objstore_mpu_part_copy(p->backup_store, it->dst, upload, (int)i + 1,
+					    p->milvus_store, it->src, off, len, &parts[i], err);
+		if (rc)
+			break;
+	}
+	if (!rc && job_cancelled(pl->cr->j))
+		rc = -ECANCELED;
+	if (!rc)
+		rc = objstore_mpu_complete(p->backup_store, it->dst, upload, parts, nparts, err);
+	if (rc)
+		objstore_mpu_abort(p->backup_store, it->dst, upload, NULL);
+	if (rc == -ECANCELED)
+		errmsg_set(err, rc, "copying '%s' was cancelled", it->src);
+out:
+	free(upload);
+	free(parts);
+	return rc;
+}
+
 static int copy_one(struct pool *pl, const struct copy_item *it, unsigned char **bufp,
 		    struct errmsg *err)
 {
 	struct backup_create_params *p = pl->cr->p;
 	int rc;
 
-	if (pl->server_side) {
+	if (pl->server_side && p->multipart_threshold && it->size > p->multipart_threshold &&
+	    objstore_same_backend(p->backup_store, p->milvus_store)) {
+		rc = part_copy(pl, it, err);
+		if (rc != -EXDEV)
+			return rc;
+	} else if (pl->server_side) {
 		rc = objstore_copy(p->backup_store, it->dst, p->milvus_store, it->src, it->size,
 				   err);
 		if (rc != -EXDEV)

@@ -137,6 +137,7 @@ live=()
 [ -f tests/nonroot/run.sh ] && live+=(nonroot)
 [ -f tests/crash/run.sh ] && live+=(crash)	# builds $BUILD_DIR-crash (-DMVB_CRASH_POINTS=ON)
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
+[ -f tests/faults/faultproxy.py ] && live+=(faults)	# S3 fault proxy (tests/faults/lib.sh)
 want_live=0
 for s in "${live[@]}"; do
 	if [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $s "* ]]; then want_live=1; fi
@@ -156,6 +157,7 @@ if [ $want_live = 1 ]; then
 			create) suite create env BUILD_DIR="$BUILD_DIR" bash tests/snapshot/create_live.sh ;;
 			mount-asan) suite mount-asan mount_asan ;;
 			standin) suite standin standin_smoke ;;
+			faults) suite faults bash tests/mount/run.sh --dir tests/faults ;;
 			*) suite "$s" bash "tests/$s/run.sh" ;;
 			esac
 		done

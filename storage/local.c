@@ -9,7 +9,8 @@
  * along the prefix, sort in byte order and page exactly like S3 ListObjectsV2: the
  * continuation token is the last key (or common prefix) returned.  Multipart uploads are
  * staged in "<dir of the key>/.mvbackupfs-mpu/<upload id>/" - on the same filesystem as the
- * object, where the caller can write (the base may be "/") - and never listed.
+ * object, where the caller can write (the base may be "/") - and never listed;
+ * objstore_abort_uploads removes them (and stray temporary files) under a prefix.
  *
  * The store holds no mutable state besides the base descriptor, so it needs no lock.
  */
@@ -1027,6 +1028,114 @@ static int local_delete_keys(struct objstore *s, const char *const *keys, size_t
 	return rc;
 }
 
+/* Remove the directory `name` in `dfd` and everything below it (no symlink is followed). */
+static int rm_tree_at(int dfd, const char *name, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (depth > WALK_MAX_DEPTH)
+		return -ELOOP;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) && !rc) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (is_dir_at(dirfd(d), de->d_name))
+			rc = rm_tree_at(dirfd(d), de->d_name, depth + 1);
+		else if (unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT)
+			rc = -errno;
+	}
+	closedir(d);
+	if (!rc && unlinkat(dfd, name, AT_REMOVEDIR) && errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+/* Below the directory `dfd`: remove TMP_PREFIX files and MPU_DIR trees, counting them. */
+static int clean_walk(int dfd, int depth, size_t *n)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (depth > WALK_MAX_DEPTH)
+		return -ELOOP;
+	fd = dup(dfd);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) && !rc) {
+		const char *nm = de->d_name;
+		int sub;
+
+		if (!strcmp(nm, ".") || !strcmp(nm, ".."))
+			continue;
+		if (!strncmp(nm, TMP_PREFIX, strlen(TMP_PREFIX)) && !is_dir_at(dirfd(d), nm)) {
+			if (unlinkat(dirfd(d), nm, 0) == 0)
+				(*n)++;
+			else if (errno != ENOENT)
+				rc = -errno;
+		} else if (!strcmp(nm, MPU_DIR) && is_dir_at(dirfd(d), nm)) {
+			rc = rm_tree_at(dirfd(d), nm, depth + 1);
+			if (!rc)
+				(*n)++;
+		} else if (is_dir_at(dirfd(d), nm)) {
+			sub = openat(dirfd(d), nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				continue;	/* gone meanwhile */
+			rc = clean_walk(sub, depth + 1, n);
+			close(sub);
+			/* S3 has no directories: none outlives its last object (fails harmlessly
+			 * when it still holds some) */
+			if (!rc)
+				unlinkat(dirfd(d), nm, AT_REMOVEDIR);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The local store's leftovers of interrupted writes under `prefix`: temporary files of
+ * atomic_write and upload staging directories.  Emptied directories are pruned. */
+static int local_abort_uploads(struct objstore *s, const char *prefix, size_t *n_aborted,
+			       struct errmsg *err)
+{
+	struct local_store *ls = to_local(s);
+	char dir[PATH_MAX];
+	size_t len = strlen(prefix);
+	int fd, rc;
+
+	if (len < 2 || len >= sizeof(dir))
+		return bad_key(err, "clean up", prefix);
+	memcpy(dir, prefix, len - 1);
+	dir[len - 1] = '\0';
+	if (key_check(dir))
+		return bad_key(err, "clean up", prefix);
+	fd = openat(ls->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		       errmsg_set(err, -errno, "cannot clean up '%s' in '%s': %s", prefix, ls->dir,
+				  strerror(errno));
+	rc = clean_walk(fd, 0, n_aborted);
+	close(fd);
+	if (rc)
+		return errmsg_set(err, rc, "cannot clean up the temporary files under '%s' in "
+				  "'%s': %s", prefix, ls->dir, strerror(-rc));
+	return 0;
+}
+
 static int local_same_backend(const struct objstore *a, const struct objstore *b)
 {
 	return a->ops == &local_ops && b->ops == &local_ops;
@@ -1057,6 +1166,7 @@ static const struct objstore_ops local_ops = {
 	.copy = local_copy,
 	.delete_keys = local_delete_keys,
 	.same_backend = local_same_backend,
+	.abort_uploads = local_abort_uploads,
 	.destroy = local_destroy,
 };
 

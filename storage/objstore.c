@@ -203,6 +203,17 @@ int objstore_delete(struct objstore *s, const char *const *keys, size_t nkeys,
 	return s->ops->delete_keys(s, keys, nkeys, err);
 }
 
+int objstore_abort_uploads(struct objstore *s, const char *prefix, size_t *n_aborted,
+			   struct errmsg *err)
+{
+	*n_aborted = 0;
+	/* never the whole store: only a prefix being deleted ("<root><name>/") */
+	if (!prefix || !*prefix || prefix[strlen(prefix) - 1] != '/')
+		return errmsg_set(err, -EINVAL, "cannot abort the uploads under '%s': not a "
+				  "directory prefix", prefix ? prefix : "");
+	return s->ops->abort_uploads ? s->ops->abort_uploads(s, prefix, n_aborted, err) : 0;
+}
+
 int objstore_same_backend(const struct objstore *a, const struct objstore *b)
 {
 	if (a->ops != b->ops)

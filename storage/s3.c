@@ -881,25 +881,31 @@ static int s3_get(struct objstore *o, const char *key, uint64_t off, size_t len,
 }
 
 /* After a retried conditional PUT answered 412, the key may exist because our own first
- * attempt reached the server before its answer was lost: then the ETag is our MD5. */
+ * attempt reached the server before its answer was lost.  Decide by content, not by ETag:
+ * an ETag is the body's MD5 only for plain single-part objects (not with SSE-KMS/SSE-C, not
+ * on every S3-compatible server), so a lost answer must not turn into EEXIST.  Callers make
+ * conditional bodies unique (the reservation's sidecar names its job), so equal bytes mean
+ * the object is ours.  Reads at most len + 1 bytes. */
 static int put_was_ours(struct objstore *o, const char *key, const void *data, size_t len)
 {
 	struct obj_entry e;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned char *got_buf;
+	size_t got = 0;
 	int ours;
 
-	if (s3_head(o, key, &e, NULL))
-		return 0;
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL)) {
+	if (len == 0) {
+		if (s3_head(o, key, &e, NULL))
+			return 0;
+		ours = e.size == 0;
 		obj_entry_release(&e);
-		return 0;
+		return ours;
 	}
-	for (i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	ours = e.size == len && !strcasecmp(e.etag, hex);
-	obj_entry_release(&e);
+	got_buf = malloc(len + 1);
+	if (!got_buf)
+		return 0;
+	ours = s3_get(o, key, 0, len + 1, got_buf, &got, NULL) == 0 && got == len &&
+	       !memcmp(got_buf, data, len);
+	free(got_buf);
 	return ours;
 }
 
@@ -921,7 +927,9 @@ static int s3_put(struct objstore *o, const char *key, const void *data, size_t 
 	rc = s3_perform(s, &r);
 	if (!rc && (flags & OBJSTORE_IF_NONE_MATCH) &&
 	    (r.status == 412 || (r.status == 409 && !strcmp(r.e.code, "ConditionalRequestConflict")))) {
-		if (r.attempts > 1 && r.status == 412 && put_was_ours(o, key, data, len))
+		/* not only when r.attempts > 1: curl itself resends a request whose reused
+		 * connection died without an answer, so a lost answer can hide in one attempt */
+		if (r.status == 412 && put_was_ours(o, key, data, len))
 			return 0;
 		return errmsg_set(err, -EEXIST, "cannot create '%s': it already exists", key);
 	}
@@ -1062,8 +1070,10 @@ static int s3_mpu_complete(struct objstore *o, const char *key, const char *uplo
 	/* assembling many parts can take the server a while */
 	r.timeout_ms = s3_timeout(s, 0) + (long)nparts * 100;
 	rc = s3_perform(s, &r);
-	if (!rc && r.status == 404 && r.attempts > 1 && !strcmp(r.e.code, "NoSuchUpload")) {
-		/* an earlier attempt completed it and its answer was lost */
+	if (!rc && r.status == 404 && !strcmp(r.e.code, "NoSuchUpload")) {
+		/* an earlier attempt completed it and its answer was lost (not only when
+		 * r.attempts > 1: curl resends by itself on a kept-alive connection that died
+		 * without an answer, as t_snapshot_faults saw for a conditional PUT) */
 		struct obj_entry e;
 
 		if (s3_head(o, key, &e, NULL) == 0) {
@@ -1101,6 +1111,55 @@ static int s3_mpu_abort(struct objstore *o, const char *key, const char *upload_
 	if (rc || !is_2xx(&r))
 		return s3_fail(s, &r, rc, "abort the upload of", key, err);
 	return 0;
+}
+
+/* ListMultipartUploads under `prefix`, page by page, aborting each upload found. */
+static int s3_abort_uploads(struct objstore *o, const char *prefix, size_t *n_aborted,
+			    struct errmsg *err)
+{
+	struct s3_store *s = s3_of(o);
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = 0;
+
+	do {
+		struct buf resp = BUF_INIT(S3_XML_MAX);
+		struct s3xml_upload *ups = NULL;
+		char *nk = NULL, *ni = NULL;
+		struct s3_req r;
+		size_t n = 0, i;
+
+		memset(&r, 0, sizeof(r));
+		r.method = "GET";
+		r.query[r.nquery++] = (struct sigv4_pair){ "uploads", "" };
+		r.query[r.nquery++] = (struct sigv4_pair){ "prefix", prefix };
+		if (key_marker)
+			r.query[r.nquery++] = (struct sigv4_pair){ "key-marker", key_marker };
+		if (id_marker)
+			r.query[r.nquery++] = (struct sigv4_pair){ "upload-id-marker", id_marker };
+		r.resp = &resp;
+		rc = s3_perform(s, &r);
+		if (rc || !is_2xx(&r))
+			rc = s3_fail(s, &r, rc, "list the uploads under", prefix, err);
+		else if ((rc = s3xml_parse_uploads(resp.p, resp.len, &ups, &n, &nk, &ni, err)))
+			errmsg_prefix(err, rc, "cannot list the uploads under '%s'", prefix);
+		for (i = 0; !rc && i < n; i++) {
+			/* a server that ignores prefix must not make us abort others' uploads */
+			if (strncmp(ups[i].key, prefix, strlen(prefix)) != 0)
+				continue;
+			rc = s3_mpu_abort(o, ups[i].key, ups[i].upload_id, err);
+			if (!rc)
+				(*n_aborted)++;
+		}
+		s3xml_uploads_free(ups, n);
+		buf_release(&resp);
+		free(key_marker);
+		free(id_marker);
+		key_marker = nk;
+		id_marker = ni;
+	} while (!rc && key_marker);
+	free(key_marker);
+	free(id_marker);
+	return rc;
 }
 
 /* Copy through UploadPartCopy, sequentially, in parts of S3_COPY_PART (more when 10000
@@ -1328,6 +1387,7 @@ static const struct objstore_ops s3_ops = {
 	.copy = s3_copy,
 	.delete_keys = s3_delete_keys,
 	.same_backend = s3_same_backend,
+	.abort_uploads = s3_abort_uploads,
 	.destroy = s3_destroy,
 };
 

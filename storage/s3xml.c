@@ -671,6 +671,122 @@ int s3xml_parse_delete_result(const char *xml, size_t len, struct s3xml_delete_e
 	return 0;
 }
 
+/* ---- ListMultipartUploadsResult ---- */
+
+struct uploads_ctx {
+	int root_ok, truncated;
+	struct s3xml_upload *ups;
+	size_t n, cap;
+	struct s3xml_upload *cur;
+	char *next_key, *next_id;
+};
+
+static void uploads_start(struct xp *x, const char *name)
+{
+	struct uploads_ctx *c = x->ctx;
+
+	if (x->depth == 1) {
+		c->root_ok = !strcmp(name, "ListMultipartUploadsResult");
+		if (!c->root_ok)
+			xp_fail(x, -EIO, "not a ListMultipartUploadsResult");
+		return;
+	}
+	if (x->depth != 2 || strcmp(name, "Upload"))
+		return;
+	if (c->n >= S3XML_MAX_ENTRIES) {
+		xp_fail(x, -EIO, "too many entries");
+		return;
+	}
+	if (ARRAY_GROW(c->ups, c->n, c->cap, 8)) {
+		xp_fail(x, -ENOMEM, "out of memory");
+		return;
+	}
+	c->cur = &c->ups[c->n++];
+	memset(c->cur, 0, sizeof(*c->cur));
+}
+
+static void uploads_end(struct xp *x, const char *name, const char *text, size_t len)
+{
+	struct uploads_ctx *c = x->ctx;
+	char **dst = NULL;
+
+	if (x->depth == 1 && !strcmp(name, "Upload")) {
+		if (c->cur && (!c->cur->key || !c->cur->upload_id))
+			xp_fail(x, -EIO, "an Upload entry has no Key or UploadId");
+		c->cur = NULL;
+		return;
+	}
+	if (x->depth == 1) {	/* children of the root */
+		if (!strcmp(name, "IsTruncated"))
+			c->truncated = len == 4 && !memcmp(text, "true", 4);
+		else if (!strcmp(name, "NextKeyMarker"))
+			dst = &c->next_key;
+		else if (!strcmp(name, "NextUploadIdMarker"))
+			dst = &c->next_id;
+	} else if (x->depth == 2 && !strcmp(xp_parent(x, 0), "Upload") && c->cur) {
+		if (!strcmp(name, "Key"))
+			dst = &c->cur->key;
+		else if (!strcmp(name, "UploadId"))
+			dst = &c->cur->upload_id;
+	}
+	if (!dst)
+		return;
+	free(*dst);
+	*dst = memdup0(text, len);
+	if (!*dst)
+		xp_fail(x, -ENOMEM, "out of memory");
+}
+
+void s3xml_uploads_free(struct s3xml_upload *ups, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(ups[i].key);
+		free(ups[i].upload_id);
+	}
+	free(ups);
+}
+
+int s3xml_parse_uploads(const char *xml, size_t len, struct s3xml_upload **ups, size_t *n,
+			char **next_key, char **next_id, struct errmsg *err)
+{
+	struct uploads_ctx c;
+	struct xp *x;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	*ups = NULL;
+	*n = 0;
+	*next_key = NULL;
+	*next_id = NULL;
+	x = xp_new(uploads_start, uploads_end, &c);
+	if (!x)
+		return errmsg_set(err, -ENOMEM, "cannot parse an upload listing: out of memory");
+	rc = xp_run(x, xml, len, "upload listing", err);
+	free(x);
+	if (!rc && !c.root_ok)
+		rc = errmsg_set(err, -EIO, "malformed upload listing: not a "
+				"ListMultipartUploadsResult");
+	if (!rc && c.truncated && (!c.next_key || !c.next_key[0]))
+		rc = errmsg_set(err, -EIO, "malformed upload listing: truncated without "
+				"NextKeyMarker");
+	if (rc || !c.truncated) {
+		free(c.next_key);
+		free(c.next_id);
+		c.next_key = c.next_id = NULL;
+	}
+	if (rc) {
+		s3xml_uploads_free(c.ups, c.n);
+		return rc;
+	}
+	*ups = c.ups;
+	*n = c.n;
+	*next_key = c.next_key;
+	*next_id = c.next_id;
+	return 0;
+}
+
 /* ---- writing ---- */
 
 int s3xml_escape(struct buf *out, const char *s)

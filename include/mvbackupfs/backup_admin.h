@@ -98,8 +98,10 @@ void backup_delete_params_free(void *params);
  * backup_delete_params_free, &j)).  Deletes everything under params->prefix:
  *   phase "meta":   backup_delete_meta() again (cheap when already done; it guarantees
  *                   that no binlog disappears while a meta still names it);
- *   phase "list":   count the objects and bytes (page by page, nothing kept in memory);
- *                   they become the job's items/bytes totals;
+ *   phase "list":   abort the multipart uploads left open under the prefix and remove the
+ *                   local store's temporary files (objstore_abort_uploads: a cancelled or
+ *                   crashed snapshot's), then count the objects and bytes (page by page,
+ *                   nothing kept in memory); they become the job's items/bytes totals;
  *   phase "delete": list page by page (1000 keys) and delete each page with one
  *                   DeleteObjects, job_add_done per page; job_cancelled() is checked before
  *                   every page (returns -ECANCELED: the backup stays incomplete and

@@ -59,7 +59,8 @@ struct backup_create_params {
 	uint64_t multipart_threshold;	/* streaming: objects above it (and above
 					 * BACKUP_STREAM_PART) go up in multipart parts of
 					 * BACKUP_STREAM_PART; 0 = BACKUP_STREAM_PART.  Server-side
-					 * copies use the store's own multipart-copy threshold. */
+					 * copies above it go through UploadPartCopy in parts of its
+					 * size (5 MiB..5 GiB), cancel checked between parts. */
 	char *gc_pause_address;		/* management endpoint "http://host:9091"; "" or NULL = none */
 	int gc_pause_enable;		/* pause GC during the job (failures only warn) */
 	char *sidecar_job;		/* the job id of the reservation (mvbackupfs.json); when set,

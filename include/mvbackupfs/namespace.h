@@ -122,8 +122,15 @@ int ns_list_dir(struct ns *n, const char *path, ns_fill_fn fill, void *ctx,
  * No I/O. */
 const char *ns_milvus_data(const struct ns *n, const char *name);
 
-/* 1 when `name` is a backup directory at the root (by the cached or a fresh root listing). */
+/* 1 when `name` is a backup directory at the root (by the cached or a fresh root listing);
+ * 0 when it is not OR when the listing failed: callers that act on the answer (delete) use
+ * ns_backup_exists, which tells the two apart. */
 int ns_is_backup(struct ns *n, const char *name, struct errmsg *err);
+
+/* 0 when `name` is a backup directory at the root, -ENOENT when it is not, or the store's
+ * error (-EIO, -ETIMEDOUT, ...) with a sentence in err when the root listing failed: an S3
+ * failure is never "no such backup". */
+int ns_backup_exists(struct ns *n, const char *name, struct errmsg *err);
 
 /* Resolve and return the summary of backup `name` (reads its meta if not cached).
  * -ENOENT when no such backup. */

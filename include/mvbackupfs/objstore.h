@@ -128,6 +128,16 @@ int objstore_copy(struct objstore *dst, const char *dst_key, struct objstore *sr
 int objstore_delete(struct objstore *s, const char *const *keys, size_t nkeys,
 		    struct errmsg *err);
 
+/* Abort every multipart upload in progress whose key starts with `prefix` (which must end
+ * with '/') and remove the backend's own temporary files below it: what a writer that died
+ * or was cancelled mid-upload leaves behind, invisible to objstore_list but holding storage
+ * (S3: ListMultipartUploads + AbortMultipartUpload; local: the .mvbackupfs-mpu staging
+ * directories and .mvbackupfs-tmp.* files).  Uploads still being written by someone else
+ * are aborted too: call it only on a prefix being deleted.  *n_aborted counts the uploads
+ * and files removed.  0 or -errno. */
+int objstore_abort_uploads(struct objstore *s, const char *prefix, size_t *n_aborted,
+			   struct errmsg *err);
+
 /* 1 when objstore_copy(a -> b) can be done server-side, else 0. */
 int objstore_same_backend(const struct objstore *a, const struct objstore *b);
 
@@ -167,6 +177,9 @@ struct objstore_ops {
 	int (*delete_keys)(struct objstore *s, const char *const *keys, size_t nkeys,
 			   struct errmsg *err);
 	int (*same_backend)(const struct objstore *a, const struct objstore *b);
+	/* optional (NULL: nothing to abort) */
+	int (*abort_uploads)(struct objstore *s, const char *prefix, size_t *n_aborted,
+			     struct errmsg *err);
 	void (*destroy)(struct objstore *s);
 };
 

@@ -67,6 +67,21 @@ int s3xml_parse_delete_result(const char *xml, size_t len, struct s3xml_delete_e
 			      size_t *nerrs, struct errmsg *err);
 void s3xml_delete_errors_free(struct s3xml_delete_error *errs, size_t nerrs);
 
+/* One multipart upload in progress (ListMultipartUploads). */
+struct s3xml_upload {
+	char *key;
+	char *upload_id;
+};
+
+/* Parse a ListMultipartUploadsResult: *ups (malloc'd array, NULL when none) and *n; when the
+ * listing is truncated, *next_key and *next_id (malloc'd; *next_id may be NULL) are the
+ * markers of the next page, else both NULL.  Free with s3xml_uploads_free and free().  -EIO
+ * for another root element (an <Error>), an entry without Key or UploadId, or a truncated
+ * listing without NextKeyMarker. */
+int s3xml_parse_uploads(const char *xml, size_t len, struct s3xml_upload **ups, size_t *n,
+			char **next_key, char **next_id, struct errmsg *err);
+void s3xml_uploads_free(struct s3xml_upload *ups, size_t n);
+
 /* Append s with the XML special characters escaped (& < > " ').  Characters XML 1.0
  * cannot carry at all (control bytes other than tab/newline/CR) give -EINVAL. */
 int s3xml_escape(struct buf *out, const char *s);

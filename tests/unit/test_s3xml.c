@@ -340,6 +340,53 @@ static void test_delete_result(void **state)
 						   NULL), -EIO);
 }
 
+/* ListMultipartUploads: the uploads to abort and the markers of the next page. */
+static void test_uploads(void **state)
+{
+	const char *last = HDR "<ListMultipartUploadsResult " NS "><Bucket>b</Bucket>"
+		"<KeyMarker></KeyMarker><NextKeyMarker>x</NextKeyMarker><IsTruncated>false"
+		"</IsTruncated><Upload><Key>backup/a/k&amp;1</Key><UploadId>id-1</UploadId>"
+		"<Initiator><ID>u</ID></Initiator></Upload><Upload><Key>backup/a/k2</Key>"
+		"<UploadId>id-2</UploadId></Upload></ListMultipartUploadsResult>";
+	const char *more = "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+		"<NextKeyMarker>backup/a/k2</NextKeyMarker><NextUploadIdMarker>id-2"
+		"</NextUploadIdMarker></ListMultipartUploadsResult>";
+	const char *no_marker = "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+		"</ListMultipartUploadsResult>";
+	const char *no_id = "<ListMultipartUploadsResult><Upload><Key>k</Key></Upload>"
+		"</ListMultipartUploadsResult>";
+	const char *error = "<Error><Code>InternalError</Code></Error>";
+	struct s3xml_upload *ups;
+	char *nk, *ni;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(s3xml_parse_uploads(last, strlen(last), &ups, &n, &nk, &ni, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ups[0].key, "backup/a/k&1");
+	assert_string_equal(ups[0].upload_id, "id-1");
+	assert_string_equal(ups[1].key, "backup/a/k2");
+	assert_string_equal(ups[1].upload_id, "id-2");
+	assert_null(nk);	/* not truncated: no next page, whatever NextKeyMarker says */
+	assert_null(ni);
+	s3xml_uploads_free(ups, n);
+	assert_int_equal(s3xml_parse_uploads(more, strlen(more), &ups, &n, &nk, &ni, NULL), 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(nk, "backup/a/k2");
+	assert_string_equal(ni, "id-2");
+	free(nk);
+	free(ni);
+	s3xml_uploads_free(ups, n);
+	assert_int_equal(s3xml_parse_uploads(no_marker, strlen(no_marker), &ups, &n, &nk, &ni,
+					     NULL), -EIO);
+	assert_int_equal(s3xml_parse_uploads(no_id, strlen(no_id), &ups, &n, &nk, &ni, NULL),
+			 -EIO);
+	assert_int_equal(s3xml_parse_uploads(error, strlen(error), &ups, &n, &nk, &ni, NULL),
+			 -EIO);
+	assert_null(ups);
+	assert_null(nk);
+}
+
 /* The request bodies: keys escaped so that the server reads back exactly the key. */
 static void test_bodies(void **state)
 {
@@ -405,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_upload_id),
 		cmocka_unit_test(test_etag_results),
 		cmocka_unit_test(test_delete_result),
+		cmocka_unit_test(test_uploads),
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_time),
 	};
