@@ -554,8 +554,8 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 {
 	struct mvbfs *m = ctx();
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-	struct job_progress p;
 	uint64_t seen;
+	int rc;
 
 	if (h->kind != V_BACKUP_STATUS) {
 		*revents |= POLLIN;	/* everything else is always readable */
@@ -566,14 +566,13 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	pthread_mutex_lock(&h->lock);
 	seen = h->seen;
 	pthread_mutex_unlock(&h->lock);
-	if (jobtable_get(m->jobs, h->name, &p) != JT_NONE && p.changes != seen) {
+	/* one atomic check-and-register: a separate check then register missed a change that
+	 * fell in between (bug 8: the final one left the poller asleep) */
+	rc = jobtable_watch(m->jobs, h->name, h, seen, ph);
+	if (rc < 0)
+		return rc;
+	if (rc)
 		*revents |= POLLIN;
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		return 0;
-	}
-	if (ph)
-		jobtable_watch(m->jobs, h->name, h, ph);
 	return 0;
 }
 
@@ -1130,6 +1129,11 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 fail:
 	mvbfs_stop(m);
 	return rc;
+}
+
+void mvbfs_close(struct mvbfs *m)
+{
+	jobtable_close(m->jobs);
 }
 
 void mvbfs_stop(struct mvbfs *m)

@@ -233,11 +233,18 @@ int main(int argc, char *argv[])
 	ret = rc ? 1 : 0;
 	log_info("unmounted %s", cl.mountpoint);
 out:
+	/*
+	 * Shutdown order (bug 6): job threads may still run (a snapshot at SIGTERM) and wake
+	 * poll()ers through the FUSE session.  So: stop the wake-ups and cancel the jobs while
+	 * the session is whole; unmount (the mountpoint goes at once, the jobs wind down
+	 * meanwhile); wait for the jobs and free the mount; only then destroy the session.
+	 */
+	mvbfs_close(&m);
 	if (mounted)
 		fuse_unmount(fuse);
+	mvbfs_stop(&m);
 	if (fuse)
 		fuse_destroy(fuse);
-	mvbfs_stop(&m);
 	if (cfg_ok)
 		config_release(&cfg);
 	free(cfgpath);

@@ -57,7 +57,13 @@ struct mvbfs {
  * call it after fuse_daemonize().  Returns 0 or -errno with a sentence. */
 int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct errmsg *err);
 
-/* Stop the workers and free everything mvbfs_start built. */
+/* The FUSE loop has ended: stop every use of the FUSE session by the mount's threads (no
+ * more poll() wake-ups from jobs) and ask the jobs to stop, without waiting.  Call it before
+ * fuse_unmount()/fuse_destroy(); safe on a mount that never started. */
+void mvbfs_close(struct mvbfs *m);
+
+/* Stop the workers (waiting for the jobs) and free everything mvbfs_start built.  Call it
+ * before fuse_destroy(): a job still running must not outlive the session (bug 6). */
 void mvbfs_stop(struct mvbfs *m);
 
 /* The Milvus client options of a config (milvus.*), with the given per-call deadline and
