@@ -230,7 +230,11 @@ int main(int argc, char *argv[])
 	else
 		rc = fuse_loop_mt(fuse, &loop);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
-	ret = rc ? 1 : 0;
+	/* libfuse (3.12 on) returns the signal that ended the loop (SIGTERM, SIGINT, SIGHUP):
+	 * being asked to stop is a clean exit; only a negative value is an error */
+	ret = rc < 0 ? 1 : 0;
+	if (rc > 0)
+		log_info("stopping on signal %d", rc);
 	log_info("unmounted %s", cl.mountpoint);
 out:
 	/*

@@ -23,6 +23,8 @@
 #include "mvbackupfs/objstore.h"
 #include "mvbackupfs/readahead.h"
 
+struct fh;
+
 struct mvbfs {
 	const struct config *cfg;	/* not owned */
 	struct objstore *store;		/* the backup bucket (owned) */
@@ -47,6 +49,8 @@ struct mvbfs {
 		int64_t touched_ms;
 	} *pending;
 	size_t npending, cap_pending;
+	pthread_mutex_t open_lock;	/* guards open_files */
+	struct fh *open_files;		/* open handles (fsops.c); mvbfs_stop frees the unreleased */
 	int read_only;			/* -o ro */
 	uid_t uid;
 	gid_t gid;
