@@ -4,9 +4,12 @@
 #   1. scripts/setup.sh: packages, the Milvus stand-in's node modules, the build in build/
 #   2. unit tests (ctest) in build/
 #   3. the same unit tests built with -DMVB_SANITIZE=ON (ASan + UBSan) in build-asan/
-#   4. the unit tests under valgrind (memcheck: no error, no leak)
+#   4. the unit tests under valgrind (memcheck: no error, no leak), and built with ThreadSanitizer
+#      (-DMVB_TSAN=ON) in build-tsan/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot (run.sh each) when present
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot (run.sh each) when present;
+#      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
+#      mount suite and the racy part of the snapshot suite against the TSan daemon
 #
 # Prints one line per suite and ends with "N passed, N failed" (suites); exits 1 on any failure.
 # The S3 server is stopped on every exit.  Environment: JOBS (default 2), KEEP_LOGS=1 (keep the
