@@ -3,8 +3,8 @@
  *
  * Locking: `t->lock` guards the entry list, the watch list and `closing`.  Job callbacks
  * (from job threads) take it only briefly to find watchers; no job function is ever called
- * with it held, except job_progress() and job_cancel(), which take the job's own lock (lock
- * order: table, job).  Waking a poll()er (fuse_notify_poll) happens under `t->lock` and only
+ * with it held, except job_progress(), which takes the job's own lock (lock order: table,
+ * job), and job_cancel() (an atomic flag).  Waking a poll()er (fuse_notify_poll) happens under `t->lock` and only
  * while `closing` is 0, so once jobtable_close() returns no job thread touches the FUSE
  * session any more (it may be destroyed).
  */
@@ -440,8 +440,9 @@ int jobtable_watch(struct jobtable *t, const char *name, const void *owner, uint
 		if (p.changes != seen)
 			rc = 1;
 	}
+	if (w)
+		unwatch_locked(t, owner);	/* a newer poll() of the same file replaces it */
 	if (w && !rc && !t->closing) {
-		unwatch_locked(t, owner);
 		w->next = t->watches;
 		t->watches = w;
 		w = NULL;
