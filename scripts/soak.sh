@@ -5,7 +5,7 @@
 # open fds (/proc/PID/fd), threads and RSS after a warm-up, every 50 cycles and at the end,
 # and fails (exit 1) when, at the end, they grew beyond a small bound over the warm-up figures:
 # SOAK_MAX_FDS (default 8) more fds, SOAK_MAX_THREADS (4) more threads, SOAK_MAX_RSS_KB
-# (24576) more RSS.
+# (8192) more RSS (measured: 200 cycles grew it 1.9 MiB, flattening: 9240 -> 11140 kB).
 #
 # Environment: S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY (else a throw-away Ceph RGW
 # is started with scripts/s3-server.sh), MVB_BIN (default build/mvbackupfs; an ASan build works
@@ -17,7 +17,7 @@ CYCLES=${1:-${CYCLES:-200}}
 WARMUP=${SOAK_WARMUP:-10}
 MAX_FDS=${SOAK_MAX_FDS:-8}
 MAX_THREADS=${SOAK_MAX_THREADS:-4}
-MAX_RSS_KB=${SOAK_MAX_RSS_KB:-24576}
+MAX_RSS_KB=${SOAK_MAX_RSS_KB:-8192}
 
 rgw_dir=
 if [ -z "${S3_ENDPOINT:-}" ]; then

@@ -139,7 +139,7 @@ sanitizer_reports() {
 # poll() and shutdown; "all" for the whole suite) against the TSan daemon
 mount_tsan() {
 	local d="$logs/daemon-tsan" bad=0 sn
-	sn=${MVB_TSAN_SNAPSHOT:-t_status_poll t_status_poll_stress t_sigterm_poll t_snapshot_race t_snapshot_delete_race t_rmdir}
+	sn=${MVB_TSAN_SNAPSHOT:-t_status_poll t_status_poll_stress t_sigterm_poll t_snapshot_race t_snapshot_delete_race}
 	[ "$sn" = all ] && sn=
 	[ -x "$TSAN_DIR/mvbackupfs" ] || tsan_build || return 1
 	mkdir -p "$d"
