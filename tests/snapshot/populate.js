@@ -61,8 +61,10 @@ async function main() {
   const dim = Number(o.dim);
   if (o.bucket) await s3FromEnv().ensureBucket(o.bucket);
   const tls = o.ca ? { ssl: true, tls: { rootCertPath: o.ca, serverName: o['server-name'] } } : {};
+  // timeout: the SDK's default per-call deadline (15 s) is too short for a flush that writes
+  // thousands of binlog objects on a loaded machine (seen with 6 test runs on 2 cores)
   const client = new MilvusClient({ address: o.address, username: o.user, password: o.password,
-    logLevel: 'error', ...tls });
+    logLevel: 'error', timeout: 120000, ...tls });
   const fields = [
     { name: 'id', data_type: DataType.Int64, is_primary_key: true },
     { name: 'title', data_type: DataType.VarChar, max_length: 128 },
