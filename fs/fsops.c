@@ -57,6 +57,7 @@ struct fh {
 	pthread_mutex_t lock;	/* guards text, len, seen: a .status read at offset 0 replaces
 				 * the text while another read of the same handle may copy it */
 	uint64_t seen;		/* .status: the job change counter the text shows */
+	struct fh *prev, *next;	/* in m->open_files (under m->open_lock) */
 };
 
 #define VFILE_MAX	(64u << 20)
@@ -65,6 +66,28 @@ struct fh {
 static struct mvbfs *ctx(void)
 {
 	return fuse_get_context()->private_data;
+}
+
+/* A handle the kernel now holds: listed, so that mvbfs_stop frees the ones it never releases
+ * (after the loop ends, e.g. at SIGTERM, no RELEASE comes for files still open). */
+static void fh_link(struct mvbfs *m, struct fh *h)
+{
+	pthread_mutex_lock(&m->open_lock);
+	h->prev = NULL;
+	h->next = m->open_files;
+	if (h->next)
+		h->next->prev = h;
+	m->open_files = h;
+	pthread_mutex_unlock(&m->open_lock);
+}
+
+static void fh_free(struct fh *h)
+{
+	if (h->ra)
+		ra_close(h->ra);
+	pthread_mutex_destroy(&h->lock);
+	free(h->text);
+	free(h);
 }
 
 /* "/NAME/.info" -> V_BACKUP_INFO with name "NAME"; "/.info" -> V_ROOT_INFO. */
@@ -504,6 +527,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		}
 		fi->direct_io = 1;	/* never cached: .status changes under the reader */
 		fi->fh = (uintptr_t)h;
+		fh_link(m, h);
 		return 0;
 	}
 	rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
@@ -532,6 +556,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	else
 		fi->keep_cache = a.committed;
 	fi->fh = (uintptr_t)h;
+	fh_link(m, h);
 	return 0;
 fail:
 	log_failure("cannot open", path, rc, &e);
@@ -587,15 +612,20 @@ static int op_read(const char *path, char *dst, size_t size, off_t off,
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
+	struct mvbfs *m = ctx();
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 
 	if (h->kind == V_BACKUP_STATUS)
-		jobtable_unwatch(ctx()->jobs, h);
-	if (h->ra)
-		ra_close(h->ra);
-	pthread_mutex_destroy(&h->lock);
-	free(h->text);
-	free(h);
+		jobtable_unwatch(m->jobs, h);
+	pthread_mutex_lock(&m->open_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		m->open_files = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&m->open_lock);
+	fh_free(h);
 	return 0;
 }
 
@@ -625,8 +655,8 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 {
 	struct mvbfs *m = ctx();
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-	struct job_progress p;
 	uint64_t seen;
+	int rc;
 
 	if (h->kind != V_BACKUP_STATUS) {
 		*revents |= POLLIN;	/* everything else is always readable */
@@ -637,14 +667,13 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	pthread_mutex_lock(&h->lock);
 	seen = h->seen;
 	pthread_mutex_unlock(&h->lock);
-	if (jobtable_get(m->jobs, h->name, &p) != JT_NONE && p.changes != seen) {
+	/* one atomic check-and-register: a separate check then register missed a change that
+	 * fell in between (bug 8: the final one left the poller asleep) */
+	rc = jobtable_watch(m->jobs, h->name, h, seen, ph);
+	if (rc < 0)
+		return rc;
+	if (rc)
 		*revents |= POLLIN;
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		return 0;
-	}
-	if (ph)
-		jobtable_watch(m->jobs, h->name, h, ph);
 	return 0;
 }
 
@@ -1215,6 +1244,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	pthread_mutex_init(&m->names_lock, NULL);
 	pthread_cond_init(&m->names_cond, NULL);
 	pthread_mutex_init(&m->pending_lock, NULL);
+	pthread_mutex_init(&m->open_lock, NULL);
 	rc = config_open_store(cfg, &cfg->backup_storage, &m->store, err);
 	if (rc)
 		return rc;
@@ -1270,13 +1300,26 @@ fail:
 	return rc;
 }
 
+void mvbfs_close(struct mvbfs *m)
+{
+	jobtable_close(m->jobs);
+}
+
 void mvbfs_stop(struct mvbfs *m)
 {
 	/* jobs first: they use the stores and the client */
-	jobtable_free(m->jobs);
+	jobtable_free(m->jobs);	/* also drops the poll handles of open .status files */
 	m->jobs = NULL;
 	milvus_client_free(m->milvus);
 	m->milvus = NULL;
+	/* files still open when the loop ended: the kernel sends no RELEASE for them any more
+	 * (the FUSE loop is over), so free them here, before the read-ahead pool they use */
+	while (m->open_files) {
+		struct fh *h = m->open_files;
+
+		m->open_files = h->next;
+		fh_free(h);
+	}
 	if (m->ra)
 		ra_pool_free(m->ra);
 	m->ra = NULL;

@@ -1,9 +1,12 @@
 /*
  * jobtable.c - jobs by backup name, and poll() wake-ups for .status (see jobtable.h).
  *
- * Locking: `t->lock` guards the entry list and the watch list.  Job callbacks (from job
- * threads) take it only briefly to find watchers; no job function is ever called with it
- * held, except job_progress(), which takes the job's own lock (lock order: table, job).
+ * Locking: `t->lock` guards the entry list, the watch list and `closing`.  Job callbacks
+ * (from job threads) take it only briefly to find watchers; no job function is ever called
+ * with it held, except job_progress(), which takes the job's own lock (lock order: table,
+ * job), and job_cancel() (an atomic flag).  Waking a poll()er (fuse_notify_poll) happens under `t->lock` and only
+ * while `closing` is 0, so once jobtable_close() returns no job thread touches the FUSE
+ * session any more (it may be destroyed).
  */
 #define FUSE_USE_VERSION 35
 #include "mvbackupfs/jobtable.h"
@@ -59,7 +62,7 @@ struct jobtable {
 	void *finish_ctx;
 	void (*forget_cb)(void *, const char *);
 	void *forget_ctx;
-	atomic_int closing;	/* jobtable_free runs: job threads no longer call back */
+	int closing;		/* jobtable_close ran: no wake-ups, no callbacks (under lock) */
 };
 
 static long long mono_ms(void)
@@ -88,34 +91,52 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
-void jobtable_free(struct jobtable *t)
+static void watches_free(struct watch *w)
 {
-	struct entry *e, *en;
-	struct watch *w, *wn;
+	struct watch *wn;
+
+	for (; w; w = wn) {
+		wn = w->next;
+		fuse_pollhandle_destroy(w->ph);	/* frees the handle only: no session access */
+		free(w->name);
+		free(w);
+	}
+}
+
+void jobtable_close(struct jobtable *t)
+{
+	struct entry *e;
+	struct watch *w;
 
 	if (!t)
 		return;
-	/* detach everything first: job threads that end now find an empty table and, with
-	 * `closing` set, call nothing back; entry_free then joins each of them */
-	atomic_store(&t->closing, 1);
+	pthread_mutex_lock(&t->lock);
+	t->closing = 1;
+	w = t->watches;
+	t->watches = NULL;
+	for (e = t->entries; e; e = e->next)
+		job_cancel(e->job);
+	pthread_mutex_unlock(&t->lock);
+	watches_free(w);
+}
+
+void jobtable_free(struct jobtable *t)
+{
+	struct entry *e, *en;
+
+	if (!t)
+		return;
+	jobtable_close(t);
+	/* detach the entries: job threads that end now find an empty table and, with `closing`
+	 * set, call nothing back; entry_free then joins each of them */
 	pthread_mutex_lock(&t->lock);
 	e = t->entries;
 	t->entries = NULL;
-	w = t->watches;
-	t->watches = NULL;
 	pthread_mutex_unlock(&t->lock);
-	for (en = e; en; en = en->next)
-		job_cancel(en->job);
 	while (e) {
 		en = e->next;
 		entry_free(e);
 		e = en;
-	}
-	for (; w; w = wn) {
-		wn = w->next;
-		fuse_pollhandle_destroy(w->ph);
-		free(w->name);
-		free(w);
 	}
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -137,11 +158,10 @@ static void on_change(void *ctx)
 	struct entry *e = ctx;
 	struct jobtable *t = e->t;
 	struct watch **pp;
-	int finished = job_finished(e->job);
+	int finished = job_finished(e->job), closing;
 
-	if (atomic_load(&t->closing))
-		return;
 	pthread_mutex_lock(&t->lock);
+	closing = t->closing;	/* once set, the watch list stays empty */
 	for (pp = &t->watches; *pp;) {
 		struct watch *w = *pp;
 
@@ -156,6 +176,8 @@ static void on_change(void *ctx)
 		free(w);
 	}
 	pthread_mutex_unlock(&t->lock);
+	if (closing)
+		return;	/* shutting down: the mount's caches are about to go */
 	if (finished && !atomic_exchange(&e->finishing, 1)) {
 		struct job_progress p;
 
@@ -391,23 +413,43 @@ static void unwatch_locked(struct jobtable *t, const void *owner)
 	}
 }
 
-void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
-		    struct fuse_pollhandle *ph)
+int jobtable_watch(struct jobtable *t, const char *name, const void *owner, uint64_t seen,
+		   struct fuse_pollhandle *ph)
 {
-	struct watch *w = calloc(1, sizeof(*w));
+	struct watch *w = NULL;
+	struct entry **pp;
+	struct job_progress p;
+	int rc = 0;
 
-	if (!w || !(w->name = strdup(name))) {
-		free(w);
-		fuse_pollhandle_destroy(ph);
-		return;
+	if (ph) {
+		w = calloc(1, sizeof(*w));
+		if (!w || !(w->name = strdup(name))) {
+			free(w);
+			fuse_pollhandle_destroy(ph);
+			return -ENOMEM;
+		}
+		w->owner = owner;
+		w->ph = ph;
 	}
-	w->owner = owner;
-	w->ph = ph;
+	/* the check and the registration are one step under t->lock: a change counted after
+	 * the check calls on_change, which needs t->lock, so it finds this watch (bug 8) */
 	pthread_mutex_lock(&t->lock);
-	unwatch_locked(t, owner);
-	w->next = t->watches;
-	t->watches = w;
+	pp = find(t, name);
+	if (pp) {
+		job_progress((*pp)->job, &p);
+		if (p.changes != seen)
+			rc = 1;
+	}
+	if (w)
+		unwatch_locked(t, owner);	/* a newer poll() of the same file replaces it */
+	if (w && !rc && !t->closing) {
+		w->next = t->watches;
+		t->watches = w;
+		w = NULL;
+	}
 	pthread_mutex_unlock(&t->lock);
+	watches_free(w);	/* not registered: readable now, or shutting down */
+	return rc;
 }
 
 void jobtable_unwatch(struct jobtable *t, const void *owner)

@@ -268,14 +268,25 @@ int main(int argc, char *argv[])
 	else
 		rc = fuse_loop_mt(fuse, &loop);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
-	ret = rc ? 1 : 0;
+	/* libfuse (3.12 on) returns the signal that ended the loop (SIGTERM, SIGINT, SIGHUP):
+	 * being asked to stop is a clean exit; only a negative value is an error */
+	ret = rc < 0 ? 1 : 0;
+	if (rc > 0)
+		log_info("stopping on signal %d", rc);
 	log_info("unmounted %s", cl.mountpoint);
 out:
+	/*
+	 * Shutdown order (bug 6): job threads may still run (a snapshot at SIGTERM) and wake
+	 * poll()ers through the FUSE session.  So: stop the wake-ups and cancel the jobs while
+	 * the session is whole; unmount (the mountpoint goes at once, the jobs wind down
+	 * meanwhile); wait for the jobs and free the mount; only then destroy the session.
+	 */
+	mvbfs_close(&m);
 	if (mounted)
 		fuse_unmount(fuse);
+	mvbfs_stop(&m);
 	if (fuse)
 		fuse_destroy(fuse);
-	mvbfs_stop(&m);
 	if (cfg_ok)
 		config_release(&cfg);
 	free(cfgpath);

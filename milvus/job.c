@@ -22,7 +22,9 @@ struct job {
 	void (*notify)(void *);
 	void *notify_ctx;
 	atomic_int cancelled;
-	pthread_mutex_t lock;		/* guards p, finished, rate_* */
+	/* guards p, finished, rate_*, and notify/notify_ctx (set by job_set_notify from another
+	 * thread after the job has started, read by the job's thread on every change) */
+	pthread_mutex_t lock;
 	pthread_cond_t done_cond;	/* signalled when finished becomes 1 */
 	struct job_progress p;
 	int finished;
@@ -65,10 +67,19 @@ static void changed_locked(struct job *j)
 	j->p.changes++;
 }
 
+/* Call the notify callback, read under the lock (it may be set while the job runs) and
+ * called without it (the callback takes other locks: lock order is theirs, then the job's). */
 static void notify(struct job *j)
 {
-	if (j->notify)
-		j->notify(j->notify_ctx);
+	void (*cb)(void *);
+	void *ctx;
+
+	pthread_mutex_lock(&j->lock);
+	cb = j->notify;
+	ctx = j->notify_ctx;
+	pthread_mutex_unlock(&j->lock);
+	if (cb)
+		cb(ctx);
 }
 
 static void *job_main(void *arg)

@@ -4,14 +4,18 @@
 #   1. scripts/setup.sh: packages, the Milvus stand-in's node modules, the build in build/
 #   2. unit tests (ctest) in build/
 #   3. the same unit tests built with -DMVB_SANITIZE=ON (ASan + UBSan) in build-asan/
-#   4. the unit tests under valgrind (memcheck: no error, no leak)
+#   4. the unit tests under valgrind (memcheck: no error, no leak), and built with ThreadSanitizer
+#      (-DMVB_TSAN=ON) in build-tsan/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/nonroot (run.sh each) when present
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/nonroot, tests/crash, tests/faults (run.sh each) when present;
+#      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
+#      mount suite and the racy part of the snapshot suite against the TSan daemon
 #
 # Prints one line per suite and ends with "N passed, N failed" (suites); exits 1 on any failure.
 # The S3 server is stopped on every exit.  Environment: JOBS (default 2), KEEP_LOGS=1 (keep the
 # log dir), SKIP_SETUP=1 (use the existing build),
-# BUILD_DIR (default build; the ASan build goes to BUILD_DIR-asan), SUITES="unit asan valgrind mount ..." (a subset).
+# BUILD_DIR (default build; the ASan build goes to BUILD_DIR-asan, the TSan build to BUILD_DIR-tsan),
+# SUITES="unit asan valgrind tsan mount ..." (a subset), MVB_TSAN_SNAPSHOT (see mount_tsan).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -108,6 +112,56 @@ mount_asan() {
 	[ $bad -eq 0 ]
 }
 
+# ThreadSanitizer (build-tsan/, -DMVB_TSAN=ON) and more live suites against sanitized daemons.
+# Reports of the detached daemons go to files (log_path); any report fails the suite.  Known
+# false positives inside libraries are suppressed in tests/tsan.supp (one reason per line).
+TSAN_DIR=${TSAN_DIR:-$BUILD_DIR-tsan}
+TSAN_SUPP="$top/tests/tsan.supp"
+tsan_build() {
+	cmake -S . -B "$TSAN_DIR" -DMVB_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+	cmake --build "$TSAN_DIR" -j"$JOBS"
+}
+tsan_unit() {
+	tsan_build &&
+	TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1:suppressions=$TSAN_SUPP" \
+		ctest --test-dir "$TSAN_DIR" --output-on-failure -j"$JOBS"
+}
+# sanitizer_reports DIR: print every report file in DIR; 1 when there is one
+sanitizer_reports() {
+	local f bad=0
+	for f in "$1"/*; do
+		[ -f "$f" ] || continue
+		echo "--- sanitizer report $f"; cat "$f"; bad=1
+	done
+	[ $bad -eq 0 ]
+}
+# the mount suite and the snapshot tests of MVB_TSAN_SNAPSHOT (default: those that race jobs,
+# poll() and shutdown; "all" for the whole suite) against the TSan daemon
+mount_tsan() {
+	local d="$logs/daemon-tsan" bad=0 sn
+	sn=${MVB_TSAN_SNAPSHOT:-t_status_poll t_status_poll_stress t_sigterm_poll t_snapshot_race t_snapshot_delete_race}
+	[ "$sn" = all ] && sn=
+	[ -x "$TSAN_DIR/mvbackupfs" ] || tsan_build || return 1
+	mkdir -p "$d"
+	export TSAN_OPTIONS="log_path=$d/tsan:halt_on_error=0:second_deadlock_stack=1:suppressions=$TSAN_SUPP"
+	MVB_BIN="$top/$TSAN_DIR/mvbackupfs" bash tests/mount/run.sh || bad=1
+	# shellcheck disable=SC2086
+	MVB_BIN="$top/$TSAN_DIR/mvbackupfs" bash tests/snapshot/run.sh $sn || bad=1
+	unset TSAN_OPTIONS
+	sanitizer_reports "$d" || bad=1
+	[ $bad -eq 0 ]
+}
+# the snapshot suite against the ASan/UBSan daemon (the asan suite builds it)
+snapshot_asan() {
+	local d="$logs/daemon-asan-snapshot" bad=0
+	[ -x "$ASAN_DIR/mvbackupfs" ] || { echo "no $ASAN_DIR/mvbackupfs (the asan suite builds it)"; return 1; }
+	mkdir -p "$d"
+	ASAN_OPTIONS="log_path=$d/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$d/ubsan:print_stacktrace=1" \
+		MVB_BIN="$top/$ASAN_DIR/mvbackupfs" bash tests/snapshot/run.sh || bad=1
+	sanitizer_reports "$d" || bad=1
+	[ $bad -eq 0 ]
+}
+
 # The stand-in's own suite (the official Node SDK against it).  It skips itself without an S3
 # server, so a run that passed nothing counts as a failure here.
 standin_smoke() {
@@ -121,6 +175,7 @@ if [ $build_ok = 1 ]; then
 	suite unit unit
 	suite asan asan
 	suite valgrind valgrind_unit
+	suite tsan tsan_unit
 else
 	fail=$((fail+1)); results+=("FAIL unit/asan/valgrind (no build)")
 fi
@@ -138,6 +193,7 @@ live=()
 [ -f tests/crash/run.sh ] && live+=(crash)	# builds $BUILD_DIR-crash (-DMVB_CRASH_POINTS=ON)
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
 [ -f tests/faults/faultproxy.py ] && live+=(faults)	# S3 fault proxy (tests/faults/lib.sh)
+[ -f tests/snapshot/run.sh ] && live+=(snapshot-asan mount-tsan)
 want_live=0
 for s in "${live[@]}"; do
 	if [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $s "* ]]; then want_live=1; fi
@@ -156,6 +212,8 @@ if [ $want_live = 1 ]; then
 			admin) suite admin env S3_BUCKETS="mvbs3live" bash tests/s3/backup_admin_live.sh "$BUILD_DIR" ;;
 			create) suite create env BUILD_DIR="$BUILD_DIR" bash tests/snapshot/create_live.sh ;;
 			mount-asan) suite mount-asan mount_asan ;;
+			snapshot-asan) suite snapshot-asan snapshot_asan ;;
+			mount-tsan) suite mount-tsan mount_tsan ;;
 			standin) suite standin standin_smoke ;;
 			faults) suite faults bash tests/mount/run.sh --dir tests/faults ;;
 			*) suite "$s" bash "tests/$s/run.sh" ;;

@@ -14,6 +14,7 @@
 #define MVBACKUPFS_JOBTABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mvbackupfs/job.h"
 
@@ -23,7 +24,13 @@ struct jobtable;
 enum jt_kind { JT_NONE = 0, JT_SNAPSHOT, JT_DELETE };
 
 int jobtable_new(struct jobtable **out);
-/* Cancels every running job, waits for them, frees everything. */
+/* Stop touching FUSE and ask the jobs to stop: destroys every poll handle (no wake-up is
+ * sent from now on, and later jobtable_watch calls keep none), runs no more finish or
+ * forget callbacks, and cancels every running job without waiting for it.  Call it before
+ * the FUSE session is unmounted and destroyed: job threads still running must not use it.
+ * Idempotent; NULL is fine. */
+void jobtable_close(struct jobtable *t);
+/* jobtable_close, then waits for every job and frees everything. */
 void jobtable_free(struct jobtable *t);
 
 /* Register `j` (owned by the table from now on) as the `kind` job of `name`.  An earlier job
@@ -62,11 +69,14 @@ int jobtable_cancel_wait(struct jobtable *t, const char *name);
 char **jobtable_names(struct jobtable *t, enum jt_kind kind);
 void jobtable_names_free(char **names);
 
-/* Wake `ph` (taking ownership of it) when `name`'s job changes; replaces an earlier handle
- * of the same open file identified by `owner`.  Handles are destroyed when woken or when
- * the owner calls jobtable_unwatch. */
-void jobtable_watch(struct jobtable *t, const char *name, const void *owner,
-		    struct fuse_pollhandle *ph);
+/* poll() on `name`'s .status, by the open file `owner` whose text shows change counter
+ * `seen`: returns 1 when the job has changed since (readable now; `ph` is destroyed),
+ * else 0 and wakes `ph` (taking ownership of it; may be NULL) at the job's next change.
+ * The check and the registration are atomic, so no change is missed in between.  A new
+ * handle replaces an earlier one of the same `owner`; handles are destroyed when woken or
+ * when the owner calls jobtable_unwatch.  -ENOMEM (handle destroyed) when out of memory. */
+int jobtable_watch(struct jobtable *t, const char *name, const void *owner, uint64_t seen,
+		   struct fuse_pollhandle *ph);
 void jobtable_unwatch(struct jobtable *t, const void *owner);
 
 /* Called when a job finishes (from its thread): the callback lets the mount drop caches. */

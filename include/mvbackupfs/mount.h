@@ -23,6 +23,8 @@
 #include "mvbackupfs/objstore.h"
 #include "mvbackupfs/readahead.h"
 
+struct fh;
+
 struct mvbfs {
 	const struct config *cfg;	/* not owned */
 	struct objstore *store;		/* the backup bucket (owned) */
@@ -47,6 +49,8 @@ struct mvbfs {
 		int64_t touched_ms;
 	} *pending;
 	size_t npending, cap_pending;
+	pthread_mutex_t open_lock;	/* guards open_files */
+	struct fh *open_files;		/* open handles (fsops.c); mvbfs_stop frees the unreleased */
 	int read_only;			/* -o ro */
 	uid_t uid;
 	gid_t gid;
@@ -57,7 +61,13 @@ struct mvbfs {
  * call it after fuse_daemonize().  Returns 0 or -errno with a sentence. */
 int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct errmsg *err);
 
-/* Stop the workers and free everything mvbfs_start built. */
+/* The FUSE loop has ended: stop every use of the FUSE session by the mount's threads (no
+ * more poll() wake-ups from jobs) and ask the jobs to stop, without waiting.  Call it before
+ * fuse_unmount()/fuse_destroy(); safe on a mount that never started. */
+void mvbfs_close(struct mvbfs *m);
+
+/* Stop the workers (waiting for the jobs) and free everything mvbfs_start built.  Call it
+ * before fuse_destroy(): a job still running must not outlive the session (bug 6). */
 void mvbfs_stop(struct mvbfs *m);
 
 /* The Milvus client options of a config (milvus.*), with the given per-call deadline and

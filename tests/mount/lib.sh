@@ -73,7 +73,9 @@ t_eq() {
 
 # t_match DESC REGEX TEXT (extended regex, anywhere in TEXT)
 t_match() {
-	if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"; return 0; fi
+	# a here-string, not a pipe: under pipefail, grep -q leaving at the first match could
+	# kill printf with SIGPIPE and turn a match into a failure (seen under load)
+	if grep -Eq -- "$2" <<<"$3"; then ok "$1"; return 0; fi
 	not_ok "$1"
 	diag "no match for /$2/ in:"
 	printf '%s\n' "$3" | head -n 20 | sed 's/^/#   /'
