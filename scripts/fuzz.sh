@@ -109,5 +109,6 @@ for t in $targets; do
 		echo "    log: $out"
 	fi
 done
-echo "fuzz: $(echo "$targets" | wc -w) targets, ${SECONDS_EACH}s each, $total_execs executions, $bad failed (logs: $logs)"
+ntargets=$(echo "$targets" | wc -w)
+echo "$((ntargets - bad)) passed, $bad failed (fuzz: $ntargets targets, ${SECONDS_EACH}s each, $total_execs executions; logs: $logs)"
 [ $bad -eq 0 ]
