@@ -261,7 +261,7 @@ static int summary_from_meta(struct ns_summary *s, const struct meta_backup *m)
 		d->size = meta_collection_size(c);
 		d->indexes = index_list(c);
 		d->load_state = xstrdup(c->load_state);
-		s->entities += d->entities;
+		s->entities = meta_sat_add(s->entities, d->entities);	/* crafted meta: no overflow */
 		rc = add_database(s, d->db);
 		if (rc)
 			return rc;

@@ -757,18 +757,39 @@ static int parse_reply(struct grpc_conn *c, const ProtobufCMessageDescriptor *re
 			 c->grpc_status, c->grpc_message[0] ? ": " : "", c->grpc_message);
 		return grpc_status_to_errno(c->grpc_status);
 	}
-	if (c->body.len < 5) {
+	return grpc_frame_unpack(b, c->body.len, c->max_recv, resp_desc, resp, cause, causesz);
+}
+
+int grpc_frame_unpack(const void *body, size_t len, size_t max_recv,
+		      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
+		      char *cause, size_t causesz)
+{
+	const unsigned char *b = body;
+	uint32_t frame_len;
+
+	*resp = NULL;
+	if (len < 5) {
 		snprintf(cause, causesz, "grpc-status 0 without a reply message");
 		return -EPROTO;
 	}
-	if ((size_t)c->frame_len + 5 != c->body.len) {
-		snprintf(cause, causesz, "reply frame of %u bytes but %zu received",
-			 c->frame_len, c->body.len - 5);
+	frame_len = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
+	if (b[0] != 0) {
+		snprintf(cause, causesz, "compressed reply (flag %u)", b[0]);
 		return -EPROTO;
 	}
-	*resp = protobuf_c_message_unpack(resp_desc, NULL, c->frame_len, b + 5);
+	if (frame_len > max_recv) {
+		snprintf(cause, causesz, "reply of %u bytes is over the %zu byte limit", frame_len,
+			 max_recv);
+		return -EPROTO;
+	}
+	if ((size_t)frame_len + 5 != len) {
+		snprintf(cause, causesz, "reply frame of %u bytes but %zu received", frame_len,
+			 len - 5);
+		return -EPROTO;
+	}
+	*resp = protobuf_c_message_unpack(desc, NULL, frame_len, b + 5);
 	if (!*resp) {
-		snprintf(cause, causesz, "cannot decode the reply as '%s'", resp_desc->name);
+		snprintf(cause, causesz, "cannot decode the reply as '%s'", desc->name);
 		return -EPROTO;
 	}
 	return 0;

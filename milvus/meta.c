@@ -1104,15 +1104,16 @@ int meta_parse_levels(const char *backup_json, size_t backup_len, const char *co
 				continue;
 			parts[j].size = 0;
 			for (size_t k = 0; k < parts[j].nsegments; k++)
-				parts[j].size += parts[j].segments[k].size;
-			c->size += parts[j].size;
+				parts[j].size = meta_sat_add(parts[j].size,
+							     parts[j].segments[k].size);
+			c->size = meta_sat_add(c->size, parts[j].size);
 			c->partitions[c->npartitions++] = parts[j];
 			memset(&parts[j], 0, sizeof(parts[j]));
 		}
 	}
 	out->size = 0;
 	for (size_t i = 0; i < out->ncollections; i++)
-		out->size += out->collections[i].size;
+		out->size = meta_sat_add(out->size, out->collections[i].size);
 	rc = 0;
 out:
 	if (root)
@@ -1136,7 +1137,7 @@ int64_t meta_collection_entities(const struct meta_collection *c)
 	for (size_t i = 0; i < c->npartitions; i++)
 		for (size_t j = 0; j < c->partitions[i].nsegments; j++)
 			if (!c->partitions[i].segments[j].is_l0)
-				n += c->partitions[i].segments[j].num_of_rows;
+				n = meta_sat_add(n, c->partitions[i].segments[j].num_of_rows);
 	return n;
 }
 
@@ -1158,9 +1159,9 @@ int64_t meta_collection_size(const struct meta_collection *c)
 		return c->size;
 	for (size_t i = 0; i < c->npartitions; i++)
 		for (size_t j = 0; j < c->partitions[i].nsegments; j++)
-			n += c->partitions[i].segments[j].size;
+			n = meta_sat_add(n, c->partitions[i].segments[j].size);
 	for (size_t i = 0; i < c->nl0_segments; i++)
-		n += c->l0_segments[i].size;
+		n = meta_sat_add(n, c->l0_segments[i].size);
 	return n;
 }
 
@@ -1171,7 +1172,7 @@ int64_t meta_backup_size(const struct meta_backup *b)
 	if (b->size)
 		return b->size;
 	for (size_t i = 0; i < b->ncollections; i++)
-		n += meta_collection_size(&b->collections[i]);
+		n = meta_sat_add(n, meta_collection_size(&b->collections[i]));
 	return n;
 }
 

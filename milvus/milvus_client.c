@@ -241,8 +241,7 @@ static const Milvus__Proto__Common__Status *status_of(const ProtobufCMessage *m)
 	return *(Milvus__Proto__Common__Status *const *)((const char *)m + f->offset);
 }
 
-/* The second error level: Milvus's own status inside a gRPC-OK reply. */
-static int check_status(const char *method, const ProtobufCMessage *m, struct errmsg *err)
+int milvus_reply_status(const char *method, const ProtobufCMessage *m, struct errmsg *err)
 {
 	const Milvus__Proto__Common__Status *st = status_of(m);
 	int ret;
@@ -287,7 +286,7 @@ int milvus_call(struct milvus_client *mc, const char *method, const char *db,
 	if (ret)
 		return ret;
 	if (!(flags & MILVUS_NO_STATUS)) {
-		ret = check_status(method, *resp, err);
+		ret = milvus_reply_status(method, *resp, err);
 		if (ret) {
 			protobuf_c_message_free_unpacked(*resp, NULL);
 			*resp = NULL;

@@ -106,6 +106,7 @@ int rfc3339_parse(const char *s, int64_t *out)
 	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
 	const char *p;
+	int64_t t;
 
 	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
 	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
@@ -138,21 +139,38 @@ int rfc3339_parse(const char *s, int64_t *out)
 		return -EINVAL;
 	if (se == 60)	/* a leap second: the instant after 23:59:59 */
 		se = 59;
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se -
-	       sign * (oh * 3600 + om * 60);
+	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se -
+	    sign * (oh * 3600 + om * 60);
+	/* only instants rfc3339_format can write back (UTC years 0000..9999): an offset can push
+	 * "0000-01-01T00:00:00+01:00" out of it, and a rewritten sidecar would lose that time */
+	if (t < days_from_civil(0, 1, 1) * 86400 || t > days_from_civil(10000, 1, 1) * 86400 - 1)
+		return -EINVAL;
+	*out = t;
 	return 0;
 }
 
 static int str_field(json_t *o, const char *key, char *dst, size_t cap, struct errmsg *err)
 {
 	json_t *v = json_object_get(o, key);
+	const char *src;
+	size_t n;
 
 	dst[0] = '\0';
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
 		return errmsg_set(err, -EINVAL, "'%s' in '%s' is not a string", key, SIDECAR_NAME);
-	snprintf(dst, cap, "%s", json_string_value(v));
+	src = json_string_value(v);
+	n = strlen(src);
+	if (n >= cap) {
+		/* truncate at a character boundary: half a UTF-8 sequence would be written back
+		 * as U+FFFD (jansson only hands out valid UTF-8) */
+		n = cap - 1;
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 	return 0;
 }
 

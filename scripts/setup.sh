@@ -18,7 +18,8 @@ JOBS=${JOBS:-2}
 log() { echo "setup: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Build: compiler, CMake, the libraries the daemon links against, protoc-c, cmocka.
+# Build: compiler, CMake, the libraries the daemon links against, protoc-c, cmocka; clang and its
+# libFuzzer/sanitizer runtimes for the fuzz targets (scripts/fuzz.sh).
 # Test: FUSE tools, the S3 server (Ceph RGW), copy/compare tools, valgrind, node for the stand-in.
 PACKAGES=(
 	build-essential cmake pkg-config
@@ -26,6 +27,7 @@ PACKAGES=(
 	libcurl4-openssl-dev libssl-dev libyaml-dev libjansson-dev libexpat1-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	libcmocka-dev
+	clang libclang-rt-14-dev
 	ceph-mon ceph-osd radosgw ceph-common ceph-base
 	uuid-runtime curl ca-certificates openssl jq rsync rclone valgrind attr procps psmisc
 	nodejs npm python3
@@ -55,14 +57,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt_install() {
-		"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q \
 			--no-install-recommends "${missing[@]}" >&2
 	}
 	# The package lists of a fresh image are often empty: update only then, or on failure.
 	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-		"${SUDO[@]}" apt-get update -q >&2 || die "apt-get update failed"
+		"${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=900 update -q >&2 || die "apt-get update failed"
 	fi
-	apt_install || { "${SUDO[@]}" apt-get update -q >&2 && apt_install; } \
+	apt_install || { "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=900 update -q >&2 && apt_install; } \
 		|| die "apt-get install failed"
 else
 	log "all ${#PACKAGES[@]} packages present"

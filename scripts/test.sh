@@ -5,7 +5,8 @@
 #   2. unit tests (ctest) in build/
 #   3. the same unit tests built with -DMVB_SANITIZE=ON (ASan + UBSan) in build-asan/
 #   4. the unit tests under valgrind (memcheck: no error, no leak), and built with ThreadSanitizer
-#      (-DMVB_TSAN=ON) in build-tsan/
+#      (-DMVB_TSAN=ON) in build-tsan/;
+#      the libFuzzer targets (scripts/fuzz.sh, FUZZ_SECONDS each, default 10) in BUILD_DIR-fuzz/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
 #   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/nonroot, tests/crash, tests/faults (run.sh each) when present;
 #      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
@@ -179,6 +180,11 @@ if [ $build_ok = 1 ]; then
 else
 	fail=$((fail+1)); results+=("FAIL unit/asan/valgrind (no build)")
 fi
+
+# libFuzzer targets (tests/fuzz, scripts/fuzz.sh): built with clang in BUILD_DIR-fuzz, each run
+# FUZZ_SECONDS (default 10); a crash, leak, sanitizer report, hang or OOM fails the suite and
+# the reproducer stays in the logs dir (logs/fuzz).
+suite fuzz env FUZZ_DIR="$BUILD_DIR-fuzz" FUZZ_LOGS="$logs/fuzz" bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 
 # The live suites share one S3 server.
 live=()

@@ -132,6 +132,15 @@ const char *grpc_status_name(int status);
  * outsz); control characters become spaces so the text fits on one line.  Returns strlen(out). */
 size_t grpc_percent_decode(const char *s, size_t n, char *out, size_t outsz);
 
+/* Check one reply body - the 5-byte gRPC message prefix (flag 0 = uncompressed, big-endian
+ * length) then the message - and unpack the message as `desc`.  The length must match `len`
+ * exactly and be at most max_recv.  Returns 0 and *resp (free with
+ * protobuf_c_message_free_unpacked), or -EPROTO with *resp NULL and the cause in cause[causesz].
+ * grpc_call() uses it for every reply; exposed for the fuzzer (tests/fuzz/fuzz_grpc_reply.c). */
+int grpc_frame_unpack(const void *body, size_t len, size_t max_recv,
+		      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
+		      char *cause, size_t causesz);
+
 /* Format a grpc-timeout header value for `ms` milliseconds (at most 8 digits, as the gRPC
  * spec requires: "123m", "100000S").  Returns out. */
 char *grpc_timeout_value(long ms, char *out, size_t outsz);

@@ -297,7 +297,8 @@ int meta_parse_full(const char *json, size_t len, struct meta_backup *out, struc
  * partition_meta.json attached to their collection by collection_id, segments from
  * segment_meta.json attached to their partition by (collection_id, partition_id); segments of
  * partition -1 go to the collection's l0_segments.  Partition, collection and backup sizes are
- * recomputed from the segments (so all-partition L0 segments are not counted, §2.4).  Errors as
+ * recomputed from the segments (so all-partition L0 segments are not counted, §2.4; the sums
+ * saturate).  Errors as
  * meta_parse_full, plus -EINVAL for a partition or segment naming an unknown parent. */
 int meta_parse_levels(const char *backup_json, size_t backup_len, const char *coll_json,
 		      size_t coll_len, const char *part_json, size_t part_len,
@@ -314,7 +315,18 @@ void meta_field_release(struct meta_field *f);
 void meta_function_release(struct meta_function *f);
 void meta_schema_release(struct meta_schema *s);
 
-/* Derived values (§2.5). */
+/* Derived values (§2.5).  The numbers come from untrusted meta: every sum of num_of_rows or
+ * size saturates at INT64_MAX / INT64_MIN (meta_sat_add) instead of overflowing. */
+
+/* a + b clamped to [INT64_MIN, INT64_MAX]. */
+static inline int64_t meta_sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return a > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
 
 /* Σ num_of_rows of the non-L0 segments of the collection's partitions (inserted rows:
  * deletes are not subtracted).  0 for the snapshot format. */

@@ -93,6 +93,13 @@ int milvus_call(struct milvus_client *mc, const char *method, const char *db,
 		const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
 		ProtobufCMessage **resp, unsigned flags, struct errmsg *err);
 
+/* The second error level: Milvus's own common.Status inside a gRPC-OK reply `m` (the reply
+ * itself when it is a common.Status, else its `status` field; none = success).  Returns 0, or
+ * -ENOENT (collection / partition / index / database not found), -EAGAIN (retriable) or -EIO
+ * with "milvus <method> failed: <reason> (code N)" in err.  milvus_call() applies it; exposed
+ * for the fuzzer (tests/fuzz/fuzz_grpc_reply.c). */
+int milvus_reply_status(const char *method, const ProtobufCMessage *m, struct errmsg *err);
+
 /*
  * Typed helpers: each sends one request with the fields named, checks both error levels, and
  * returns the reply (freed by the caller with protobuf_c_message_free_unpacked(&r->base, NULL))

@@ -42,7 +42,8 @@ struct sidecar {
 
 /* Parse `len` bytes of sidecar JSON into *out (zeroed first).  Returns 0, -EINVAL (not a
  * JSON object, a known key of the wrong type, a bad RFC 3339 time) or -EFBIG (len >
- * SIDECAR_MAX).  Over-long created_by / job strings are truncated. */
+ * SIDECAR_MAX).  Over-long created_by / job strings are truncated (at a UTF-8 character
+ * boundary). */
 int sidecar_parse(const char *json, size_t len, struct sidecar *out, struct errmsg *err);
 
 /* Append the compact JSON of `s` to `out` (key order as in the example above; "expires"
@@ -61,7 +62,8 @@ enum sidecar_kind sidecar_kind_parse(const char *name);
 int rfc3339_format(int64_t t, char out[32]);
 
 /* Parse an RFC 3339 time ("2026-08-20T02:00:00Z", "…T04:00:00+02:00", fractional seconds
- * allowed and dropped, 't'/'z' accepted) into Unix seconds.  Returns 0 or -EINVAL. */
+ * allowed and dropped, 't'/'z' accepted) into Unix seconds.  Returns 0 or -EINVAL (also for
+ * an instant outside the UTC years 0000..9999 that rfc3339_format writes). */
 int rfc3339_parse(const char *s, int64_t *out);
 
 #endif

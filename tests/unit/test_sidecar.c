@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,12 +122,69 @@ static void test_tolerant_and_bounded(void **state)
 	free(big);
 }
 
+/* Found by tests/fuzz/fuzz_sidecar: what we read must survive being written back.  A time
+ * before 0000-01-01T00:00:00Z (year 0000 with a positive offset) was accepted but could not be
+ * written, so a rewritten sidecar silently lost its expiry (= never expires); it is refused. */
+static void test_time_outside_writable_range(void **state)
+{
+	static const char early[] = "{\"expires\":\"0000-01-01T00:00:00+01:00\"}";
+	static const char first[] = "{\"expires\":\"0000-01-01T01:00:00+01:00\"}";
+	static const char last[] = "{\"expires\":\"9999-12-31T23:59:59Z\"}";
+	struct sidecar r, back;
+	struct buf b = BUF_INIT(SIDECAR_MAX);
+	struct errmsg err;
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(rfc3339_parse("0000-01-01T00:00:00+00:01", &t), -EINVAL);
+	assert_int_equal(sidecar_parse(early, sizeof(early) - 1, &r, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "expires"));
+	/* the two ends of the range parse and round-trip */
+	assert_int_equal(sidecar_parse(first, sizeof(first) - 1, &r, &err), 0);
+	assert_int_equal(sidecar_write(&r, &b), 0);
+	assert_int_equal(sidecar_parse(b.p, b.len, &back, &err), 0);
+	assert_true(back.expires == r.expires && r.expires != 0);
+	buf_reset(&b);
+	assert_int_equal(sidecar_parse(last, sizeof(last) - 1, &r, &err), 0);
+	assert_int_equal(sidecar_write(&r, &b), 0);
+	assert_int_equal(sidecar_parse(b.p, b.len, &back, &err), 0);
+	assert_true(back.expires == r.expires);
+	buf_release(&b);
+}
+
+/* Found by tests/fuzz/fuzz_sidecar: an over-long created_by / job is truncated at a character
+ * boundary, not in the middle of a UTF-8 sequence (which the writer would turn into U+FFFD). */
+static void test_truncation_keeps_utf8(void **state)
+{
+	char json[160], want[64];
+	struct sidecar r, back;
+	struct buf b = BUF_INIT(SIDECAR_MAX);
+	struct errmsg err;
+
+	(void)state;
+	/* 62 ASCII bytes then "é" (2 bytes): it does not fit in 63, so it goes whole */
+	memset(want, 'a', 62);
+	want[62] = '\0';
+	snprintf(json, sizeof(json), "{\"created_by\":\"%s\xc3\xa9\",\"job\":\"%s\xe2\x82\xac\"}",
+		 want, want);
+	assert_int_equal(sidecar_parse(json, strlen(json), &r, &err), 0);
+	assert_string_equal(r.created_by, want);
+	assert_string_equal(r.job, want);
+	assert_int_equal(sidecar_write(&r, &b), 0);
+	assert_int_equal(sidecar_parse(b.p, b.len, &back, &err), 0);
+	assert_string_equal(back.created_by, r.created_by);
+	assert_string_equal(back.job, r.job);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_tolerant_and_bounded),
+		cmocka_unit_test(test_time_outside_writable_range),
+		cmocka_unit_test(test_truncation_keeps_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
