@@ -17,6 +17,11 @@
  * name and starts a snapshot job; `rmdir /NAME` removes the meta at once and the data in the
  * background.  Removing anything *inside* a backup deletes nothing: it only marks the backup
  * pending for the `rmdir NAME` that `rm -rf` ends with (see remove_inside()).
+ *
+ * Milvus's own data (issue 6): when the backup root shares Milvus's root, Milvus's data
+ * directories (ns_milvus_data) are never listed, resolve as empty read-only directories,
+ * and every removal or snapshot naming them is EPERM with a log line; the deletes
+ * themselves all go through backup_delete_keys, which refuses such keys again.
  */
 #include "mvbackupfs/mount.h"
 
@@ -891,7 +896,6 @@ out:
 static int op_mkdir(const char *path, mode_t mode)
 {
 	struct mvbfs *m = ctx();
-
 	const char *dir;
 	int rc;
 
