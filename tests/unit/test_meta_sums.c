@@ -98,6 +98,9 @@ static void test_summary_entities_saturate(void **state)
 	assert_int_equal(local_store_new(dir, &store, &err), 0);
 	assert_int_equal(objstore_put(store, "backup/b/meta/full_meta.json", full, sizeof(full) - 1,
 				      0, &err), 0);
+	/* a committed backup has backup_meta.json too (full_meta.json alone reads incomplete) */
+	assert_int_equal(objstore_put(store, "backup/b/meta/backup_meta.json", full, sizeof(full) - 1,
+				      0, &err), 0);
 	assert_int_equal(ns_new(store, "backup", &cfg, &n), 0);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(ns_backup_summary(n, "b", &s, &err), 0);
