@@ -39,7 +39,10 @@ t_match "the proxy answered 503 to root listings" ' 503 status' "$(fp_log)"
 find "$MNT/v0_5_9" >/dev/null 2>&1
 rm -rf "$MNT/v0_5_9" 2>"$T_TMP/rm.err"; rc=$?
 t_check "rm -rf during 503s fails (exit $rc)" test $rc -ne 0
-t_check "rm -rf says why: an I/O error" grep -q 'Input/output error' "$T_TMP/rm.err"
+# (when its first lstat gets the EIO, GNU rm falls back to unlink(2), which the kernel refuses
+# with EISDIR for the directory it still has cached: also a failure, nothing removed)
+t_match "rm -rf says why: an I/O error (or a timeout, or rm's own EISDIR after the EIO)" \
+	'Input/output error|Connection timed out|Is a directory' "$(cat "$T_TMP/rm.err")"
 fp_clear
 t_eq "after rm -rf failed: every object of v0_5_9 is still there" "$n_before" "$(sn_count "$BK" backup/v0_5_9/)"
 t_check "full_meta.json is still there" sn_has_object "$BK" backup/v0_5_9/meta/full_meta.json

@@ -497,6 +497,45 @@ static void test_delete_cleanup(void **state)
 	assert_true(exists(f, "."));
 }
 
+/* objstore_abort_uploads: an open upload and a stray temporary file under the prefix go
+ * (counted), emptied directories with them; objects and other prefixes stay. */
+static void test_abort_uploads(void **state)
+{
+	struct fixture *f = *state;
+	struct errmsg err = { { 0 } };
+	struct mpu_part part;
+	char path[PATH_MAX], *id = NULL, *other = NULL;
+	size_t n = 0;
+	FILE *fp;
+
+	put(f->s, "backup/n1/meta/a", "a");
+	assert_int_equal(objstore_mpu_begin(f->s, "backup/n1/binlogs/big", &id, &err), 0);
+	assert_int_equal(objstore_mpu_part(f->s, "backup/n1/binlogs/big", id, 1, "x", 1, &part,
+					   &err), 0);
+	assert_int_equal(objstore_mpu_begin(f->s, "backup/n2/big", &other, &err), 0);
+	snprintf(path, sizeof(path), "%s/backup/n1/meta/.mvbackupfs-tmp.0011223344556677",
+		 f->dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_true(exists(f, "backup/n1/binlogs/.mvbackupfs-mpu"));
+
+	assert_int_equal(objstore_abort_uploads(f->s, "backup/n1/", &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_false(exists(f, "backup/n1/binlogs"));	/* staging and emptied dir gone */
+	assert_false(exists(f, "backup/n1/meta/.mvbackupfs-tmp.0011223344556677"));
+	assert_true(exists(f, "backup/n1/meta/a"));
+	assert_true(exists(f, "backup/n2/.mvbackupfs-mpu"));	/* another prefix's upload */
+	/* nothing left: 0; a missing prefix: 0; not a directory prefix: -EINVAL */
+	assert_int_equal(objstore_abort_uploads(f->s, "backup/n1/", &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(objstore_abort_uploads(f->s, "backup/none/", &n, &err), 0);
+	assert_int_equal(objstore_abort_uploads(f->s, "backup/n1", &n, &err), -EINVAL);
+	assert_int_equal(objstore_abort_uploads(f->s, "", &n, &err), -EINVAL);
+	assert_int_equal(objstore_abort_uploads(f->s, "../", &n, &err), -EINVAL);
+	free(id);
+	free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_cleanup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_uploads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
