@@ -5,7 +5,7 @@ real Milvus through pymilvus, and print what pymilvus then reports, as JSON on s
     .venv/bin/python tests/real/load.py HOST PORT [--small]
 
 The data (database.collection), as in the fixtures' README:
-  default.docs    INT64 pk id, VARCHAR title, JSON meta, FLOAT_VECTOR(64) emb; 2 shards;
+  default.docs    (description "docs fixture") INT64 pk id, VARCHAR title, JSON meta, FLOAT_VECTOR(64) emb; 2 shards;
                   partitions _default and p2024; 3000 rows in three flushed batches (the second
                   into p2024), then 10 rows deleted (id in [0,10,...,90]); HNSW/IP index
   default.bins    VARCHAR pk key, BINARY_VECTOR(128) bv; 500 rows; BIN_FLAT/HAMMING
@@ -46,7 +46,7 @@ def main():
         FieldSchema("title", DataType.VARCHAR, max_length=200),
         FieldSchema("meta", DataType.JSON),
         FieldSchema("emb", DataType.FLOAT_VECTOR, dim=64),
-    ])
+    ], description="docs fixture")
     docs = Collection("docs", schema, shards_num=2)
     docs.create_partition("p2024")
     for b in range(3):
