@@ -201,8 +201,18 @@ int vfile_backup_info(const struct ns_summary *s, struct buf *out)
 	if (!strcmp(s->format, "snapshot"))
 		rc |= buf_adds(out, "entities:     - (not recorded by the snapshot format)\n");
 	else
-		rc |= addf_line(out, "entities:     %lld (inserted rows; deletes are not subtracted)\n",
+		rc |= addf_line(out, "entities:     %lld (rows stored in the backup's segments)\n",
 			       (long long)s->entities);
+	{
+		/* milvus-backup --meta_only (format §3.2): collections without any segment */
+		size_t nseg = 0;
+
+		for (i = 0; i < s->ncollections; i++)
+			nseg += s->collections[i].segments + s->collections[i].l0_segments;
+		if (s->ncollections && !nseg && strcmp(s->format, "snapshot"))
+			rc |= buf_adds(out, "data:         none (meta only: a restore gives empty "
+				       "collections)\n");
+	}
 	if (rc)
 		return -E2BIG;
 	if (!s->ncollections)

@@ -704,6 +704,12 @@ out:
 
 static int describe_databases(struct create *cr)
 {
+	/* §3.1 feature flags: DescribeDatabase exists from Milvus 2.4.3.  An older server is not
+	 * asked: it answers UNIMPLEMENTED before reading the request and resets the stream, and
+	 * when that reset overtakes the request body libcurl 7.88 loses the answer, so the call
+	 * failed as a dropped connection instead of -ENOSYS (issue 13 item 8). */
+	if (milvus_version_at_least(milvus_client_version(cr->p->milvus), 2, 4, 3) == 0)
+		return 0;
 	for (size_t i = 0; i < cr->meta.ndatabases; i++) {
 		struct meta_database *d = &cr->meta.databases[i];
 		Milvus__Proto__Milvus__DescribeDatabaseResponse *r = NULL;

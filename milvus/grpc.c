@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -40,6 +41,9 @@ struct grpc_conn {
 	int h2_alive;			/* the previous call left a live connection in curl's cache */
 	long try_connects;		/* connections the last curl_easy_perform() opened */
 	int calls_on_conn;		/* calls since the connection was opened (work-around B) */
+	int conn_open;			/* after a failed try: its connection is still open */
+	int try_died_before;		/* this try's first attempt (a reused connection) died
+					 * before any reply and perform() repeated it */
 	int last_status;		/* grpc_conn_last_status() */
 	struct grpc_stats stats;
 
@@ -544,6 +548,22 @@ static int cached_conn_usable(struct grpc_conn *c)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+/* Is the connection the last transfer used still open and quiet?  A peek: only "nothing to read
+ * yet" counts; EOF, an error, or bytes libcurl left unread (a TLS alert, a GOAWAY before the
+ * close) do not. */
+static int conn_still_open(struct grpc_conn *c)
+{
+	curl_socket_t sk = CURL_SOCKET_BAD;
+	char b;
+	ssize_t n;
+
+	if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &sk) != CURLE_OK ||
+	    sk == CURL_SOCKET_BAD)
+		return 0;
+	n = recv(sk, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* The connection died before the server sent anything: the request was not processed
  * (milvus-grpc.md work-around B). */
 static int dead_before_reply(CURLcode rc)
@@ -565,6 +585,7 @@ static CURLcode perform(struct grpc_conn *c, long deadline)
 
 	if (c->tls)
 		want_fresh = CURL_HTTP_VERSION_2TLS;	/* ALPN h2 */
+	c->try_died_before = 0;
 	reuse = c->h2_alive && cached_conn_usable(c);
 	want = want_fresh;
 	/* work-around A (curl#10634, fixed in 8.0.0): PRIOR_KNOWLEDGE on a reused h2c connection
@@ -584,6 +605,7 @@ static CURLcode perform(struct grpc_conn *c, long deadline)
 	    ((nconn == 0 && dead_before_reply(rc)) ||		/* B: reused connection died */
 	     (want == CURL_HTTP_VERSION_2_0 && nconn > 0))) {	/* A: curl fell back to h1 */
 		c->stats.fresh_retries++;
+		c->try_died_before = 1;
 		try_reset(c);
 		curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, want_fresh);
 		curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
@@ -600,50 +622,51 @@ static CURLcode perform(struct grpc_conn *c, long deadline)
 	c->calls_on_conn++;
 	c->h2_alive = curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &sk) == CURLE_OK &&
 		      sk != CURL_SOCKET_BAD;
+	c->conn_open = rc != CURLE_OK && conn_still_open(c);
 	if (!c->h2_alive)
 		c->calls_on_conn = 0;
 	return rc;
 }
 
 /*
- * A connection this try opened ended before any reply, the server hanging up on us: the
- * symptom of a TLS mismatch.  A TLS server that wants a client certificate (or refuses ours)
- * closes the connection right after a TLS 1.3 handshake, which libcurl reports as a failed send
- * or receive; a TLS server sent cleartext HTTP/2 closes it (grpc-js) or answers TLS/HTTP
- * bytes that are no HTTP/2 frame (grpc-go).  A reset (a server dying) is not this.  Fills
- * cause and returns -EPROTO, or returns 0 when the failure looks like something else.
+ * Did the connection this try ended on close before any reply, the server hanging up on us?
+ * That is the symptom of a TLS mismatch: a TLS server that wants a client certificate (or
+ * refuses ours) closes the connection right after a TLS 1.3 handshake, which libcurl reports as a
+ * failed send or receive; a TLS server sent cleartext HTTP/2 closes it (grpc-js) or answers
+ * TLS/HTTP bytes that are no HTTP/2 frame (grpc-go).  A reset (a server dying) is not this, nor
+ * is a stream the server reset on a connection that stays open (the connection is then alive:
+ * conn_open).  Only the try's own connection counts: one reused from an earlier call may simply
+ * have been dropped while idle (perform() already repeated the request then).
  */
-static int tls_mismatch(struct grpc_conn *c, CURLcode rc, char *cause, size_t causesz)
+static int closed_early(struct grpc_conn *c, CURLcode rc)
 {
 	curl_off_t hs = 0;
 	long oserr = 0;
 
-	if (c->saw_header || c->try_connects <= 0)
+	if (c->saw_header || c->try_connects <= 0 || c->conn_open)
 		return 0;
-	if (c->tls) {
-		if (!dead_before_reply(rc))
-			return 0;
-		if (curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &hs) != CURLE_OK || hs <= 0)
-			return 0;	/* no handshake: not a refused client certificate */
-		if (c->tls == 1)
-			snprintf(cause, causesz, "tls with '%s' failed: the server closed the "
-				 "connection after the handshake (does it require a client "
-				 "certificate? that is milvus.tlsMode 2)", c->target);
-		else
-			snprintf(cause, causesz, "tls with '%s' failed: the server closed the "
-				 "connection after the handshake (did it refuse our client "
-				 "certificate?)", c->target);
-		return -EPROTO;
-	}
+	if (c->tls)
+		return dead_before_reply(rc) &&
+		       curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &hs) == CURLE_OK && hs > 0;
 	/* an orderly close (libcurl 7.88: 18 "stream not closed cleanly") or bytes that are no
 	 * HTTP/2 frame */
 	curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
-	if (oserr == ECONNRESET || (rc != CURLE_PARTIAL_FILE && rc != CURLE_GOT_NOTHING &&
-				    rc != CURLE_HTTP2 && rc != CURLE_HTTP2_STREAM))
-		return 0;
-	snprintf(cause, causesz, "'%s' closed the connection without an HTTP/2 reply (does it "
-		 "expect tls? that is milvus.tlsMode 1)", c->target);
-	return -EPROTO;
+	return oserr != ECONNRESET && (rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING ||
+				       rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM);
+}
+
+/* The cause of an early close (closed_early()); `hint` adds what the mismatch may be, given only
+ * once a fresh connection failed the same way. */
+static void early_close_cause(struct grpc_conn *c, int hint, char *cause, size_t causesz)
+{
+	if (c->tls)
+		snprintf(cause, causesz, "tls with '%s' failed: the server closed the connection after "
+			 "the handshake%s", c->target, !hint ? "" : c->tls == 1 ?
+			 " (does it require a client certificate? that is milvus.tlsMode 2)" :
+			 " (did it refuse our client certificate?)");
+	else
+		snprintf(cause, causesz, "'%s' closed the connection without an HTTP/2 reply%s",
+			 c->target, hint ? " (does it expect tls? that is milvus.tlsMode 1)" : "");
 }
 
 /* Map a failed transfer to -errno and a cause; *retriable says whether an idempotent call may be
@@ -653,7 +676,6 @@ static int transfer_error(struct grpc_conn *c, CURLcode rc, long timeout_ms, int
 {
 	long oserr = 0;
 	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-	int ret;
 
 	*retriable = 0;
 	switch (rc) {
@@ -698,11 +720,17 @@ static int transfer_error(struct grpc_conn *c, CURLcode rc, long timeout_ms, int
 	default:
 		break;
 	}
-	ret = tls_mismatch(c, rc, cause, causesz);
-	if (ret)
-		return ret;
+	if (closed_early(c, rc)) {
+		/* the caller decides on a repeat and on the hint (grpc_call_ex) */
+		early_close_cause(c, 0, cause, causesz);
+		return -EPROTO;
+	}
 	*retriable = 1;
-	snprintf(cause, causesz, "connection to '%s' lost: %s", c->target, detail);
+	if (!c->saw_header && c->conn_open && dead_before_reply(rc))
+		snprintf(cause, causesz, "'%s' reset the call before any reply: %s", c->target,
+			 detail);
+	else
+		snprintf(cause, causesz, "connection to '%s' lost: %s", c->target, detail);
 	return -EIO;
 }
 
@@ -821,7 +849,7 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 	unsigned char *frame = NULL;
 	size_t plen;
 	long deadline = 0, left, delay;
-	int ret, tries = 0, retriable = 0;
+	int ret, tries = 0, retriable = 0, early = 0, closed_before = 0;
 	CURLcode rc;
 
 	*resp = NULL;
@@ -914,11 +942,28 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 		/* a server that answers an error before reading the whole request (trailers-only,
 		 * then RST_STREAM) makes libcurl fail the upload; its grpc-status is still the
 		 * answer */
+		early = 0;
 		if (rc != CURLE_OK && !(c->grpc_status > 0 && rc != CURLE_OPERATION_TIMEDOUT &&
-					rc != CURLE_WRITE_ERROR))
+					rc != CURLE_WRITE_ERROR)) {
 			ret = transfer_error(c, rc, o->timeout_ms, &retriable, cause, sizeof(cause));
-		else
+			early = closed_early(c, rc);
+		} else {
 			ret = parse_reply(c, resp_desc, resp, &retriable, cause, sizeof(cause));
+		}
+		if (early) {
+			/* A connection closed before any reply: an idempotent call is repeated once on
+			 * a fresh connection, without backoff, and the TLS hint comes only when a fresh
+			 * connection failed the same way (this one after a dead reused one, or the
+			 * repeat); a call that cannot be repeated gets the hint at once. */
+			if (closed_before || c->try_died_before || !(o->flags & GRPC_IDEMPOTENT)) {
+				early_close_cause(c, 1, cause, sizeof(cause));
+				break;
+			}
+			closed_before = 1;
+			c->stats.fresh_retries++;
+			c->h2_alive = 0;	/* the next try opens a fresh connection */
+			continue;
+		}
 		if (ret == 0 || !retriable || !(o->flags & GRPC_IDEMPOTENT) ||
 		    tries >= GRPC_MAX_TRIES)
 			break;

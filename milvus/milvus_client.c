@@ -343,6 +343,36 @@ const char *milvus_client_version(const struct milvus_client *mc)
 	return mc->version;
 }
 
+int milvus_version_at_least(const char *version, int major, int minor, int patch)
+{
+	int v[3] = { 0, 0, 0 }, want[3] = { major, minor, patch }, i, n = 0;
+	const char *p = version;
+	char *end;
+	long x;
+
+	if (!p)
+		return -1;
+	if (*p == 'v' || *p == 'V')
+		p++;
+	for (i = 0; i < 3; i++) {
+		if (*p < '0' || *p > '9')
+			break;
+		x = strtol(p, &end, 10);
+		v[i] = x > 100000 ? 100000 : (int)x;
+		n++;
+		p = end;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	if (n < 2)
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (v[i] != want[i])
+			return v[i] > want[i];
+	return 1;
+}
+
 /* ---- typed helpers */
 
 #define CALL(mc, name, db, req, type, resp, err)                                         \

@@ -200,6 +200,8 @@ live=()
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
 [ -f tests/faults/faultproxy.py ] && live+=(faults)	# S3 fault proxy (tests/faults/lib.sh)
 [ -f tests/snapshot/run.sh ] && live+=(snapshot-asan mount-tsan)
+# real Milvus 2.3.5 on real MinIO, the real milvus-backup's output (tests/real/run.sh starts them)
+[ -f tests/real/run.sh ] && live+=(real)
 want_live=0
 for s in "${live[@]}"; do
 	if [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" $s "* ]]; then want_live=1; fi

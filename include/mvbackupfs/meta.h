@@ -328,8 +328,8 @@ static inline int64_t meta_sat_add(int64_t a, int64_t b)
 	return r;
 }
 
-/* Σ num_of_rows of the non-L0 segments of the collection's partitions (inserted rows:
- * deletes are not subtracted).  0 for the snapshot format. */
+/* Σ num_of_rows of the non-L0 segments of the collection's partitions: the rows stored in the
+ * backup's segments (deletes in delta logs are not subtracted; rows compaction dropped are gone).  0 for the snapshot format. */
 int64_t meta_collection_entities(const struct meta_collection *c);
 
 /* Number of non-L0 data segments in the collection's partitions. */

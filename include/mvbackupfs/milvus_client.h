@@ -83,6 +83,10 @@ int milvus_connect(struct milvus_client *mc, struct errmsg *err);
 /* The server version learnt by milvus_connect(), "" before.  Owned by the client. */
 const char *milvus_client_version(const struct milvus_client *mc);
 
+/* Is `version` ("v2.3.5-lite", "2.4.3", "v2.6.0-rc1") at least major.minor.patch?  1 or 0;
+ * -1 when it does not start with [v]N.N (then the caller cannot tell and should try the call). */
+int milvus_version_at_least(const char *version, int major, int minor, int patch);
+
 /* The generic call: `method` is a MilvusService method name ("Flush"), `db` the database scope
  * ("dbname" header; NULL or "" = none, i.e. the server's default), `req` a request message,
  * `desc` the reply's descriptor.  Unless MILVUS_NO_STATUS, a reply whose `status` field (or the

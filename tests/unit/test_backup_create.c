@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "mvbackupfs/backup_create.h"
+#include "mvbackupfs/milvus_client.h"
 #include "mvbackupfs/schema_convert.h"
 #include "msg.pb-c.h"
 
@@ -411,10 +412,27 @@ static void test_base64(void **state)
 	assert_int_equal(schema_unbase64("Zm9v YmE=", &out, &n), -EINVAL);
 }
 
+/* format §3.1 feature flags: which server gets DescribeDatabase (from 2.4.3) */
+static void test_version_at_least(void **state)
+{
+	(void)state;
+	assert_int_equal(milvus_version_at_least("v2.3.5-lite", 2, 4, 3), 0);
+	assert_int_equal(milvus_version_at_least("v2.4.2", 2, 4, 3), 0);
+	assert_int_equal(milvus_version_at_least("v2.4.3", 2, 4, 3), 1);
+	assert_int_equal(milvus_version_at_least("2.4.10", 2, 4, 3), 1);
+	assert_int_equal(milvus_version_at_least("v2.5.14", 2, 4, 3), 1);
+	assert_int_equal(milvus_version_at_least("v2.4", 2, 4, 3), 0);
+	assert_int_equal(milvus_version_at_least("v3.0.0-rc1", 2, 4, 3), 1);
+	assert_int_equal(milvus_version_at_least("", 2, 4, 3), -1);
+	assert_int_equal(milvus_version_at_least("master-abc", 2, 4, 3), -1);
+	assert_int_equal(milvus_version_at_least(NULL, 2, 4, 3), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_version_at_least),
 		cmocka_unit_test(test_key_parse),
 		cmocka_unit_test(test_dest_key),
 		cmocka_unit_test(test_attach),

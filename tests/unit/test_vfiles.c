@@ -78,13 +78,35 @@ static void test_backup_info_shows_counts_and_times(void **state)
 	assert_non_null(strstr(b.p, "created:      2026-08-20T02:00:00Z\n"));
 	assert_non_null(strstr(b.p, "expires:      never\n"));
 	assert_non_null(strstr(b.p, "466.5 MiB (489188264 bytes)"));
-	assert_non_null(strstr(b.p, "entities:     155000 (inserted rows; deletes are not subtracted)"));
+	assert_non_null(strstr(b.p, "entities:     155000 (rows stored in the backup's segments)"));
 	assert_non_null(strstr(b.p, "DATABASE"));
 	/* the collection row: db, name, partitions, segments with L0, entities */
 	assert_non_null(strstr(b.p, "default   articles"));
 	assert_non_null(strstr(b.p, "2+1 L0"));
 	assert_non_null(strstr(b.p, "155000"));
 	assert_non_null(strstr(b.p, "embedding_idx(HNSW)"));
+	buf_release(&b);
+}
+
+/* milvus-backup --meta_only: collections without any segment; .info says there is no data */
+static void test_backup_info_meta_only(void **state)
+{
+	struct ns_collection cs[2] = { coll("default", "a", 0, 0), coll("sales", "b", 0, 0) };
+	struct ns_summary s;
+	struct buf b = BUF_INIT(1 << 20);
+
+	cs[0].segments = cs[0].l0_segments = cs[1].segments = cs[1].l0_segments = 0;
+	s = complete_summary(cs, 2);
+	assert_int_equal(vfile_backup_info(&s, &b), 0);
+	assert_non_null(strstr(b.p, "data:         none (meta only: a restore gives empty collections)\n"));
+	buf_release(&b);
+
+	/* one segment anywhere: a backup with data, no such line */
+	cs[1].segments = 1;
+	s = complete_summary(cs, 2);
+	b = (struct buf)BUF_INIT(1 << 20);
+	assert_int_equal(vfile_backup_info(&s, &b), 0);
+	assert_null(strstr(b.p, "meta only"));
 	buf_release(&b);
 }
 
@@ -188,6 +210,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_human_size),
 		cmocka_unit_test(test_backup_info_shows_counts_and_times),
+		cmocka_unit_test(test_backup_info_meta_only),
 		cmocka_unit_test(test_backup_info_json_exact_ids),
 		cmocka_unit_test(test_incomplete_shows_reason_not_counts),
 		cmocka_unit_test(test_root_table_aligned),
