@@ -274,7 +274,15 @@ EOF
 	radosgw -c "$CONF" -n client.rgw.gw >"$DIR/log/rgw-start.out" 2>&1 \
 		|| die "radosgw did not start: $(cat "$DIR/log/rgw-start.out")"
 	ep="$scheme://127.0.0.1:$RGW_PORT"
-	rgw_ok() { [ "$(http_code "$ep")" = 200 ]; }
+	# Our radosgw must own the port: when another server took it between free_port and the
+	# bind (two test runs starting at once), radosgw logs the failed bind and the answer on
+	# $ep would come from the other server - the tests would then run against it.
+	rgw_owns_port() {
+		local pid
+		pid=$(cat "$DIR/run/client.rgw.gw.pid" 2>/dev/null) || return 1
+		ss -Hltnp "sport = :$RGW_PORT" 2>/dev/null | grep -F "pid=$pid," >/dev/null
+	}
+	rgw_ok() { [ "$(http_code "$ep")" = 200 ] && rgw_owns_port; }
 	wait_for "radosgw on $ep" rgw_ok
 	log "radosgw answering on $ep ($(( $(now_ms) - t0 )) ms)"
 
