@@ -15,7 +15,7 @@ cr_begin
 
 # 500 rows in 5-row binlogs: about 500 objects, one DeleteObjects page
 sa_start a STANDIN_BINLOG_MAX_ROWS=5 || t_bail "stand-in"
-sn_populate "$T_TMP/expected.tsv" --dbs default --collections 1 --rows 500 --batches 1 --dim 8 || t_bail "populate"
+sn_populate "$T_TMP/expected.tsv" --dbs default --collections 1 --rows 500 --batches 2 --dim 8 || t_bail "populate"
 BK=$(t_bucket) || t_bail "bucket"
 CFG=$(sn_config "$BK")
 MA=$(t_mkmnt)

@@ -14,9 +14,10 @@
 . "$(dirname "$0")/lib.sh"
 cr_begin
 
-# 1100 rows in 5-row binlogs: more than one 1000-key DeleteObjects page per backup
+# 1100 rows in 5-row binlogs, in 4 flushed batches (each flush well within populate's gRPC
+# deadline on a loaded machine): more than one 1000-key DeleteObjects page per backup
 sa_start a STANDIN_BINLOG_MAX_ROWS=5 || t_bail "stand-in"
-sn_populate "$T_TMP/expected.tsv" --dbs default --collections 1 --rows 1100 --batches 1 --dim 8 || t_bail "populate"
+sn_populate "$T_TMP/expected.tsv" --dbs default --collections 1 --rows 1100 --batches 4 --dim 8 || t_bail "populate"
 BK=$(t_bucket) || t_bail "bucket"
 CFG=$(sn_config "$BK")
 MNT=$(t_mkmnt)

@@ -12,7 +12,7 @@ cr_begin
 
 TTL_S=2		# the default mvbackupfs.cache.ttlMs
 sa_start a STANDIN_BINLOG_MAX_ROWS=5 || t_bail "stand-in"
-sn_populate "$T_TMP/expected.tsv" --dbs default --collections 1 --rows 1100 --batches 1 --dim 8 || t_bail "populate"
+sn_populate "$T_TMP/expected.tsv" --dbs default --collections 1 --rows 1100 --batches 4 --dim 8 || t_bail "populate"
 BK=$(t_bucket) || t_bail "bucket"
 CFG=$(sn_config "$BK")
 MA=$(t_mkmnt)
