@@ -557,6 +557,11 @@ static int conn_still_open(struct grpc_conn *c)
 	char b;
 	ssize_t n;
 
+	/* a TLS-layer failure (an alert such as TLS 1.3's "certificate required", which a server
+	 * sends after the handshake) ends the session even while the server has not closed the
+	 * socket yet: the peek below would race with that close */
+	if (c->tls && strstr(c->errbuf, "SSL routines"))
+		return 0;
 	if (curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &sk) != CURLE_OK ||
 	    sk == CURL_SOCKET_BAD)
 		return 0;
