@@ -58,6 +58,7 @@ refused() {
 	t_eq "$name never read as complete" 1 "$NEVER_COMPLETE"
 	t_eq "$name: .status state failed" failed "$(sn_status "$MNT" "$name" state)"
 	err=$(sn_status "$MNT" "$name" error)
+	diag "$name: error: $err"
 	t_match "$name: the error names the collection and the segment" \
 		"segment $SEG of 'default\\.coll_1' is inconsistent" "$err"
 	t_match "$name: the error says what is wrong" "$2" "$err"
