@@ -33,6 +33,8 @@
 #define FLUSH_DEADLINE_S 1800			/* give up waiting for a flush after this */
 #define FLUSH_TRIES	8			/* Flush attempts when Milvus rate-limits (retriable) */
 #define SEGINFO_TRIES	20			/* GetPersistentSegmentInfo attempts (§3.2 8.1) */
+#define SEGCHECK_TRIES	5			/* listings before an inconsistent segment fails */
+#define SEGCHECK_DELAY_MS 500L			/* first re-list delay, doubled each time */
 #define GC_PAUSE_S	3600			/* pause_seconds of each GC pause request */
 #define GC_RENEW_S	1800			/* renew the pause this often (milvus-backup: 30 min) */
 
@@ -384,6 +386,55 @@ out:
 	free(segs);
 	free(hits);
 	return rc;
+}
+
+/* A schema field every storage-v1 segment must have insert logs for: not a field added later
+ * (nullable, so old segments have none), not one being dropped. */
+static bool field_required(const struct meta_field *f)
+{
+	return f->field_id >= 100 && !f->nullable && f->state == 0;
+}
+
+int backup_segment_check(const struct meta_collection *c, const struct meta_segment *s,
+			 struct errmsg *err)
+{
+	const struct meta_field_binlog *fb = s->binlogs;
+
+	if (s->is_l0 || !s->nbinlogs)
+		return 0;	/* delta logs only, or nothing: checked elsewhere */
+	/* §3.2 8.2 (b): every field has as many insert logs as the others */
+	for (size_t i = 1; i < s->nbinlogs; i++)
+		if (fb[i].nbinlogs != fb[0].nbinlogs)
+			return errmsg_set(err, -EIO, "field %" PRId64 " has %zu binlogs, field %"
+					  PRId64 " has %zu", fb[i].field_id, fb[i].nbinlogs,
+					  fb[0].field_id, fb[0].nbinlogs);
+	/* storage v2 groups columns: its keys name groups, not schema fields */
+	if (s->storage_version >= 2)
+		return 0;
+	for (int64_t sys = 0; sys <= 1; sys++) {
+		size_t i = 0;
+
+		while (i < s->nbinlogs && fb[i].field_id != sys)
+			i++;
+		if (i == s->nbinlogs)
+			return errmsg_set(err, -EIO, "field %" PRId64 " (%s) has no binlogs", sys,
+					  sys ? "timestamp" : "row id");
+	}
+	if (!c->has_schema)
+		return 0;
+	for (size_t j = 0; j < c->schema.nfields; j++) {
+		const struct meta_field *f = &c->schema.fields[j];
+		size_t i = 0;
+
+		if (!field_required(f))
+			continue;
+		while (i < s->nbinlogs && fb[i].field_id != f->field_id)
+			i++;
+		if (i == s->nbinlogs)
+			return errmsg_set(err, -EIO, "field %" PRId64 " ('%s') has no binlogs",
+					  f->field_id, f->name ? f->name : "");
+	}
+	return 0;
 }
 
 void backup_sum_sizes(struct meta_backup *b)
@@ -1141,6 +1192,70 @@ static int list_prefix(struct create *cr, const char *what, int64_t coll_id,
 	return objstore_list(cr->p->milvus_store, prefix, NULL, out, &cr->err);
 }
 
+/* Undo backup_attach_binlogs: free every segment's binlogs and delta logs, sizes back to 0. */
+static void detach_one(struct meta_field_binlog **v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		for (size_t j = 0; j < (*v)[i].nbinlogs; j++)
+			free((*v)[i].binlogs[j].log_path);
+		free((*v)[i].binlogs);
+	}
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+static void detach_binlogs(struct meta_collection *c)
+{
+	for (size_t k = 0; k <= c->npartitions; k++) {
+		struct meta_segment *segs = k < c->npartitions ? c->partitions[k].segments
+							       : c->l0_segments;
+		size_t n = k < c->npartitions ? c->partitions[k].nsegments : c->nl0_segments;
+
+		for (size_t i = 0; i < n; i++) {
+			detach_one(&segs[i].binlogs, &segs[i].nbinlogs);
+			detach_one(&segs[i].deltalogs, &segs[i].ndeltalogs);
+			segs[i].size = 0;
+		}
+	}
+}
+
+/*
+ * Bug 5 of issue 6: never commit a segment whose fields do not line up.  milvus-backup refuses
+ * such a segment too (milvus-backup-format.md §3.2 step 8.2 (b): "field X has different file
+ * num to other fields"), and a restore of it would import columns of different lengths.  A
+ * flush that is still writing its objects looks the same for a moment, so the first
+ * SEGCHECK_TRIES - 1 findings ask for a re-list (-EAGAIN, logged); the last one fails the job
+ * naming the collection and the segment.  0 when every segment is consistent.
+ */
+static int segments_consistent(struct create *cr, struct meta_collection *c, int attempt)
+{
+	for (size_t k = 0; k <= c->npartitions; k++) {
+		const struct meta_segment *segs = k < c->npartitions ? c->partitions[k].segments
+								     : c->l0_segments;
+		size_t n = k < c->npartitions ? c->partitions[k].nsegments : c->nl0_segments;
+
+		for (size_t i = 0; i < n; i++) {
+			struct errmsg why = { 0 };
+
+			if (!backup_segment_check(c, &segs[i], &why))
+				continue;
+			if (attempt < SEGCHECK_TRIES) {
+				log_info("segment %" PRId64 " of '%s.%s' is inconsistent (%s): a "
+					 "flush may still be settling, re-listing in %ld ms",
+					 segs[i].segment_id, c->db_name, c->collection_name,
+					 why.msg, (long)SEGCHECK_DELAY_MS << (attempt - 1));
+				return -EAGAIN;
+			}
+			return job_fail(cr->j, -EIO, "segment %" PRId64 " of '%s.%s' is "
+					"inconsistent in the milvus bucket: %s (milvus-backup "
+					"refuses it too)", segs[i].segment_id, c->db_name,
+					c->collection_name, why.msg);
+		}
+	}
+	return 0;
+}
+
 static int collection_segments(struct create *cr, struct meta_collection *c)
 {
 	Milvus__Proto__Milvus__GetPersistentSegmentInfoResponse *r = NULL;
@@ -1167,29 +1282,47 @@ static int collection_segments(struct create *cr, struct meta_collection *c)
 	if (!rows)
 		return 0;	/* nothing persisted yet: an empty collection */
 
-	CHECK_CANCEL(cr);
-	/* one recursive listing per kind and collection (§3.2 8.2 b) */
-	rc = list_prefix(cr, "insert_log", c->collection_id, &ins, iprefix, sizeof(iprefix));
-	if (!rc)
-		rc = list_prefix(cr, "delta_log", c->collection_id, &del, dprefix, sizeof(dprefix));
-	if (rc) {
-		rc = job_fail(cr->j, rc, "cannot list the binlogs of '%s.%s' in s3://%s: %s",
-			      c->db_name, c->collection_name, nz(cr->p->milvus_bucket), cr->err.msg);
-		goto out;
-	}
-	if (ins.nobjs + del.nobjs) {
-		if (!(all = malloc((ins.nobjs + del.nobjs) * sizeof(*all)))) {
-			rc = -ENOMEM;
+	for (int attempt = 1;; attempt++) {
+		CHECK_CANCEL(cr);
+		/* one recursive listing per kind and collection (§3.2 8.2 b) */
+		rc = list_prefix(cr, "insert_log", c->collection_id, &ins, iprefix,
+				 sizeof(iprefix));
+		if (!rc)
+			rc = list_prefix(cr, "delta_log", c->collection_id, &del, dprefix,
+					 sizeof(dprefix));
+		if (rc) {
+			rc = job_fail(cr->j, rc, "cannot list the binlogs of '%s.%s' in s3://%s: %s",
+				      c->db_name, c->collection_name, nz(cr->p->milvus_bucket),
+				      cr->err.msg);
 			goto out;
 		}
-		/* shallow copies: the listings keep owning the keys */
-		if (ins.nobjs)
-			memcpy(all, ins.objs, ins.nobjs * sizeof(*all));
-		if (del.nobjs)
-			memcpy(all + ins.nobjs, del.objs, del.nobjs * sizeof(*all));
+		if (ins.nobjs + del.nobjs) {
+			if (!(all = malloc((ins.nobjs + del.nobjs) * sizeof(*all)))) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			/* shallow copies: the listings keep owning the keys */
+			if (ins.nobjs)
+				memcpy(all, ins.objs, ins.nobjs * sizeof(*all));
+			if (del.nobjs)
+				memcpy(all + ins.nobjs, del.objs, del.nobjs * sizeof(*all));
+		}
+		rc = backup_attach_binlogs(c, nz(cr->p->milvus_root), all,
+					   ins.nobjs + del.nobjs, &nfound);
+		if (rc)
+			goto out;
+		rc = segments_consistent(cr, c, attempt);
+		if (rc != -EAGAIN)
+			break;
+		/* settling: drop this listing and look again */
+		detach_binlogs(c);
+		free(all);
+		all = NULL;
+		obj_listing_release(&ins);
+		obj_listing_release(&del);
+		if ((rc = nap(cr->j, SEGCHECK_DELAY_MS << (attempt - 1))))
+			goto out;
 	}
-	rc = backup_attach_binlogs(c, nz(cr->p->milvus_root), all, ins.nobjs + del.nobjs,
-				   &nfound);
 	if (rc)
 		goto out;
 	/* mvbackupfs.md §5.2 guard rail: rows but no binlogs means a wrong bucket or rootPath */

@@ -149,6 +149,15 @@ int backup_dest_key(struct buf *out, const char *backup_prefix, enum backup_log_
 int backup_attach_binlogs(struct meta_collection *c, const char *root,
 			  const struct obj_entry *objs, size_t nobjs, size_t *nfound);
 
+/* Whether segment `s` of `c` (after backup_attach_binlogs) may be committed: every field has
+ * the same number of insert logs (milvus-backup-format.md §3.2 step 8.2 (b), milvus-backup's
+ * own rule) and, for storage v0/v1, fields 0 and 1 and every schema field of ID >= 100 that
+ * is not nullable (nullable ones may have been added after the segment was flushed) and not
+ * being dropped have insert logs.  L0 and log-less segments pass (checked elsewhere).
+ * 0, or -EIO with the reason ("field 101 has 1 binlogs, field 0 has 2") in `err`. */
+int backup_segment_check(const struct meta_collection *c, const struct meta_segment *s,
+			 struct errmsg *err);
+
 /* Sum the sizes up the tree (main's rule, §2.3): partition = Σ its segments, collection =
  * Σ partitions + its l0_segments, backup = Σ collections.  Segment sizes are taken as set. */
 void backup_sum_sizes(struct meta_backup *b);

@@ -272,6 +272,86 @@ static void test_attach(void **state)
 	meta_backup_release(&m);
 }
 
+/* Attach `keys` (size 8 each) to make_collection()'s collection with a schema of fields 100
+ * (pk), 101 ('vec') and 102 (nullable, added later), then check segment 30 (storage `sv`). */
+static int check_seg30(const char *const *keys, size_t n, int64_t sv, struct errmsg *err)
+{
+	struct obj_entry objs[16];
+	struct meta_backup m;
+	struct meta_collection *c;
+	size_t found = 0;
+	int rc;
+
+	assert_true(n <= 16);
+	for (size_t i = 0; i < n; i++)
+		objs[i] = (struct obj_entry){ (char *)keys[i], 8, 0, "" };
+	make_collection(&m);
+	c = &m.collections[0];
+	c->has_schema = true;
+	c->schema.fields = calloc(3, sizeof(*c->schema.fields));
+	assert_non_null(c->schema.fields);
+	c->schema.nfields = 3;
+	for (int i = 0; i < 3; i++) {
+		c->schema.fields[i].field_id = 100 + i;
+		c->schema.fields[i].name = strdup(i == 0 ? "pk" : i == 1 ? "vec" : "added");
+	}
+	c->schema.fields[2].nullable = true;
+	c->partitions[0].segments[0].storage_version = sv;
+	assert_int_equal(backup_attach_binlogs(c, "files", objs, n, &found), 0);
+	errmsg_clear(err);
+	rc = backup_segment_check(c, &c->partitions[0].segments[0], err);
+	/* the L0 segments (delta logs only) always pass */
+	assert_int_equal(backup_segment_check(c, &c->partitions[0].segments[2], NULL), 0);
+	assert_int_equal(backup_segment_check(c, &c->l0_segments[0], NULL), 0);
+	meta_backup_release(&m);
+	return rc;
+}
+
+static void test_segment_check(void **state)
+{
+	static const char *const full[] = {
+		"files/insert_log/10/20/30/0/1", "files/insert_log/10/20/30/0/2",
+		"files/insert_log/10/20/30/1/3", "files/insert_log/10/20/30/1/4",
+		"files/insert_log/10/20/30/100/5", "files/insert_log/10/20/30/100/6",
+		"files/insert_log/10/20/30/101/7", "files/insert_log/10/20/30/101/8",
+		"files/delta_log/10/20/30/9",
+	};
+	const char *k[16];
+	struct errmsg err;
+
+	(void)state;
+	/* consistent; the nullable field 102 (added after the flush) has no logs: fine */
+	assert_int_equal(check_seg30(full, 9, 1, &err), 0);
+	assert_int_equal(check_seg30(full, 9, 0, &err), 0);
+
+	/* one log of field 101 gone: counts differ (§3.2 8.2 b) */
+	memcpy(k, full, sizeof(full));
+	k[7] = k[8];
+	assert_int_equal(check_seg30(k, 8, 1, &err), -EIO);
+	assert_string_equal(err.msg, "field 101 has 1 binlogs, field 0 has 2");
+	/* ... whatever the storage version */
+	assert_int_equal(check_seg30(k, 8, 2, &err), -EIO);
+
+	/* field 101 gone entirely: the others still agree, the schema says it is missing */
+	assert_int_equal(check_seg30(full, 6, 1, &err), -EIO);
+	assert_string_equal(err.msg, "field 101 ('vec') has no binlogs");
+	/* storage v2 keys name column groups, not fields: no schema comparison */
+	assert_int_equal(check_seg30(full, 6, 2, &err), 0);
+
+	/* a system field gone */
+	assert_int_equal(check_seg30(full + 2, 7, 1, &err), -EIO);
+	assert_string_equal(err.msg, "field 0 (row id) has no binlogs");
+	memcpy(k, full, sizeof(full));
+	k[2] = k[6];
+	k[3] = k[7];
+	k[6] = k[8];
+	assert_int_equal(check_seg30(k, 7, 1, &err), -EIO);
+	assert_string_equal(err.msg, "field 1 (timestamp) has no binlogs");
+
+	/* no insert logs at all: left to the "no binlogs for segment" rule */
+	assert_int_equal(check_seg30(full + 8, 1, 1, &err), 0);
+}
+
 static void test_checkpoint(void **state)
 {
 	/* the checkpoint of milvus-backup-format.md §2.6: timestamp 468501449932800003 */
@@ -437,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_dest_key),
 		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_checkpoint),
+		cmocka_unit_test(test_segment_check),
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_base64),
