@@ -101,10 +101,51 @@ int objstore_list(struct objstore *s, const char *prefix, const char *delim,
 	return rc;
 }
 
+/*
+ * Keys are refused here, before any request, for both backends alike: an empty key, a leading
+ * '/', an empty element ("a//b") or a "." / ".." element.  MinIO answers 400
+ * XMinioInvalidResourceName to such keys where RGW stores them, and a local directory cannot
+ * hold them; milvus-backup never makes them.  A trailing '/' (a "directory marker" that S3
+ * tools create) is allowed here, so that a listing's stray marker can still be read and
+ * deleted on S3 (the local store refuses it on its own: a directory cannot be an object).
+ */
+static int key_ok(const char *key)
+{
+	const char *p = key, *e;
+	size_t n;
+
+	if (!key || !*key || *key == '/')
+		return 0;
+	for (;;) {
+		e = strchr(p, '/');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 0)
+			return !e && p != key; /* only a trailing '/' leaves an empty last element */
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (!e)
+			return 1;
+		p = e + 1;
+	}
+}
+
+static int bad_key(struct errmsg *err, const char *what, const char *key)
+{
+	return errmsg_set(err, -EINVAL, "cannot %s '%s': not a valid object key (empty, starting "
+			  "with '/', or with an empty, '.' or '..' element)", what, key ? key : "");
+}
+
+#define CHECK_KEY(what, key) \
+	do { \
+		if (!key_ok(key)) \
+			return bad_key(err, what, key); \
+	} while (0)
+
 int objstore_head(struct objstore *s, const char *key, struct obj_entry *out,
 		  struct errmsg *err)
 {
 	memset(out, 0, sizeof(*out));
+	CHECK_KEY("stat", key);
 	return s->ops->head(s, key, out, err);
 }
 
@@ -112,6 +153,7 @@ int objstore_get(struct objstore *s, const char *key, uint64_t off, size_t len, 
 		 size_t *got, struct errmsg *err)
 {
 	*got = 0;
+	CHECK_KEY("read", key);
 	if (len == 0)
 		return 0;
 	return s->ops->get(s, key, off, len, dst, got, err);
@@ -144,6 +186,7 @@ int objstore_get_all(struct objstore *s, const char *key, struct buf *out, struc
 int objstore_put(struct objstore *s, const char *key, const void *data, size_t len,
 		 unsigned flags, struct errmsg *err)
 {
+	CHECK_KEY("write", key);
 	return s->ops->put(s, key, data, len, flags, err);
 }
 
@@ -151,12 +194,14 @@ int objstore_mpu_begin(struct objstore *s, const char *key, char **upload_id,
 		       struct errmsg *err)
 {
 	*upload_id = NULL;
+	CHECK_KEY("upload", key);
 	return s->ops->mpu_begin(s, key, upload_id, err);
 }
 
 int objstore_mpu_part(struct objstore *s, const char *key, const char *upload_id, int number,
 		      const void *data, size_t len, struct mpu_part *out, struct errmsg *err)
 {
+	CHECK_KEY("upload", key);
 	if (number < 1 || number > 10000)
 		return errmsg_set(err, -EINVAL, "cannot upload part %d of '%s': part numbers run 1..10000",
 				  number, key);
@@ -167,6 +212,8 @@ int objstore_mpu_part_copy(struct objstore *s, const char *key, const char *uplo
 			   int number, struct objstore *src, const char *src_key, uint64_t off,
 			   uint64_t len, struct mpu_part *out, struct errmsg *err)
 {
+	CHECK_KEY("upload", key);
+	CHECK_KEY("copy", src_key);
 	if (number < 1 || number > 10000)
 		return errmsg_set(err, -EINVAL, "cannot copy part %d of '%s': part numbers run 1..10000",
 				  number, key);
@@ -178,18 +225,22 @@ int objstore_mpu_part_copy(struct objstore *s, const char *key, const char *uplo
 int objstore_mpu_complete(struct objstore *s, const char *key, const char *upload_id,
 			  const struct mpu_part *parts, size_t nparts, struct errmsg *err)
 {
+	CHECK_KEY("upload", key);
 	return s->ops->mpu_complete(s, key, upload_id, parts, nparts, err);
 }
 
 int objstore_mpu_abort(struct objstore *s, const char *key, const char *upload_id,
 		       struct errmsg *err)
 {
+	CHECK_KEY("abort the upload of", key);
 	return s->ops->mpu_abort(s, key, upload_id, err);
 }
 
 int objstore_copy(struct objstore *dst, const char *dst_key, struct objstore *src,
 		  const char *src_key, uint64_t size, struct errmsg *err)
 {
+	CHECK_KEY("copy to", dst_key);
+	CHECK_KEY("copy", src_key);
 	if (!objstore_same_backend(dst, src))
 		return -EXDEV;
 	return dst->ops->copy(dst, dst_key, src, src_key, size, err);
@@ -198,6 +249,10 @@ int objstore_copy(struct objstore *dst, const char *dst_key, struct objstore *sr
 int objstore_delete(struct objstore *s, const char *const *keys, size_t nkeys,
 		    struct errmsg *err)
 {
+	size_t i;
+
+	for (i = 0; i < nkeys; i++)
+		CHECK_KEY("delete", keys[i]);
 	if (nkeys == 0)
 		return 0;
 	return s->ops->delete_keys(s, keys, nkeys, err);
