@@ -288,14 +288,6 @@ static int unlisted(struct mvbfs *m, const char *name)
 	return jobtable_deleting(m->jobs, name) || pending(m, name);
 }
 
-/* Milvus's own data directory `name` at the root (the backup root shares Milvus's root,
- * issue 6): shown nowhere, found by lookup as an empty read-only directory so that removing
- * it is refused with EPERM and a reason (see docs/configuration.md). */
-static const char *milvus_data(struct mvbfs *m, const char *name)
-{
-	return ns_milvus_data(m->ns, name);
-}
-
 /* Refuse a removal or snapshot touching Milvus's data `dir` at root entry `name`. */
 static int refuse_milvus_data(struct mvbfs *m, const char *op, const char *path,
 			      const char *dir)
@@ -363,20 +355,21 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
-		/* a backup being deleted keeps its .status (the delete's progress), nothing else */
-		if (k == V_BACKUP_STATUS && hidden(m, name) &&
-		    jobtable_get(m->jobs, name, NULL) == JT_NONE)
-			return -ENOENT;
-		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON) && hidden(m, name))
-			return -ENOENT;
-		if ((k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) &&
-		    !hidden(m, name) && jobtable_get(m->jobs, name, NULL) == JT_NONE) {
-			/* an S3 failure is an I/O error, never "no such backup" (issue 6) */
-			rc = ns_backup_exists(m->ns, name, &e);
-			if (rc) {
-				if (rc != -ENOENT)
-					log_failure("cannot stat", path, rc, &e);
-				return rc;
+		if (k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) {
+			int job = jobtable_get(m->jobs, name, NULL) != JT_NONE;
+
+			if (hidden(m, name)) {
+				/* being deleted: its .status (the delete's progress), nothing else */
+				if (k != V_BACKUP_STATUS || !job)
+					return -ENOENT;
+			} else if (!job) {
+				/* an S3 failure is an I/O error, never "no such backup" (issue 6) */
+				rc = ns_backup_exists(m->ns, name, &e);
+				if (rc) {
+					if (rc != -ENOENT)
+						log_failure("cannot stat", path, rc, &e);
+					return rc;
+				}
 			}
 		}
 		/* render to report the true size; the kernel re-reads at open (direct_io) */
@@ -401,25 +394,17 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		fill_stat(m, st, &a);
 		return 0;
 	}
-	if (backup_of(path, name, sizeof(name)) && milvus_data(m, name)) {
+	/*
+	 * Two names resolve, unlisted, as an empty read-only directory and nothing below:
+	 * Milvus's own data (never removable, issue 6), and a backup being deleted, whose content
+	 * is gone for every reader at once (spec §5.5) while `cat NAME/.status` still follows
+	 * the delete (issue 6, item 12).
+	 */
+	if (backup_of(path, name, sizeof(name)) && (ns_milvus_data(m->ns, name) || hidden(m, name))) {
 		if (strchr(path + 1, '/'))
 			return -ENOENT;
 		a.is_dir = 1;
-		a.mtime = m->mounted_at;
-		fill_stat(m, st, &a);
-		st->st_mode = S_IFDIR | 0555;	/* never removable (issue 6) */
-		return 0;
-	}
-	if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
-		/*
-		 * Being deleted: its content is gone for every reader at once and it is not
-		 * listed (spec §5.5), but the name still resolves - as an empty read-only
-		 * directory - so that `cat NAME/.status` follows the delete (issue 6, item 12).
-		 */
-		if (strchr(path + 1, '/'))
-			return -ENOENT;
-		a.is_dir = 1;
-		a.mtime = time(NULL);
+		a.mtime = ns_milvus_data(m->ns, name) ? m->mounted_at : time(NULL);
 		fill_stat(m, st, &a);
 		st->st_mode = S_IFDIR | 0555;
 		return 0;
@@ -487,10 +472,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	} else if (!strncmp(path, "/.snapshot/", 11)) {
 		/* a snapshot being taken: an empty directory here; its data is at /NAME */
 		rc = jobtable_running(m->jobs, path + 11, JT_SNAPSHOT) ? 0 : -ENOENT;
-	} else if (backup_of(path, name, sizeof(name)) && milvus_data(m, name)) {
-		rc = strchr(path + 1, '/') ? -ENOENT : 0;	/* never walked: Milvus's data */
-	} else if (backup_of(path, name, sizeof(name)) && hidden(m, name)) {
-		rc = strchr(path + 1, '/') ? -ENOENT : 0;	/* being deleted: empty */
+	} else if (backup_of(path, name, sizeof(name)) &&
+		   (ns_milvus_data(m->ns, name) || hidden(m, name))) {
+		/* Milvus's data (never walked) or a backup being deleted: empty (op_getattr) */
+		rc = strchr(path + 1, '/') ? -ENOENT : 0;
 	} else
 		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
 	if (rc)
@@ -905,7 +890,7 @@ static int op_mkdir(const char *path, mode_t mode)
 	if (rc)
 		return rc;
 	if (!strncmp(path, "/.snapshot/", 11) && !strchr(path + 11, '/')) {
-		dir = milvus_data(m, path + 11);
+		dir = ns_milvus_data(m->ns, path + 11);
 		if (dir)
 			return refuse_milvus_data(m, "snapshot into", path, dir);
 		return snapshot_start(m, path + 11);
@@ -1041,6 +1026,7 @@ static int delete_backup(struct mvbfs *m, const char *name)
 	struct backup_delete_params *p = NULL;
 	struct errmsg e = { { 0 } };
 	struct job *j = NULL;
+	const char *dir;
 	char *prefix = NULL;
 	int rc;
 
@@ -1068,8 +1054,8 @@ static int delete_backup(struct mvbfs *m, const char *name)
 		}
 		goto out;
 	}
-	if (milvus_data(m, name)) {
-		rc = refuse_milvus_data(m, "delete", name, milvus_data(m, name));
+	if ((dir = ns_milvus_data(m->ns, name)) != NULL) {
+		rc = refuse_milvus_data(m, "delete", name, dir);
 		goto out;
 	}
 	prefix = prefix_of(m, name);
@@ -1131,7 +1117,7 @@ static int op_rmdir(const char *path)
 	rc = owner_only(m);
 	if (rc)
 		return rc;
-	if (backup_of(path, name, sizeof(name)) && (dir = milvus_data(m, name)))
+	if (backup_of(path, name, sizeof(name)) && (dir = ns_milvus_data(m->ns, name)))
 		return refuse_milvus_data(m, "delete", path, dir);
 	if (!strncmp(path, "/.snapshot/", 11)) {
 		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
@@ -1158,7 +1144,7 @@ static int op_unlink(const char *path)
 	rc = owner_only(m);
 	if (rc)
 		return rc;
-	if (backup_of(path, name, sizeof(name)) && (dir = milvus_data(m, name)))
+	if (backup_of(path, name, sizeof(name)) && (dir = ns_milvus_data(m->ns, name)))
 		return refuse_milvus_data(m, "delete", path, dir);
 	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
