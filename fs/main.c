@@ -8,6 +8,7 @@
  * (unless -f), starts its worker threads and serves until unmounted or signalled.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 struct options {
 	char *config;
+	char *log;	/* -o log=FILE */
 	int help;
 	int version;
 	int print_config;
@@ -37,6 +39,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_PRINT_CONFIG, KEY_RO };
 static const struct fuse_opt opt_spec[] = {
 	{ "-c %s", offsetof(struct options, config), 0 },
 	{ "--config=%s", offsetof(struct options, config), 0 },
+	{ "log=%s", offsetof(struct options, log), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -82,6 +85,8 @@ static void usage(const char *prog)
 	       "  -d                      debug: foreground, FUSE requests logged\n"
 	       "  -s                      single-threaded\n"
 	       "  -o ro                   read-only: no snapshot, import, restore or delete\n"
+	       "  -o log=FILE             log to FILE (appended, time-stamped) instead of syslog\n"
+	       "                          (or stderr with -f); stderr goes there too\n"
 	       "  -o OPT[,OPT...]         other FUSE mount options (allow_other, uid=, gid=, ...)\n"
 	       "  --print-config          print the resolved configuration (secrets masked), exit\n"
 	       "  -h, --help              this help\n"
@@ -167,7 +172,7 @@ int main(int argc, char *argv[])
 	struct fuse *fuse = NULL;
 	struct stat st;
 	char *cfgpath = NULL;
-	int rc, ret = 1, cfg_ok = 0, mounted = 0;
+	int rc, ret = 1, cfg_ok = 0, mounted = 0, log_fd = -1;
 
 	no_core_dumps();
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
@@ -179,11 +184,13 @@ int main(int argc, char *argv[])
 		else
 			usage(argv[0]);
 		free(o.config);
+		free(o.log);
 		fuse_opt_free_args(&args);
 		return 0;
 	}
 	if (fuse_parse_cmdline(&args, &cl) != 0) {
 		free(o.config);
+		free(o.log);
 		fuse_opt_free_args(&args);
 		return 1;
 	}
@@ -236,6 +243,20 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
+	/*
+	 * -o log=FILE: opened now (a relative path is the caller's, and an error is still one
+	 * line on the terminal), pointed to by stderr once daemonised.  A file rather than
+	 * syslog for hosts and containers without a syslog daemon; and whatever else writes to
+	 * stderr (libfuse, a sanitizer's report) is kept instead of going to /dev/null.
+	 */
+	if (o.log) {
+		log_fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (log_fd < 0) {
+			ret = fail("cannot open the log file '%s': %s", o.log, strerror(errno));
+			goto out;
+		}
+	}
+
 	/* spec §2: an unreachable Milvus is only a warning - browsing works without it */
 	milvus_warn_if_down(&cfg);
 	shared_root_warn(&cfg);
@@ -253,7 +274,17 @@ int main(int argc, char *argv[])
 	mounted = 1;
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out;
-	log_setup(!cl.foreground, cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (log_fd >= 0) {
+		if (dup2(log_fd, STDERR_FILENO) < 0)
+			goto out;	/* cannot happen with a valid fd; nothing to log to */
+		close(log_fd);
+		log_fd = -1;
+		setvbuf(stderr, NULL, _IONBF, 0);
+		log_setup(LOG_DEST_FILE, cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	} else {
+		log_setup(cl.foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG,
+			  cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	}
 	rc = mvbfs_start(&m, &cfg, o.read_only, &e);
 	if (rc) {
 		log_err("%s", errmsg_str(&e, rc));
@@ -289,9 +320,12 @@ out:
 		fuse_destroy(fuse);
 	if (cfg_ok)
 		config_release(&cfg);
+	if (log_fd >= 0)
+		close(log_fd);
 	free(cfgpath);
 	free(cl.mountpoint);
 	free(o.config);
+	free(o.log);
 	fuse_opt_free_args(&args);
 	curl_global_cleanup();
 	return ret;

@@ -363,6 +363,8 @@ static void tree_sort(struct node *n)
 {
 	size_t i;
 
+	if (n->nkids == 0)
+		return;	/* kids is NULL then, and qsort's first argument must not be */
 	qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
 	for (i = 0; i < n->nkids; i++)
 		if (n->kids[i].is_dir)

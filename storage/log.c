@@ -1,5 +1,5 @@
 /*
- * log.c - stderr in the foreground, syslog once daemonised (see log.h).
+ * log.c - stderr in the foreground, syslog once daemonised, or a log file (see log.h).
  */
 #include "mvbackupfs/log.h"
 
@@ -8,15 +8,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
-static int log_syslog;
+static enum log_dest log_to = LOG_DEST_STDERR;
 static enum log_level log_max = LOG_LVL_INFO;
 
-void log_setup(int use_syslog, enum log_level level)
+void log_setup(enum log_dest dest, enum log_level level)
 {
-	log_syslog = use_syslog;
+	log_to = dest;
 	log_max = level;
-	if (use_syslog)
+	if (dest == LOG_DEST_SYSLOG)
 		openlog("mvbackupfs", LOG_PID, LOG_DAEMON);
 }
 
@@ -33,8 +35,20 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	text_sanitize(line);	/* one entry is one line, whatever a server said */
-	if (log_syslog)
+	if (log_to == LOG_DEST_SYSLOG) {
 		syslog(prio[lvl], "%s%s", tag[lvl], line);
-	else
+	} else if (log_to == LOG_DEST_FILE) {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		/* one call: lines stay whole (the file is opened O_APPEND) */
+		fprintf(stderr, "%s.%03ldZ mvbackupfs[%ld]: %s%s\n", when, ts.tv_nsec / 1000000L,
+			(long)getpid(), tag[lvl], line);
+	} else {
 		fprintf(stderr, "mvbackupfs: %s%s\n", tag[lvl], line);	/* one call: lines stay whole */
+	}
 }

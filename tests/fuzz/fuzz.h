@@ -42,7 +42,7 @@ static inline void fuzz_quiet(void)
 	static int done;
 
 	if (!done) {
-		log_setup(0, LOG_LVL_ERR);
+		log_setup(LOG_DEST_STDERR, LOG_LVL_ERR);
 		done = 1;
 	}
 }

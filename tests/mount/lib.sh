@@ -118,6 +118,7 @@ t_cleanup() {
 	for pid in "${T_PIDS[@]}"; do
 		t_pid_stop "$pid"
 	done
+	t_sanitizer_reports || rc=1
 	if [ -n "$T_TMP" ] && [ -s "$T_TMP/.buckets" ] && [ "${MVB_KEEP_TMP:-0}" != 1 ]; then
 		while read -r m; do t_rclone purge "mvbs3:$m" >/dev/null 2>&1; done <"$T_TMP/.buckets"
 	fi
@@ -132,6 +133,23 @@ t_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# t_sanitizer_reports: fail (and show them) when a daemon's log or stderr in $T_TMP holds a
+# sanitizer report.  UBSan's report in the ASan+UBSan build goes to stderr whatever log_path
+# says, and -fno-sanitize-recover ends the daemon there: without this, a daemonised daemon's
+# report went to /dev/null and the test saw only "Transport endpoint is not connected".
+t_sanitizer_reports() {
+	local f bad=0
+	[ -n "$T_TMP" ] && [ -d "$T_TMP" ] || return 0
+	while IFS= read -r f; do
+		echo "not ok - sanitizer report in $f:"
+		grep -A 30 -E 'runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer' "$f" \
+			| head -n 60 | sed 's/^/#   /'
+		bad=1
+	done < <(grep -rlsE --include='*.log' --include='*.err' \
+		'runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer' "$T_TMP")
+	return $bad
 }
 
 # t_begin: the test's tmp dir and the EXIT trap
@@ -338,10 +356,14 @@ t_daemon_pid() { pgrep -f -- "$(basename "$MVB_BIN") .*$1\$" | head -n 1; }
 
 # t_mount CFG MNT [OPTS...]: mount (the daemon forks into the background once mounted) and wait
 # until MNT is a mountpoint (deadline 15 s).  Returns the daemon's exit status when it fails;
-# its stderr is kept in $T_TMP/mount.err.
+# its stderr until daemonised is kept in $T_TMP/mount.err, its log after that in
+# $T_TMP/daemon-<mnt>.log (-o log=).
 t_mount() {
 	local cfg=$1 mnt=$2 rc=0 pid; shift 2
-	"$MVB_BIN" -c "$cfg" "$@" "$mnt" 2>"$T_TMP/mount.err" || rc=$?
+	# the daemon's log (and any sanitizer report: stderr goes there too) is kept per mount,
+	# checked by t_cleanup and shown when the test fails
+	"$MVB_BIN" -c "$cfg" -o "log=$T_TMP/daemon-$(basename "$mnt").log" "$@" "$mnt" \
+		2>"$T_TMP/mount.err" || rc=$?
 	if [ $rc -ne 0 ]; then
 		diag "mvbackupfs exited $rc: $(head -c 1000 "$T_TMP/mount.err")"
 		return $rc

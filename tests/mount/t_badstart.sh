@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_badstart: the bad-start table of spec §2 -- every configuration a user gets wrong makes
 # mvbackupfs exit 1 with one clear line, quickly, mounting nothing and leaving the mountpoint
-# usable; plus --help, --version and -o ro.
+# usable; plus --help, --version, -o ro and -o log=FILE.
 . "$(dirname "$0")/lib.sh"
 t_begin
 t_need_daemon
@@ -13,10 +13,12 @@ MNT=$(t_mkmnt)
 
 # bad_start DESC CFG MESSAGE_REGEX [SECONDS]: exit 1, stderr matches, within SECONDS (default
 # 10), nothing mounted, no daemon left, the mountpoint an empty usable directory
+# (BAD_ARGS: more options for the daemon)
+BAD_ARGS=()
 bad_start() {
 	local desc=$1 cfg=$2 re=$3 limit=${4:-10} t0 t1 rc=0 ms err
 	t0=$(date +%s%N)
-	"$MVB_BIN" -c "$cfg" "$MNT" >"$T_TMP/out" 2>"$T_TMP/err" || rc=$?
+	"$MVB_BIN" -c "$cfg" "${BAD_ARGS[@]}" "$MNT" >"$T_TMP/out" 2>"$T_TMP/err" || rc=$?
 	t1=$(date +%s%N)
 	ms=$(( (t1 - t0) / 1000000 ))
 	err=$(cat "$T_TMP/err")
@@ -64,6 +66,11 @@ bad_start "unreachable endpoint" "$cfg" "(127\.0\.0\.1|connect|refused|unreachab
 # 6. a config file that does not exist
 bad_start "missing config file" "$T_TMP/nonexistent.yaml" "nonexistent\.yaml"
 
+# 7. a log file that cannot be opened (-o log=FILE in a directory that does not exist)
+BAD_ARGS=(-o "log=$T_TMP/no-such-dir/mvbackupfs.log")
+bad_start "-o log= in a missing directory" "$(t_config_s3 "$BUCKET" backup)" "cannot open the log file .*no-such-dir"
+BAD_ARGS=()
+
 # --- --help, --version
 out=$("$MVB_BIN" --help 2>&1); rc=$?
 t_eq "--help exits 0" 0 "$rc"
@@ -83,4 +90,9 @@ t_match "-o ro: the mount is read-only in /proc/mounts" "[ ,]ro[ ,]" "$(grep -F 
 t_match "-o ro: mkdir .snapshot/x fails with EROFS" "Read-only file system" "$(mkdir "$MNT/.snapshot/x" 2>&1)"
 t_match "-o ro: mkdir of a backup fails with EROFS" "Read-only file system" "$(mkdir "$MNT/newbackup" 2>&1)"
 t_check "unmount" t_umount "$MNT"
+# -o log=FILE (t_mount passes it): time-stamped lines from the daemon, up to its unmount
+log="$T_TMP/daemon-$(basename "$MNT").log"
+t_match "-o log=FILE: the daemon logs its mount there, time-stamped" \
+	'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z mvbackupfs\[[0-9]+\]: mounted s3://' "$(grep ' mounted ' "$log" 2>&1)"
+t_match "-o log=FILE: and its unmount" 'mvbackupfs\[[0-9]+\]: unmounted ' "$(cat "$log" 2>&1)"
 t_done

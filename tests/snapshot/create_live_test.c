@@ -360,7 +360,7 @@ int main(int argc, char **argv)
 	struct backup_create_params *p;
 	struct job_progress pr;
 
-	log_setup(0, LOG_LVL_WARN);
+	log_setup(LOG_DEST_STDERR, LOG_LVL_WARN);
 	memset(&x, 0, sizeof(x));
 	x.milvus_store = store(env("MILVUS_BUCKET", "milvus-bucket"));
 	x.backup_store = store(env("BACKUP_BUCKET", "backup-bucket"));
