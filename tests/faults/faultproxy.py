@@ -27,6 +27,10 @@ firings left decides its fate):
     body     regex searched in the request body (e.g. "binlogs/" in a DeleteObjects), optional
     nth      the first matching request that fires (1 = the first; default 1)
     count    how many firings from then on (default 1; 0 = every later match)
+    distinct true: never fires on a request that already met a fault of a distinct rule (the
+             same method, target and Range header): each request then meets at most one
+             such fault, so a test of *transient* faults cannot, by the luck of the timing,
+             spend a whole retry budget on one object (3 x 503 then a 500 on the same copy)
     fault    what happens:
       status        answer `status` (default 503) with an S3 <Error> of `code` (default
                     SlowDown) without forwarding
@@ -62,8 +66,9 @@ import sys
 import threading
 import time
 
-LOCK = threading.Lock()     # protects RULES and LOG
+LOCK = threading.Lock()     # protects RULES, FAULTED and LOG
 RULES = []                  # dicts, see above, plus "seen"/"fired" counters and "_re"/"_hre"
+FAULTED = set()             # (method, target, range) that met a fault of a distinct rule
 LOG = []                    # "METHOD TARGET STATUS FAULT" lines
 UPSTREAM = ("127.0.0.1", 7480)
 FAULTS = ("status", "reset", "reset_early", "stall", "lost", "delete_errors", "error200", "etag")
@@ -95,8 +100,12 @@ def add_rule(r):
 
 def pick_fault(method, target, head, body):
     """The rule that fires for this request (its counters updated), or None."""
+    rng = re.search(r"^range:\s*(\S+)", head, re.I | re.M)
+    key = (method, target, rng.group(1) if rng else "")
     with LOCK:
         for r in RULES:
+            if r.get("distinct") and key in FAULTED:
+                continue
             if r["method"] != "*" and r["method"] != method:
                 continue
             if not r["_re"].search(target):
@@ -111,6 +120,8 @@ def pick_fault(method, target, head, body):
             if r["count"] and r["fired"] >= r["count"]:
                 continue
             r["fired"] += 1
+            if r.get("distinct"):
+                FAULTED.add(key)
             return dict(r)
     return None
 
@@ -388,6 +399,7 @@ class Ctl(http.server.BaseHTTPRequestHandler):
         with LOCK:
             if self.path == "/rules":
                 RULES.clear()
+                FAULTED.clear()
             elif self.path == "/log":
                 LOG.clear()
             else:

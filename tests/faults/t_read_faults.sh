@@ -20,15 +20,15 @@ t_check "v0_6_main holds a big binlog ('$big')" test "$(stat -c %s "$FIX/v0_6_ma
 
 # --- transient: every kind once or a few times on the object reads, then cp -r / cat
 OBJ='"method":"GET","path":"/backup/v0_[0-9_a-z]+/(binlogs|meta)/"'
-fp_rule "[{$OBJ,\"fault\":\"status\",\"status\":503,\"code\":\"SlowDown\",\"nth\":1,\"count\":3},
-          {$OBJ,\"fault\":\"status\",\"status\":500,\"code\":\"InternalError\",\"nth\":2,\"count\":2},
-          {$OBJ,\"fault\":\"reset\",\"nth\":3,\"count\":2},
-          {$OBJ,\"fault\":\"lost\",\"nth\":4,\"count\":1}]" || t_bail "rule"
+fp_rule "[{$OBJ,\"distinct\":true,\"fault\":\"status\",\"status\":503,\"code\":\"SlowDown\",\"nth\":1,\"count\":3},
+          {$OBJ,\"distinct\":true,\"fault\":\"status\",\"status\":500,\"code\":\"InternalError\",\"nth\":2,\"count\":2},
+          {$OBJ,\"distinct\":true,\"fault\":\"reset\",\"nth\":3,\"count\":2},
+          {$OBJ,\"distinct\":true,\"fault\":\"lost\",\"nth\":4,\"count\":1}]" || t_bail "rule"
 t_check "cp -r v0_5_9 during transient faults" cp -r "$MNT/v0_5_9" "$T_TMP/copy"
 t_check "the copy is identical to what is stored" diff -r "$FIX/v0_5_9" "$T_TMP/copy"
 t_eq "every fault fired (3 x 503, 2 x 500, 2 resets, 1 lost)" 8 "$(fp_fired)"
 fp_clear
-fp_rule "[{$OBJ,\"fault\":\"reset\",\"nth\":1,\"count\":3},{$OBJ,\"fault\":\"status\",\"status\":503,\"nth\":2,\"count\":2}]" || t_bail "rule"
+fp_rule "[{$OBJ,\"distinct\":true,\"fault\":\"reset\",\"nth\":1,\"count\":3},{$OBJ,\"distinct\":true,\"fault\":\"status\",\"status\":503,\"nth\":2,\"count\":2}]" || t_bail "rule"
 t_check "cat of the big binlog during resets mid-body is exact" cmp "$FIX/v0_6_main/$big" "$MNT/v0_6_main/$big"
 t_match "the answers were cut mid-body" 'GET [^ ]*/backup/v0_6_main/[^ ]* 20[06] reset' "$(fp_log)"
 fp_clear

@@ -42,11 +42,11 @@ fp_clear
 
 # --- 2. transient faults on the copies and the commit: retried, the snapshot completes
 COPY='"method":"PUT","header":"x-amz-copy-source"'
-fp_rule "[{$COPY,\"fault\":\"status\",\"status\":503,\"code\":\"SlowDown\",\"nth\":1,\"count\":3},
-          {$COPY,\"fault\":\"status\",\"status\":500,\"code\":\"InternalError\",\"nth\":2,\"count\":2},
-          {$COPY,\"fault\":\"error200\",\"nth\":3,\"count\":2},
-          {$COPY,\"fault\":\"reset\",\"nth\":4,\"count\":1},
-          {$COPY,\"fault\":\"lost\",\"nth\":5,\"count\":1},
+fp_rule "[{$COPY,\"distinct\":true,\"fault\":\"status\",\"status\":503,\"code\":\"SlowDown\",\"nth\":1,\"count\":3},
+          {$COPY,\"distinct\":true,\"fault\":\"status\",\"status\":500,\"code\":\"InternalError\",\"nth\":2,\"count\":2},
+          {$COPY,\"distinct\":true,\"fault\":\"error200\",\"nth\":3,\"count\":2},
+          {$COPY,\"distinct\":true,\"fault\":\"reset\",\"nth\":4,\"count\":1},
+          {$COPY,\"distinct\":true,\"fault\":\"lost\",\"nth\":5,\"count\":1},
           {\"method\":\"PUT\",\"path\":\"/backup/s2/meta/full_meta\\\\.json$\",\"fault\":\"lost\"}]" || t_bail "rule"
 if sn_mkdir "$MNT/.snapshot/s2"; then ok "mkdir .snapshot/s2"; else t_bail "mkdir .snapshot/s2: $SN_ERR"; fi
 sn_wait_state 180 "$MNT" s2 complete
