@@ -58,7 +58,7 @@ trap 'exit 130' INT TERM
 export MC_CONFIG_DIR=$work/mc
 mc() { "$top/.tools/bin/mc" --quiet --no-color "$@"; }
 now_ns() { date +%s%N; }
-secs() { echo "scale=3; ($2 - $1) / 1000000000" | bc; }
+secs() { printf "%.3f\n" "$(echo "scale=3; ($2 - $1) / 1000000000" | bc)"; }
 
 # --- MinIO and Milvus
 envs=$(S3_BUCKETS="$MB $BB" bash "$top/scripts/minio-server.sh" start "$work/minio" 2>"$work/minio.err") \
