@@ -119,7 +119,8 @@ conf "$work/backup-a.yaml" "$S3_A" "$PORT_A" milvus-a backup-a
 conf "$work/backup-b.yaml" "$S3_B" "$PORT_B" milvus-b backup-b
 mkdir -p "$MNT_A" "$MNT_B"
 
-# follow MNT NAME: print .status until its state is complete (a new job when OLD_JOB is set)
+# follow MNT NAME [PREV_JOB]: print .status until its state is complete (or done); with
+# PREV_JOB, only a job other than PREV_JOB counts (a restore's job on a complete backup)
 follow() {
 	local st state job deadline=$((SECONDS + 300))
 	say "cat $1/$2/.status   (until state complete)"
@@ -127,11 +128,11 @@ follow() {
 		st=$(cat "$1/$2/.status" 2>/dev/null || true)
 		state=$(awk '$1 == "state" { print $2 }' <<<"$st")
 		job=$(awk '$1 == "job" { print $2 }' <<<"$st")
-		if [ "$job" != "${OLD_JOB:-}" ]; then
+		if [ $# -lt 3 ] || { [ -n "$job" ] && [ "$job" != - ] && [ "$job" != "$3" ]; }; then
 			printf '  %-10s %-36s phase %-10s progress %6s%%  items %s/%s\n' "$state" "$job" \
 				"$(awk '$1 == "phase" { print $2 }' <<<"$st")" "$(awk '$1 == "progress" { print $2 }' <<<"$st")" \
 				"$(awk '$1 == "items_done" { print $2 }' <<<"$st")" "$(awk '$1 == "items_total" { print $2 }' <<<"$st")"
-			case $state in complete) break ;; failed|cancelled) echo "$st"; die "$2: $state" ;; esac
+			case $state in complete|done) break ;; failed|cancelled) echo "$st"; die "$2: $state" ;; esac
 		fi
 		[ $SECONDS -lt $deadline ] || { echo "$st"; die "$2: not complete after 300 s"; }
 		sleep 0.5
@@ -160,11 +161,12 @@ step_copy() {
 	run "$B" -c "$work/backup-b.yaml" "$MNT_B"
 	say "cp -r $MNT_A/nightly_1 $MNT_B/"
 	if cp -r "$MNT_A/nightly_1" "$MNT_B/" 2>"$work/cp.err"; then
-		OLD_JOB='' follow "$MNT_B" nightly_1
+		follow "$MNT_B" nightly_1
 		return 0
 	fi
 	cat "$work/cp.err"
 	grep -qi 'not supported\|read-only file system\|not implemented' "$work/cp.err" || die "cp -r into mount B failed"
+	[ ! -e "$MNT_B/nightly_1" ] || die "cp -r into mount B failed half-way: $(ls -d "$MNT_B/nightly_1")"
 	echo
 	echo "-> copying into a mount is not in this build yet (issue 11: copy-in); doing what works today:"
 	echo "   copy the backup's objects from MinIO A to MinIO B with mc, then mount B"
@@ -176,13 +178,13 @@ step_copy() {
 # step_restore: the backup in bucket B into Milvus B as default.coll_bak, through .restore when
 # this build has it; else by hand as a user can today without milvus-backup
 step_restore() {
-	local err
+	local err prev
 	step "restore it into Milvus B as default.coll_bak"
-	OLD_JOB=$(awk '$1 == "job" { print $2 }' "$MNT_B/nightly_1/.status")
+	prev=$(awk '$1 == "job" { print $2 }' "$MNT_B/nightly_1/.status")
 	say "echo 'collections=default.coll suffix=_bak' > $MNT_B/nightly_1/.restore"
 	if [ -e "$MNT_B/nightly_1/.restore" ] &&
 		err=$( { echo 'collections=default.coll suffix=_bak' >"$MNT_B/nightly_1/.restore"; } 2>&1); then
-		follow "$MNT_B" nightly_1
+		follow "$MNT_B" nightly_1 "$prev"
 		run cat "$MNT_B/nightly_1/.status"
 		return 0
 	fi
