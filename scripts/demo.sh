@@ -21,7 +21,8 @@
 # (pymilvus), as milvus-backup itself does.
 #
 # Usage: bash scripts/demo.sh        (root or sudo; installs what it needs via scripts/setup.sh)
-# Environment: DEMO_ROWS (3000), KEEP=1 (keep the work dir; everything is still stopped).
+# Environment: DEMO_ROWS (3000), MVB_BIN (the daemon, default build/mvbackupfs), KEEP=1 (keep the
+# work dir; everything is still stopped).
 # Leaves nothing running: mounts are unmounted and the four servers stopped on any exit.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +34,7 @@ for v in $(env | sed -n 's/^\(MINIO_[A-Z_]*\|MILVUS_[A-Z_]*\|BACKUP_[A-Z_]*\|MVB
 work=$(mktemp -d /tmp/mvbackupfs-demo.XXXXXX)
 MNT_A=$work/mnt-a MNT_B=$work/mnt-b
 PY=$top/.venv/bin/python
-B=$top/build/mvbackupfs
+B=${MVB_BIN:-$top/build/mvbackupfs}
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
