@@ -43,9 +43,14 @@ die() { printf '\n\033[1;31mdemo failed: %s\033[0m\n' "$*" >&2; exit 1; }
 cleanup() {
 	local rc=$?
 	set +e
-	for m in "$MNT_A" "$MNT_B"; do mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" || fusermount3 -uz "$m"; }; done
-	for s in milvus-a milvus-b; do bash scripts/milvus-server.sh stop "$work/$s" >/dev/null 2>&1; done
-	for s in minio-a minio-b; do bash scripts/minio-server.sh stop "$work/$s" >/dev/null 2>&1; done
+	# /proc/mounts, not mountpoint(1): a mount whose daemon died fails stat() but is still there
+	for m in "$MNT_A" "$MNT_B"; do
+		if grep -qF " $m fuse" /proc/mounts; then fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; fi
+	done
+	for s in milvus-a milvus-b; do bash scripts/milvus-server.sh stop "$work/$s" >/dev/null 2>&1 & done
+	wait
+	for s in minio-a minio-b; do bash scripts/minio-server.sh stop "$work/$s" >/dev/null 2>&1 & done
+	wait
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 	exit $rc
 }
@@ -123,16 +128,21 @@ mkdir -p "$MNT_A" "$MNT_B"
 # follow MNT NAME [PREV_JOB]: print .status until its state is complete (or done); with
 # PREV_JOB, only a job other than PREV_JOB counts (a restore's job on a complete backup)
 follow() {
-	local st state job deadline=$((SECONDS + 300))
-	say "cat $1/$2/.status   (until state complete)"
+	local st state job line last='' deadline=$((SECONDS + 300))
+	say "cat $1/$2/.status   (until state complete; a line per change)"
 	while :; do
-		st=$(cat "$1/$2/.status" 2>/dev/null || true)
+		if ! st=$(cat "$1/$2/.status" 2>"$work/status.err"); then
+			grep -q 'not connected' "$work/status.err" && die "the daemon of $1 died ($(cat "$work/status.err"))"
+			st=''
+		fi
 		state=$(awk '$1 == "state" { print $2 }' <<<"$st")
 		job=$(awk '$1 == "job" { print $2 }' <<<"$st")
 		if [ $# -lt 3 ] || { [ -n "$job" ] && [ "$job" != - ] && [ "$job" != "$3" ]; }; then
-			printf '  %-10s %-36s phase %-10s progress %6s%%  items %s/%s\n' "$state" "$job" \
+			line=$(printf '  %-10s %-28s phase %-12s progress %6s%%  items %s/%s' "$state" "$job" \
 				"$(awk '$1 == "phase" { print $2 }' <<<"$st")" "$(awk '$1 == "progress" { print $2 }' <<<"$st")" \
-				"$(awk '$1 == "items_done" { print $2 }' <<<"$st")" "$(awk '$1 == "items_total" { print $2 }' <<<"$st")"
+				"$(awk '$1 == "items_done" { print $2 }' <<<"$st")" "$(awk '$1 == "items_total" { print $2 }' <<<"$st")")
+			[ "$line" = "$last" ] || echo "$line"
+			last=$line
 			case $state in complete|done) break ;; failed|cancelled) echo "$st"; die "$2: $state" ;; esac
 		fi
 		[ $SECONDS -lt $deadline ] || { echo "$st"; die "$2: not complete after 300 s"; }
