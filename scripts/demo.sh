@@ -176,6 +176,7 @@ step_copy() {
 		return 0
 	fi
 	cat "$work/cp.err"
+	! grep -q 'not connected' "$work/cp.err" || die "the daemon of mount B died during cp -r"
 	grep -qi 'not supported\|read-only file system\|not implemented' "$work/cp.err" || die "cp -r into mount B failed"
 	[ ! -e "$MNT_B/nightly_1" ] || die "cp -r into mount B failed half-way: $(ls -d "$MNT_B/nightly_1")"
 	echo
