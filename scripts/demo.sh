@@ -201,7 +201,7 @@ step_restore() {
 		return 0
 	fi
 	[ -e "$MNT_B/nightly_1/.restore" ] || err="$MNT_B/nightly_1/.restore: No such file or directory"
-	echo "${err#*: }"
+	echo "$err"
 	grep -qi 'no such file\|not supported\|read-only file system\|not implemented' <<<"$err" || die "writing .restore failed"
 	echo
 	echo "-> restore through .restore is not in this build yet (issue 8); doing what a user can do"
