@@ -1,181 +1,181 @@
 #!/usr/bin/env bash
-# bench-snapshot.sh -- spec §8 "Snapshot": `mkdir MNT/.snapshot/X` of a collection with >= 1000
-# binlog objects must finish within 1.2x the time of rclone's server-side copy of the same
-# objects.
+# bench-snapshot.sh -- `mkdir MNT/.snapshot/X` of a real Milvus beside a server-side copy of the
+# same objects with `mc cp --recursive`, on the same MinIO (issue 13 item 7).
 #
-# Setup: a Milvus stand-in (tests/milvus-standin) whose Milvus bucket lives on the same S3
-# server as the backup bucket, one collection (Int64 pk, VarChar, FloatVector DIM) of ROWS rows
-# in SEGMENTS flushed segments, with STANDIN_BINLOG_MAX_ROWS rows per binlog object, so every
-# segment holds many log files per field (5 fields).  Then RUNS alternating runs of:
-#   A  mkdir MNT/.snapshot/bench_N, timed until .status says "state complete" (polled every
-#      10 ms); includes the daemon's flush, listing, verification and meta writes
-#   B  rclone copy r:<milvus bucket>/<rootPath> r:<backup bucket>/rclone_N/ -- ONE remote, so
-#      rclone uses server-side CopyObject -- with --transfers $TRANSFERS (default 32, the same
-#      number of copies in flight as mvbackupfs.snapshot.parallel's default)
-# and prints the medians, the ratio A/B and whether the target (<= 1.2) was met.
+#   bash scripts/bench-snapshot.sh       (about 10 minutes; ROWS=200000 DIM=768 RUNS=3)
 #
-# Environment: S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY (else a throw-away Ceph RGW
-# is started with scripts/s3-server.sh), MVB_BIN (default build/mvbackupfs), ROWS (4400),
-# SEGMENTS (2), DIM (768), BINLOG_MAX_ROWS (20), RUNS (3), TRANSFERS (32), PARALLEL (mvbackupfs
-# snapshot.parallel, default: the daemon's default), STRICT=1 (exit 1 when the target is missed),
-# KEEP=1 (keep the work dir).  Needs node (tests/milvus-standin), rclone, curl, fusermount3.
+# Setup (thrown away at the end): a MinIO (scripts/minio-server.sh) holding buckets
+# mvb-bench-milvus and mvb-bench-backup, a real Milvus 2.3.5 standalone on it
+# (scripts/milvus-server.sh), one collection (INT64 pk, FLOAT_VECTOR DIM) of ROWS rows inserted
+# with pymilvus in batches of BATCH, then flushed: about 600 MB of binlogs at the defaults.  Then
+# RUNS alternating rounds (odd rounds snapshot first, even rounds mc first) of:
+#   snapshot  mkdir MNT/.snapshot/bench_N, timed until .status says "state complete" (polled every
+#             10 ms): the daemon's flush call, listing, server-side copies, verification, meta
+#   mc        mc cp --recursive of the objects the snapshot copies (files/insert_log/ and
+#             files/delta_log/ of the Milvus bucket) to mvb-bench-backup/mc_N/: one alias, so mc
+#             copies server-side (CopyObject)
+# Each copy is deleted after its round (untimed).  Prints every round, the medians, the ratio
+# snapshot/mc, and the daemon's peak RSS (VmHWM).
+#
+# Environment: MVB_BIN (build/mvbackupfs), ROWS (200000), DIM (768), BATCH (10000), RUNS (3),
+# PARALLEL (mvbackupfs.snapshot.parallel; default: the daemon's), KEEP=1 (keep the work dir).
+# Needs scripts/setup.sh's .venv (Milvus 2.3.5, pymilvus) and .tools/bin/{minio,mc}.
+# Exit status: 0 done, 2 an error.  (No target: the issue's hand measurement was a snapshot in
+# 2.6-3.1 s against milvus-backup create's 2.8-3.0 s.)  The spec §8 target (>= 1000 small
+# binlogs within 1.2x of rclone) is scripts/bench-snapshot-standin.sh.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 MVB_BIN=${MVB_BIN:-$top/build/mvbackupfs}
-ROWS=${ROWS:-4400}
-SEGMENTS=${SEGMENTS:-2}
+ROWS=${ROWS:-200000}
 DIM=${DIM:-768}
-BINLOG_MAX_ROWS=${BINLOG_MAX_ROWS:-20}
+BATCH=${BATCH:-10000}
 RUNS=${RUNS:-3}
-TRANSFERS=${TRANSFERS:-32}
 PARALLEL=${PARALLEL:-}
+PY=$top/.venv/bin/python
+MB=mvb-bench-milvus BB=mvb-bench-backup
 
 # milvus-backup's environment overrides would change the mount's config
 for v in $(env | sed -n 's/^\(MINIO_[A-Z_]*\|MILVUS_[A-Z_]*\|BACKUP_[A-Z_]*\|MVBACKUPFS_CONFIG\)=.*/\1/p'); do unset "$v"; done
-unset AWS_CA_BUNDLE
 
 log() { echo "bench-snapshot: $*" >&2; }
 die() { log "error: $*"; exit 2; }
-[ -x "$MVB_BIN" ] || die "no daemon at '$MVB_BIN'"
-command -v rclone >/dev/null || die "rclone not installed"
+[ -x "$MVB_BIN" ] || die "no daemon at '$MVB_BIN' (run scripts/setup.sh)"
+if [ ! -x "$PY" ] || [ ! -x "$top/.tools/bin/mc" ]; then die "no .venv or .tools/bin/mc (run scripts/setup.sh)"; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-bench-snapshot.XXXXXX")
-mnt="$work/mnt"
-rgw=0
-buckets=()
+mnt=$work/mnt
 cleanup() {
 	local rc=$?
 	set +e
 	if mountpoint -q "$mnt" 2>/dev/null; then fusermount3 -u "$mnt" || fusermount3 -uz "$mnt"; fi
-	[ -n "${dpid:-}" ] && { kill "$dpid" 2>/dev/null; for _ in $(seq 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done; }
-	bash "$top/scripts/milvus-standin.sh" stop "$work/sa" >/dev/null 2>&1
-	for b in "${buckets[@]}"; do rc_ purge "r:$b" >/dev/null 2>&1; done
-	[ $rgw = 1 ] && bash "$top/scripts/s3-server.sh" stop "$work/rgw" >/dev/null 2>&1
+	bash "$top/scripts/milvus-server.sh" stop "$work/milvus" >/dev/null 2>&1
+	bash "$top/scripts/minio-server.sh" stop "$work/minio" >/dev/null 2>&1
 	if [ "${KEEP:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-if [ -z "${S3_ENDPOINT:-}" ]; then
-	log "S3_ENDPOINT unset: starting a Ceph RGW in $work/rgw"
-	rgw=1
-	eval "$(bash "$top/scripts/s3-server.sh" start "$work/rgw")"
-fi
-: "${AWS_ACCESS_KEY_ID:?}" "${AWS_SECRET_ACCESS_KEY:?}"
-REGION=${S3_REGION:-us-east-1}
-hostport=${S3_ENDPOINT#*://}; hostport=${hostport%%/*}
-
-# rclone with one remote "r:" from the environment (no config file)
-rc_() {
-	RCLONE_CONFIG=/dev/null RCLONE_CONFIG_R_TYPE=s3 RCLONE_CONFIG_R_PROVIDER=Ceph \
-	RCLONE_CONFIG_R_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_R_REGION="$REGION" \
-	RCLONE_CONFIG_R_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_R_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
-		rclone --log-level ERROR "$@"
-}
+export MC_CONFIG_DIR=$work/mc
+mc() { "$top/.tools/bin/mc" --quiet --no-color "$@"; }
 now_ns() { date +%s%N; }
+secs() { printf "%.3f\n" "$(echo "scale=3; ($2 - $1) / 1000000000" | bc)"; }
 
-mb="mvb-bench-milvus-$$"
-bb="mvb-bench-backup-$$"
-for b in "$mb" "$bb"; do rc_ mkdir "r:$b" || die "cannot create bucket $b"; buckets+=("$b"); done
+# --- MinIO and Milvus
+envs=$(S3_BUCKETS="$MB $BB" bash "$top/scripts/minio-server.sh" start "$work/minio" 2>"$work/minio.err") \
+	|| { cat "$work/minio.err" >&2; die "MinIO did not start"; }
+eval "$envs"
+hostport=${S3_ENDPOINT#http://}
+export MC_HOST_m="http://$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY@$hostport"
+menv=$(MILVUS_BUCKET=$MB MILVUS_ROOT_PATH=files MILVUS_PORT=0 bash "$top/scripts/milvus-server.sh" start "$work/milvus" 2>"$work/milvus.err") \
+	|| { cat "$work/milvus.err" >&2; die "Milvus did not start"; }
+port=$(sed -n 's/^export MILVUS_PORT=//p' <<<"$menv")
+log "MinIO at $S3_ENDPOINT, Milvus 2.3.5 at 127.0.0.1:$port"
 
-# --- Milvus stand-in and data
-log "stand-in: $ROWS rows in $SEGMENTS segments, dim $DIM, $BINLOG_MAX_ROWS rows per binlog"
-sa_out=$(env MILVUS_PORT=0 MILVUS_BUCKET="$mb" MILVUS_ROOT_PATH=files STANDIN_BINLOG_MAX_ROWS="$BINLOG_MAX_ROWS" \
-	STANDIN_SEGMENT_MAX_ROWS=100000000 bash "$top/scripts/milvus-standin.sh" start "$work/sa" 2>"$work/sa.err") \
-	|| { cat "$work/sa.err" >&2; die "stand-in did not start"; }
-sa_port=$(printf '%s\n' "$sa_out" | sed -n 's/^export MILVUS_PORT=//p')
-node "$top/tests/snapshot/populate.js" --address "127.0.0.1:$sa_port" --names bench \
-	--rows "$ROWS" --batches "$SEGMENTS" --dim "$DIM" >"$work/expected.tsv" 2>"$work/populate.err" \
-	|| { cat "$work/populate.err" >&2; die "populate failed"; }
-nobj=$(rc_ lsf -R --files-only "r:$mb/files" | wc -l)
-nbytes=$(rc_ size --json "r:$mb/files" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
-log "Milvus bucket: $nobj binlog objects, $nbytes bytes"
-[ "$nobj" -ge 1000 ] || log "warning: fewer than 1000 objects ($nobj): raise ROWS or lower BINLOG_MAX_ROWS"
+t0=$(now_ns)
+"$PY" - "$port" "$ROWS" "$DIM" "$BATCH" <<'EOF' >&2 || die "loading Milvus failed"
+import sys
+import numpy as np
+from pymilvus import Collection, CollectionSchema, DataType, FieldSchema, connections
+port, rows, dim, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+connections.connect("default", host="127.0.0.1", port=port, timeout=30)
+c = Collection("bench", CollectionSchema([FieldSchema("id", DataType.INT64, is_primary=True),
+                                          FieldSchema("vec", DataType.FLOAT_VECTOR, dim=dim)]))
+rng = np.random.default_rng(7)
+for start in range(0, rows, batch):
+    n = min(batch, rows - start)
+    c.insert([list(range(start, start + n)), rng.random((n, dim), dtype=np.float32)])
+c.flush()
+print(f"bench-snapshot: loaded {c.num_entities} rows x {dim} dims", file=sys.stderr)
+EOF
+log "insert + flush took $(secs "$t0" "$(now_ns)") s"
+
+# the objects a snapshot copies: insert and delta logs (not stats logs)
+objects() { mc ls --recursive --json "m/$MB/files/$1/" 2>/dev/null | sed -n 's/.*"size":\([0-9]*\).*/\1/p'; }
+sizes=$( { objects insert_log; objects delta_log; } )
+nobj=$(grep -c . <<<"$sizes" || true)
+nbytes=$(awk '{ s += $1 } END { print s + 0 }' <<<"$sizes")
+[ "$nobj" -gt 0 ] || die "no binlogs in s3://$MB/files/"
+log "Milvus bucket: $nobj insert/delta binlogs, $nbytes bytes"
 
 # --- the mount
-cfg="$work/backup.yaml"
-cat >"$cfg" <<EOF
+cat >"$work/backup.yaml" <<EOF
 milvus:
   address: 127.0.0.1
-  port: $sa_port
+  port: $port
 minio:
   storageType: minio
   address: ${hostport%:*}
   port: ${hostport##*:}
-  region: $REGION
   accessKeyID: $AWS_ACCESS_KEY_ID
   secretAccessKey: $AWS_SECRET_ACCESS_KEY
   useSSL: false
-  bucketName: $mb
+  bucketName: $MB
   rootPath: files
-  backupBucketName: $bb
+  backupBucketName: $BB
   backupRootPath: backup
 backup:
   gcPause:
     enable: false
 EOF
-[ -n "$PARALLEL" ] && printf 'mvbackupfs:\n  snapshot:\n    parallel: %s\n' "$PARALLEL" >>"$cfg"
+[ -n "$PARALLEL" ] && printf 'mvbackupfs:\n  snapshot:\n    parallel: %s\n' "$PARALLEL" >>"$work/backup.yaml"
 mkdir -p "$mnt"
-"$MVB_BIN" -c "$cfg" "$mnt" 2>"$work/mount.err" || { cat "$work/mount.err" >&2; die "mount failed"; }
+"$MVB_BIN" -c "$work/backup.yaml" "$mnt" 2>"$work/mount.err" || { cat "$work/mount.err" >&2; die "mount failed"; }
 for _ in $(seq 150); do mountpoint -q "$mnt" && break; sleep 0.1; done
 mountpoint -q "$mnt" || die "not mounted"
-dpid=$(pgrep -f -- "$(basename "$MVB_BIN") .*$mnt\$" | head -n 1 || true)
+dpid=$(pgrep -f -- "$(basename "$MVB_BIN") -c $work/backup.yaml $mnt\$" | head -n 1 || true)
+[ -n "$dpid" ] || log "warning: daemon pid not found (no RSS figure)"
 
-# run_snapshot N: prints the seconds from mkdir to "state complete"
+# run_snapshot N: the seconds from mkdir to "state complete"
 run_snapshot() {
-	local name="bench_$1" t0 t1 k v st deadline
+	local name=bench_$1 t0 k v st deadline
 	t0=$(now_ns)
 	mkdir "$mnt/.snapshot/$name" || die "mkdir .snapshot/$name failed"
-	deadline=$((t0 + 600000000000))
+	deadline=$((t0 + 900000000000))
 	while :; do
 		st=
 		while read -r k v; do [ "$k" = state ] && { st=$v; break; }; done <"$mnt/$name/.status"
 		[ "$st" = complete ] && break
 		case "$st" in failed|cancelled) die "$name: $st: $(grep '^error' "$mnt/$name/.status")" ;; esac
-		[ "$(now_ns)" -lt $deadline ] || die "$name: not complete after 600 s"
+		[ "$(now_ns)" -lt $deadline ] || die "$name: not complete after 900 s"
 		sleep 0.01
 	done
-	t1=$(now_ns)
-	echo "scale=3; ($t1 - $t0) / 1000000000" | bc
+	secs "$t0" "$(now_ns)"
 }
 
-# run_rclone N: prints the seconds of a server-side rclone copy of the Milvus binlogs
-run_rclone() {
-	local t0 t1 n
+# run_mc N: the seconds of mc's server-side copy of the same binlogs
+run_mc() {
+	local t0 d
 	t0=$(now_ns)
-	rc_ copy --transfers "$TRANSFERS" --s3-no-check-bucket --log-level INFO --log-file "$work/rclone_$1.log" \
-		"r:$mb/files" "r:$bb/rclone_$1" || die "rclone copy failed"
-	t1=$(now_ns)
-	n=$(grep -c 'server-side copy' "$work/rclone_$1.log" || true)
-	[ "$n" -eq "$nobj" ] || log "warning: rclone reports $n server-side copies for $nobj objects"
-	echo "scale=3; ($t1 - $t0) / 1000000000" | bc
+	for d in insert_log delta_log; do
+		[ -n "$(mc ls "m/$MB/files/$d/" 2>/dev/null)" ] || continue
+		mc cp --recursive "m/$MB/files/$d/" "m/$BB/mc_$1/$d/" >"$work/mc_$1.log" 2>&1 \
+			|| { tail -n 5 "$work/mc_$1.log" >&2; die "mc cp failed"; }
+	done
+	secs "$t0" "$(now_ns)"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-snap=() rcl=()
+snap=() mcs=()
 for n in $(seq "$RUNS"); do
 	if [ $((n % 2)) = 1 ]; then
-		s=$(run_snapshot "$n"); r=$(run_rclone "$n")
+		s=$(run_snapshot "$n"); m=$(run_mc "$n")
 	else
-		r=$(run_rclone "$n"); s=$(run_snapshot "$n")
+		m=$(run_mc "$n"); s=$(run_snapshot "$n")
 	fi
-	snap+=("$s"); rcl+=("$r")
-	got=$(rc_ lsf -R --files-only "r:$bb/backup/bench_$n/binlogs" | wc -l)
-	log "run $n: mkdir .snapshot ${s}s ($got binlogs copied), rclone copy ${r}s"
-	[ "$got" -eq "$nobj" ] || log "warning: the snapshot holds $got binlogs, the Milvus bucket $nobj"
+	snap+=("$s") mcs+=("$m")
+	sb=$(sed -n 's/^bytes_total //p' "$mnt/bench_$n/.status")
+	mb=$(mc ls --recursive --json "m/$BB/mc_$n/" | sed -n 's/.*"size":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	log "round $n: mkdir .snapshot ${s}s ($sb bytes), mc cp --recursive ${m}s ($mb bytes)"
+	if [ "$sb" != "$nbytes" ] || [ "$mb" != "$nbytes" ]; then log "warning: copies differ from the $nbytes bytes of binlogs"; fi
+	rmdir "$mnt/bench_$n" || die "rmdir bench_$n failed"
+	mc rm --recursive --force "m/$BB/mc_$n/" >/dev/null || die "mc rm failed"
 done
+rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$dpid/status" 2>/dev/null || true)
 ms=$(printf '%s\n' "${snap[@]}" | median)
-mr=$(printf '%s\n' "${rcl[@]}" | median)
-ratio=$(printf '%.2f' "$(echo "scale=4; $ms / $mr" | bc)")
-echo "objects:               $nobj ($nbytes bytes, $SEGMENTS segments)"
-echo "mkdir .snapshot/X:     median ${ms}s over $RUNS runs (${snap[*]})"
-echo "rclone copy (1 remote, server-side, --transfers $TRANSFERS): median ${mr}s (${rcl[*]})"
-if [ "$(echo "$ratio <= 1.2" | bc)" = 1 ]; then
-	echo "ratio snapshot/rclone: ${ratio}x (target <= 1.2x: met)"
-else
-	echo "ratio snapshot/rclone: ${ratio}x (target <= 1.2x: MISSED)"
-	[ "${STRICT:-0}" = 1 ] && exit 1
-fi
-exit 0
+mm=$(printf '%s\n' "${mcs[@]}" | median)
+echo "Milvus 2.3.5 on MinIO: $ROWS rows x $DIM dims, $nobj binlogs, $nbytes bytes"
+echo "mkdir .snapshot/X:                 median ${ms}s over $RUNS rounds (${snap[*]})"
+echo "mc cp --recursive (server-side):   median ${mm}s (${mcs[*]})"
+echo "ratio snapshot/mc:                 $(printf '%.2f' "$(echo "scale=4; $ms / $mm" | bc)")x"
+echo "daemon peak RSS (VmHWM):           ${rss:-?} kB"
