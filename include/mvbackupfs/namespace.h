@@ -65,6 +65,10 @@ struct ns_summary {
 	char *backup_id;
 	int64_t created;	/* Unix seconds, 0 unknown */
 	int64_t expires;	/* Unix seconds, 0 = never */
+	const char *type;	/* who made it: "manual", "auto", "copied", or "external" (no
+				 * sidecar of ours: milvus-backup's); static, never freed */
+	int expired;		/* set by the mount, not by storage: complete and past its
+				 * expiry (shown as state `expired`, spec §4) */
 	int64_t size;		/* bytes: from the meta when complete, else Σ stored objects */
 	uint64_t objects;	/* stored objects under the prefix (when the tree is known) */
 	char **databases;
