@@ -353,6 +353,9 @@ static void scan(struct autopilot *a, int64_t now)
 			warn_once(a, v[i].name, 1, msg);
 			break;
 		case EXPIRY_HELD_BUSY:
+			snprintf(msg, sizeof(msg), "backup '%s' expired at %s but is in use (a job "
+				 "or a reader on it); it is deleted once free", v[i].name, when);
+			warn_once(a, v[i].name, 0, msg);
 			if (a->next_scan > now + BUSY_SCAN_S)
 				a->next_scan = now + BUSY_SCAN_S;
 			break;

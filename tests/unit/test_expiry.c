@@ -13,7 +13,11 @@
 
 #include <cmocka.h>
 
+#include <unistd.h>
+
+#include "mvbackupfs/buf.h"
 #include "mvbackupfs/expiry.h"
+#include "mvbackupfs/local.h"
 
 #define NOW	1787191200	/* 2026-08-20T02:00:00Z */
 #define DAY	86400
@@ -94,12 +98,71 @@ static void test_busy(void **state)
 	assert_int_equal(expiry_plan(NULL, 0, NOW, 1, NULL), 0);
 }
 
+/* The delete claim and the sidecar's expiry, on a real (local directory) store. */
+static void test_claim_and_sidecar(void **state)
+{
+	char dir[] = "/tmp/mvb-test-expiry-XXXXXX", cmd[128];
+	struct objstore *s = NULL;
+	struct errmsg e = { { 0 } };
+	struct sidecar sc;
+	struct buf b = BUF_INIT(4096);
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(local_store_new(dir, &s, &e), 0);
+	assert_int_equal(objstore_put(s, "backup/b1/meta/full_meta.json", "{}", 2, 0, &e), 0);
+
+	/* two mounts claim one expired backup: the first wins, the second is told */
+	assert_int_equal(backup_claim_expired(s, "backup/b1/", "mount A", NOW, &e), 0);
+	assert_int_equal(backup_claim_expired(s, "backup/b1/", "mount B", NOW + 5, &e), -EEXIST);
+	assert_int_equal(objstore_get_all(s, "backup/b1/" EXPIRY_CLAIM_NAME, &b, &e), 0);
+	assert_non_null(strstr(b.p, "mount A"));
+	/* a crashed mount's claim goes stale: taken over */
+	assert_int_equal(backup_claim_expired(s, "backup/b1/", "mount B",
+					      NOW + EXPIRY_CLAIM_STALE_S + 1, &e), 0);
+	buf_reset(&b);
+	assert_int_equal(objstore_get_all(s, "backup/b1/" EXPIRY_CLAIM_NAME, &b, &e), 0);
+	assert_non_null(strstr(b.p, "mount B"));
+	backup_unclaim(s, "backup/b1/");
+	assert_int_equal(objstore_get_all(s, "backup/b1/" EXPIRY_CLAIM_NAME, &b, &e), -ENOENT);
+	assert_int_equal(backup_claim_expired(s, "backup/b1/", "mount A", NOW, &e), 0);
+
+	/* no sidecar: one is made for the expiry (kind unknown = external) */
+	assert_int_equal(backup_sidecar_get(s, "backup/b1/", &sc, &e), -ENOENT);
+	assert_int_equal(backup_set_expires(s, "backup/b1/", NOW + DAY, &e), 0);
+	assert_int_equal(backup_sidecar_get(s, "backup/b1/", &sc, &e), 0);
+	assert_int_equal(sc.expires, NOW + DAY);
+	assert_int_equal(sc.kind, SIDECAR_KIND_UNKNOWN);
+	/* an existing sidecar keeps its other fields */
+	assert_int_equal(objstore_put(s, "backup/b1/" SIDECAR_NAME,
+				      "{\"format\":1,\"kind\":\"scheduled\",\"job\":\"j9\"}", 42, 0, &e), 0);
+	assert_int_equal(backup_set_expires(s, "backup/b1/", NOW + 2 * DAY, &e), 0);
+	assert_int_equal(backup_sidecar_get(s, "backup/b1/", &sc, &e), 0);
+	assert_int_equal(sc.expires, NOW + 2 * DAY);
+	assert_int_equal(sc.kind, SIDECAR_KIND_SCHEDULED);
+	assert_string_equal(sc.job, "j9");
+	assert_int_equal(backup_set_expires(s, "backup/b1/", 0, &e), 0);
+	assert_int_equal(backup_sidecar_get(s, "backup/b1/", &sc, &e), 0);
+	assert_int_equal(sc.expires, 0);
+	/* an unreadable sidecar is not overwritten */
+	assert_int_equal(objstore_put(s, "backup/b1/" SIDECAR_NAME, "{oops", 5, 0, &e), 0);
+	assert_int_equal(backup_set_expires(s, "backup/b1/", NOW + DAY, &e), -EIO);
+	buf_reset(&b);
+	assert_int_equal(objstore_get_all(s, "backup/b1/" SIDECAR_NAME, &b, &e), 0);
+	assert_int_equal(b.len, 5);
+
+	buf_release(&b);
+	objstore_free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_keep_min),
 		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_claim_and_sidecar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
