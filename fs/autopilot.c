@@ -45,12 +45,14 @@ struct autopilot {
 	int64_t next_slot;	/* -1 none */
 	char last_auto[32];	/* the name of the last slot this mount ran, "" none */
 	char last_error[512];	/* why that slot did not start, "" when it did */
+	int last_remote;	/* another mount took that slot (its reservation won) */
 	/* set once at start, then read-only */
 	struct schedule sched;
 	int has_schedule;
 	char owner[96];		/* this mount, in delete claims */
 	/* the worker's own */
 	char deleting[256];	/* the expired backup whose delete this worker started */
+	int64_t last_slot;	/* the last slot considered (run, taken elsewhere, skipped) */
 	int64_t next_scan;
 };
 
@@ -173,20 +175,42 @@ static void warn_once(struct autopilot *a, const char *name, int warn, const cha
 
 /* ------------------------------------------------------------------ the schedule */
 
-static void run_slot(struct autopilot *a, int64_t slot)
+/*
+ * Is the automatic snapshot of the previous slot still running - on this mount (its job), or
+ * on another one (its name exists, uncommitted, and no job of ours ran it)?  A crashed run
+ * elsewhere looks the same; it holds up one slot only, since the slot after compares with
+ * the skipped one, which does not exist.
+ */
+static int previous_running(struct autopilot *a, const char *prev)
+{
+	struct mvbfs *m = a->m;
+	struct ns_summary s = { 0 };
+	struct errmsg e = { { 0 } };
+	int running = 0;
+
+	if (jobtable_get(m->jobs, prev, NULL) != JT_NONE)
+		return jobtable_running(m->jobs, prev, JT_SNAPSHOT);
+	ns_invalidate(m->ns, prev);
+	if (ns_backup_summary(m->ns, prev, &s, &e) == 0 && s.state != NS_STATE_COMPLETE)
+		running = 1;
+	ns_summary_release(&s);
+	return running;
+}
+
+static void run_slot(struct autopilot *a, int64_t slot, int64_t prev_slot)
 {
 	struct mvbfs *m = a->m;
 	char name[32], prev[32], msg[512] = "";
 	int rc;
 
 	schedule_snapshot_name(slot, name);
-	pthread_mutex_lock(&a->lock);
-	memcpy(prev, a->last_auto, sizeof(prev));
-	pthread_mutex_unlock(&a->lock);
-	if (prev[0] && jobtable_running(m->jobs, prev, JT_SNAPSHOT)) {
-		log_warn("schedule: slot '%s' skipped: the previous automatic snapshot '%s' is still "
-			 "running", name, prev);
-		return;
+	if (prev_slot > 0) {
+		schedule_snapshot_name(prev_slot, prev);
+		if (previous_running(a, prev)) {
+			log_warn("schedule: slot '%s' skipped: the previous automatic snapshot '%s' is "
+				 "still running", name, prev);
+			return;
+		}
 	}
 	rc = mvbfs_snapshot_kind(m, name, SIDECAR_KIND_SCHEDULED);
 	if (rc == 0) {
@@ -195,7 +219,6 @@ static void run_slot(struct autopilot *a, int64_t slot)
 		/* spec §6: the name reservation decides between mounts with one schedule */
 		log_info("schedule: '%s' exists already (another mount with the same schedule "
 			 "took this slot)", name);
-		return;
 	} else {
 		snprintf(msg, sizeof(msg), "could not start: %s", strerror(-rc));
 		log_err("schedule: automatic snapshot '%s' %s (see above); the next slot tries "
@@ -204,6 +227,7 @@ static void run_slot(struct autopilot *a, int64_t slot)
 	pthread_mutex_lock(&a->lock);
 	memcpy(a->last_auto, name, sizeof(a->last_auto));
 	snprintf(a->last_error, sizeof(a->last_error), "%s", msg);
+	a->last_remote = rc == -EEXIST;
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -212,7 +236,7 @@ int autopilot_footer(struct autopilot *a, struct buf *out)
 	struct job_progress p;
 	char next[32] = "-", last[32], err[512], spec[128];
 	int64_t next_slot;
-	int rc = 0;
+	int rc = 0, remote;
 
 	if (!a)
 		return 0;
@@ -220,6 +244,7 @@ int autopilot_footer(struct autopilot *a, struct buf *out)
 	next_slot = a->next_slot;
 	memcpy(last, a->last_auto, sizeof(last));
 	memcpy(err, a->last_error, sizeof(err));
+	remote = a->last_remote;
 	pthread_mutex_unlock(&a->lock);
 	if (!a->has_schedule && !last[0])
 		return 0;
@@ -230,7 +255,9 @@ int autopilot_footer(struct autopilot *a, struct buf *out)
 	rc = buf_addf(out, "\nschedule:  %s (local time), next %s", spec,
 		      a->m->read_only ? "- (read-only mount)" : next);
 	if (!rc && last[0]) {
-		if (!err[0] && jobtable_get(a->m->jobs, last, &p) == JT_SNAPSHOT) {
+		if (remote) {
+			snprintf(err, sizeof(err), "taken by another mount");
+		} else if (!err[0] && jobtable_get(a->m->jobs, last, &p) == JT_SNAPSHOT) {
 			if (p.state == JOB_FAILED || p.state == JOB_CANCELLED)
 				snprintf(err, sizeof(err), "%s: %.400s", job_state_name(p.state),
 					 p.error);
@@ -400,12 +427,15 @@ static void *worker(void *arg)
 
 		now = mvb_now();
 		if (a->has_schedule && slot > 0 && now >= slot) {
-			int64_t s = slot, t;
+			int64_t s = slot, t, prev = a->last_slot;
 
 			/* slots missed while suspended (or a test moving the clock): the latest */
-			while ((t = schedule_next(&a->sched, s)) > 0 && t <= now)
+			while ((t = schedule_next(&a->sched, s)) > 0 && t <= now) {
+				prev = s;
 				s = t;
-			run_slot(a, s);
+			}
+			run_slot(a, s, prev);
+			a->last_slot = s;
 			pthread_mutex_lock(&a->lock);
 			a->next_slot = schedule_next(&a->sched, now);
 			pthread_mutex_unlock(&a->lock);
