@@ -194,6 +194,7 @@ static int previous_running(struct autopilot *a, const char *prev)
 	if (ns_backup_summary(m->ns, prev, &s, &e) == 0 && s.state != NS_STATE_COMPLETE)
 		running = 1;
 	ns_summary_release(&s);
+	ns_invalidate(m->ns, prev);	/* as scan(): no stale view left for a user's lookup */
 	return running;
 }
 
@@ -403,8 +404,17 @@ static void scan(struct autopilot *a, int64_t now)
 		}
 	}
 out:
-	for (i = 0; i < n; i++)
+	/*
+	 * Leave the cache as a user's lookups would find it without this scan: the root listing
+	 * and uncommitted backups are re-read at their next use (a backup another mount made
+	 * or committed meanwhile shows at once, not a TTL later); complete ones stay cached.
+	 */
+	for (i = 0; i < n; i++) {
+		if (all[i].state != NS_STATE_COMPLETE)
+			ns_invalidate(m->ns, all[i].name);
 		ns_summary_release(&all[i]);
+	}
+	ns_root_stale(m->ns);
 	free(all);
 	free(v);
 	free(verdict);

@@ -1241,6 +1241,13 @@ void ns_pin(struct ns *n, const char *name)
 	backup_put(n, b);
 }
 
+void ns_root_stale(struct ns *n)
+{
+	pthread_mutex_lock(&n->lock);
+	n->root_valid = 0;	/* re-listed at the next use; a listing in flight still counts */
+	pthread_mutex_unlock(&n->lock);
+}
+
 void ns_invalidate(struct ns *n, const char *name)
 {
 	struct backup **v;

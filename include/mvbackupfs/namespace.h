@@ -148,6 +148,11 @@ int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struc
  * next ns_invalidate of it: for `rm -rf`, which walks a backup while it is being deleted. */
 void ns_pin(struct ns *n, const char *name);
 
+/* The root listing is re-read at its next use, as if its TTL had passed (nothing else is
+ * forgotten): for a background reader (the expiry scan) whose listing must not make a
+ * user's next lookup miss a backup made meanwhile by another mount. */
+void ns_root_stale(struct ns *n);
+
 /* Forget everything cached about `name` (after delete/commit), or everything (name NULL). */
 void ns_invalidate(struct ns *n, const char *name);
 
