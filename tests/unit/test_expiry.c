@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "mvbackupfs/buf.h"
+#include "mvbackupfs/config.h"
+#include "mvbackupfs/vfiles.h"
 #include "mvbackupfs/expiry.h"
 #include "mvbackupfs/local.h"
 
@@ -156,6 +158,80 @@ static void test_claim_and_sidecar(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The config keys of issue 9: names, aliases, defaults, and a bad schedule stopping the load. */
+static void test_config_keys(void **state)
+{
+	static const char *const yaml[] = {
+		"mvbackupfs:\n  schedule: \"0 */6 * * *\"\n  delete_expired: false\n  keep_min: 3\n",
+		"mvbackupfs:\n  deleteExpired: no\n  keepMin: 0\n",
+		"mvbackupfs:\n  schedule: \"03:00\"\n",
+		"mvbackupfs:\n  schedule: \"3 o'clock\"\n",
+	};
+	char path[] = "/tmp/mvb-test-expiry-cfg-XXXXXX";
+	struct errmsg e;
+	struct config c;
+	size_t i;
+	int fd, rc[4];
+
+	for (i = 0; i < 4; i++) {
+		memset(&e, 0, sizeof(e));
+		strcpy(path + sizeof(path) - 7, "XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, yaml[i], strlen(yaml[i])), (ssize_t)strlen(yaml[i]));
+		close(fd);
+		assert_int_equal(config_init(&c), 0);
+		rc[i] = config_load(&c, path, &e);
+		unlink(path);
+		if (i == 0) {
+			assert_int_equal(rc[i], 0);
+			assert_string_equal(c.fs.schedule, "0 */6 * * *");
+			assert_int_equal(c.fs.auto_delete, 0);
+			assert_int_equal(c.fs.keep_min, 3);
+			assert_int_equal(c.fs.retention_s, 3 * DAY);
+		} else if (i == 1) {
+			assert_int_equal(rc[i], 0);
+			assert_int_equal(c.fs.auto_delete, 0);
+			assert_int_equal(c.fs.keep_min, 0);
+		} else if (i == 2) {
+			assert_int_equal(rc[i], 0);
+			assert_int_equal(c.fs.keep_min, 1);	/* the default */
+			assert_int_equal(c.fs.auto_delete, 1);
+		} else {
+			assert_int_equal(rc[i], -EINVAL);
+			assert_non_null(strstr(e.msg, "mvbackupfs.schedule"));
+		}
+		config_release(&c);
+	}
+}
+
+/* The root .info: TYPE column, `expired` for a complete backup past its expiry. */
+static void test_root_info(void **state)
+{
+	struct ns_summary v[2] = { { 0 } };
+	struct buf b = BUF_INIT(1 << 20);
+
+	v[0].name = "auto_20260816_030000";
+	v[0].state = NS_STATE_COMPLETE;
+	v[0].type = "auto";
+	v[0].expires = NOW - DAY;
+	v[0].expired = 1;
+	v[1].name = "old_one";
+	v[1].state = NS_STATE_COMPLETE;
+	v[1].type = NULL;	/* no sidecar */
+	assert_int_equal(vfile_root_info(v, 2, &b), 0);
+	assert_non_null(strstr(b.p, "NAME                  STATE     TYPE      CREATED"));
+	assert_non_null(strstr(b.p, "auto_20260816_030000  expired   auto      "));
+	assert_non_null(strstr(b.p, "old_one               complete  external  "));
+	buf_reset(&b);
+	assert_int_equal(vfile_expires(&v[0], &b), 0);
+	assert_string_equal(b.p, "2026-08-19T02:00:00Z\n");
+	buf_reset(&b);
+	assert_int_equal(vfile_expires(&v[1], &b), 0);
+	assert_string_equal(b.p, "never\n");
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +239,8 @@ int main(void)
 		cmocka_unit_test(test_keep_min),
 		cmocka_unit_test(test_busy),
 		cmocka_unit_test(test_claim_and_sidecar),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_root_info),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
