@@ -92,7 +92,7 @@ int backup_sidecar_get(struct objstore *s, const char *prefix, struct sidecar *s
 		return errmsg_set(err, rc, "not a backup prefix: '%s'", prefix ? prefix : "");
 	rc = objstore_get_all(s, key, &b, err);
 	if (rc == 0 && sidecar_parse(b.p ? b.p : "", b.len, sc, err))
-		rc = errmsg_set(err, -EIO, "'%s' is unreadable (%s)", key, err ? err->msg : "");
+		rc = errmsg_prefix(err, -EIO, "'%s' is unreadable", key);
 	buf_release(&b);
 	return rc;
 }
