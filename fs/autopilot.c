@@ -23,6 +23,7 @@
 
 #define SCAN_S		60	/* look for expired backups at least this often */
 #define BUSY_SCAN_S	5	/* again soon when an expired backup was in use */
+#define FIRST_SCAN_S	10	/* after mounting: the first ls and cat .info come first */
 #define HOLD_LINGER_MS	60000	/* released this recently: still in use (cp -r between files) */
 
 struct hold {
@@ -492,15 +493,6 @@ int autopilot_start(struct mvbfs *m, struct autopilot **out, struct errmsg *err)
 		a->has_schedule = 1;
 		a->next_slot = schedule_next(&a->sched, mvb_now());
 	}
-	if (!m->read_only) {
-		rc = pthread_create(&a->thread, NULL, worker, a);
-		if (rc) {
-			autopilot_free(a);
-			return errmsg_set(err, -rc, "cannot start the expiry worker: %s",
-					  strerror(rc));
-		}
-		a->started = 1;
-	}
 	if (a->has_schedule) {
 		char next[32] = "-";
 
@@ -509,7 +501,18 @@ int autopilot_start(struct mvbfs *m, struct autopilot **out, struct errmsg *err)
 		log_info("schedule '%s': next automatic snapshot at %s%s", m->cfg->fs.schedule,
 			 next, m->read_only ? " (not taken: read-only mount)" : "");
 	}
-	*out = a;
+	a->next_scan = mvb_now() + FIRST_SCAN_S;
+	*out = a;	/* before the worker starts: it finds itself through m->autopilot */
+	if (!m->read_only) {
+		rc = pthread_create(&a->thread, NULL, worker, a);
+		if (rc) {
+			*out = NULL;
+			autopilot_free(a);
+			return errmsg_set(err, -rc, "cannot start the expiry worker: %s",
+					  strerror(rc));
+		}
+		a->started = 1;
+	}
 	return 0;
 }
 
