@@ -48,7 +48,8 @@ t_eq "... and reads back in UTC" 2099-01-02T03:04:05Z "$(cat "$MNT/v0_4_30/.expi
 t_eq "echo 36h succeeds" "" "$(ex_write "$MNT/v0_4_30/.expires" 36h)"
 t_eq "echo never succeeds" "" "$(ex_write "$MNT/v0_4_30/.expires" never)"
 t_eq "it reads never" never "$(cat "$MNT/v0_4_30/.expires" 2>&1)"
-t_check "the sidecar has no expires any more" sh -c "! ex_get() { :; }; ! curl -s -f --aws-sigv4 'aws:amz:${S3_REGION:-us-east-1}:s3' --user '$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY' '$S3_ENDPOINT/$BK/backup/v0_4_30/mvbackupfs.json' | grep -q expires"
+no_expires() { ex_get "$BK" backup/v0_4_30/mvbackupfs.json >"$T_TMP/sc" && ! grep -q expires "$T_TMP/sc"; }
+t_check "the sidecar has no expires any more" no_expires
 
 # refusals: the errno of the write, nothing changed
 before=$(ex_get "$BK" backup/v0_5_9/mvbackupfs.json)
@@ -59,7 +60,7 @@ t_eq "refused writes changed nothing" "$before" "$(ex_get "$BK" backup/v0_5_9/mv
 t_eq "-o ro: echo 7d > .expires -> EROFS" "Read-only file system" "$(ex_write "$MRO/v0_5_9/.expires" 7d)"
 t_eq "-o ro: .expires is 0444" 444 "$(stat -c %a "$MRO/v0_5_9/.expires" 2>&1)"
 t_eq "incomplete: echo 7d > .expires -> EAGAIN" "Resource temporarily unavailable" "$(ex_write "$MNT/broken_incomplete/.expires" 7d)"
-t_check "incomplete: no sidecar was written" sh -c "[ -z \"\$(curl -s -f --aws-sigv4 'aws:amz:${S3_REGION:-us-east-1}:s3' --user '$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY' '$S3_ENDPOINT/$BK/backup/broken_incomplete/mvbackupfs.json')\" ]"
+t_eq "incomplete: no sidecar was written" "" "$(ex_get "$BK" backup/broken_incomplete/mvbackupfs.json)"
 t_eq "no such backup: .expires -> ENOENT" "No such file or directory" "$(ex_write "$MNT/no_such/.expires" 7d)"
 t_match "the refusal is logged with the value" "cannot set the expiry of 'v0_5_9' to 'soon'" "$(cat "$T_TMP"/daemon-*.log)"
 t_check "unmount" t_umount "$MNT"
