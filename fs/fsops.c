@@ -37,6 +37,7 @@
 
 #include "mvbackupfs/backup_admin.h"
 #include "mvbackupfs/backup_create.h"
+#include "mvbackupfs/autopilot.h"
 #include "mvbackupfs/crashpoint.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/sidecar.h"
@@ -50,6 +51,7 @@ enum vkind {
 	V_BACKUP_INFO,
 	V_BACKUP_INFO_JSON,
 	V_BACKUP_STATUS,
+	V_BACKUP_EXPIRES,	/* read/write: autopilot.c */
 };
 
 /* An open file: an object streamed through read-ahead, or a rendered virtual file. */
@@ -119,6 +121,8 @@ static enum vkind classify_virtual(const char *path, char *name, size_t size)
 		return V_BACKUP_INFO_JSON;
 	if (!strcmp(slash + 1, ".status"))
 		return V_BACKUP_STATUS;
+	if (!strcmp(slash + 1, ".expires"))
+		return V_BACKUP_EXPIRES;
 	return V_NONE;
 }
 
@@ -212,10 +216,14 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 			free(items);
 			return rc;
 		}
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			overlay_state(items, nitems, &all[i]);
+			autopilot_mark(&all[i]);
+		}
 		free(items);
 		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
+		if (!rc && k == V_ROOT_INFO)
+			rc = autopilot_footer(m->autopilot, out);
 		for (i = 0; i < n; i++)
 			ns_summary_release(&all[i]);
 		free(all);
@@ -223,6 +231,7 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 	case V_BACKUP_INFO:
 	case V_BACKUP_INFO_JSON:
 	case V_BACKUP_STATUS:
+	case V_BACKUP_EXPIRES:
 		if (k == V_BACKUP_STATUS) {
 			jk = jobtable_get(m->jobs, name, &p);
 			if (jk != JT_NONE) {
@@ -240,9 +249,12 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 			return rc;
 		}
 		overlay_state(items, nitems, &s);
+		autopilot_mark(&s);
 		free(items);
 		if (k == V_BACKUP_INFO)
 			rc = vfile_backup_info(&s, out);
+		else if (k == V_BACKUP_EXPIRES)
+			rc = vfile_expires(&s, out);
 		else if (k == V_BACKUP_INFO_JSON)
 			rc = vfile_backup_info_json(&s, out);
 		else {
@@ -355,7 +367,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
-		if (k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS) {
+		if (k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS ||
+		    k == V_BACKUP_EXPIRES) {
 			int job = jobtable_get(m->jobs, name, NULL) != JT_NONE;
 
 			if (hidden(m, name)) {
@@ -381,7 +394,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		}
 		a.size = b.len;
 		a.mtime = time(NULL);
-		a.committed = 1;
+		a.committed = k != V_BACKUP_EXPIRES;	/* .expires is 0644 (spec §3) */
 		buf_release(&b);
 		fill_stat(m, st, &a);
 		return 0;
@@ -493,13 +506,23 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	enum vkind k;
 	int rc;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+	k = classify_virtual(path, name, sizeof(name));
+	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
+	    (k != V_BACKUP_EXPIRES || m->read_only || (rc = owner_only(m)) != 0))
 		return m->read_only ? -EROFS : -EACCES;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
-	k = classify_virtual(path, name, sizeof(name));
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		/* .expires opened for writing: the value is taken at write() (autopilot.c) */
+		h->kind = k;
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		fi->direct_io = 1;
+		fi->fh = (uintptr_t)h;
+		fh_link(m, h);
+		return 0;
+	}
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
@@ -533,6 +556,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	/* a backup being read (cp -r, rsync) does not expire away under the reader */
+	if (backup_of(path, h->name, sizeof(h->name)))
+		autopilot_hold(m->autopilot, h->name);
 	/*
 	 * Large objects (binlogs) bypass the page cache: they are read once, in order (cp -r,
 	 * rsync, cat), and caching GiBs of backup data would cost a copy per byte (measured:
@@ -607,6 +633,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 
 	if (h->kind == V_BACKUP_STATUS)
 		jobtable_unwatch(m->jobs, h);
+	if (h->ra && h->name[0])
+		autopilot_unhold(m->autopilot, h->name);
 	pthread_mutex_lock(&m->open_lock);
 	if (h->prev)
 		h->prev->next = h->next;
@@ -761,7 +789,7 @@ static char *prefix_of(struct mvbfs *m, const char *name)
 }
 
 /* mkdir /.snapshot/NAME (spec §5.2): check, reserve, start the job, return. */
-static int snapshot_start(struct mvbfs *m, const char *name)
+static int snapshot_start(struct mvbfs *m, const char *name, enum sidecar_kind kind)
 {
 	struct backup_create_params *p = NULL;
 	struct errmsg e = { { 0 } };
@@ -795,9 +823,16 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 	}
 	sc.format = SIDECAR_FORMAT;
 	snprintf(sc.created_by, sizeof(sc.created_by), "%s", sidecar_creator());
-	sc.created = time(NULL);
-	sc.expires = m->cfg->fs.manual_retention_s > 0 ? sc.created + m->cfg->fs.manual_retention_s : 0;
-	sc.kind = SIDECAR_KIND_MANUAL;
+	sc.created = mvb_now();	/* the test-hook clock in tests (timefmt.h) */
+	{
+		/* spec §5.6: automatic snapshots expire after retention, manual ones after
+		 * manual_retention (0 = never) */
+		int64_t keep = kind == SIDECAR_KIND_SCHEDULED ? m->cfg->fs.retention_s :
+			       m->cfg->fs.manual_retention_s;
+
+		sc.expires = keep > 0 ? sc.created + keep : 0;
+	}
+	sc.kind = kind;
 	{
 		FILE *f = fopen("/dev/urandom", "rb");
 
@@ -893,7 +928,7 @@ static int op_mkdir(const char *path, mode_t mode)
 		dir = ns_milvus_data(m->ns, path + 11);
 		if (dir)
 			return refuse_milvus_data(m, "snapshot into", path, dir);
-		return snapshot_start(m, path + 11);
+		return snapshot_start(m, path + 11, SIDECAR_KIND_MANUAL);
 	}
 	if (!strncmp(path, "/.snapshot/", 11))
 		return -ENOENT;
@@ -1157,6 +1192,30 @@ static int op_write_denied(const char *path, mode_t mode, struct fuse_file_info 
 	return ctx()->read_only ? -EROFS : -ENOTSUP;
 }
 
+/* Writes reach only control files opened for writing (op_open): .expires. */
+static int op_write(const char *path, const char *src, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	if (h->kind == V_BACKUP_EXPIRES)
+		return autopilot_expires_write(ctx(), h->name, src, size, off);
+	return -EBADF;
+}
+
+/* `echo 7d > NAME/.expires` truncates first: a no-op on a control file. */
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct mvbfs *m = ctx();
+	char name[256];
+
+	if (m->read_only)
+		return -EROFS;
+	if (classify_virtual(path, name, sizeof(name)) == V_BACKUP_EXPIRES)
+		return owner_only(m);
+	return -EPERM;
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct mvbfs *m = ctx();
@@ -1186,12 +1245,24 @@ static const struct fuse_operations ops = {
 	.rmdir = op_rmdir,
 	.unlink = op_unlink,
 	.create = op_write_denied,
+	.write = op_write,
+	.truncate = op_truncate,
 	.poll = op_poll,
 };
 
 const struct fuse_operations *mvbfs_operations(void)
 {
 	return &ops;
+}
+
+int mvbfs_snapshot_kind(struct mvbfs *m, const char *name, enum sidecar_kind kind)
+{
+	return snapshot_start(m, name, kind);
+}
+
+int mvbfs_delete_backup(struct mvbfs *m, const char *name)
+{
+	return delete_backup(m, name);
 }
 
 /* A job ended (its thread): what storage says about the backup has changed. */
@@ -1284,6 +1355,9 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	rc = milvus_client_new(&mo, &m->milvus, err);
 	if (rc)
 		goto fail;
+	rc = autopilot_start(m, &m->autopilot, err);
+	if (rc)
+		goto fail;
 	return 0;
 fail:
 	mvbfs_stop(m);
@@ -1292,12 +1366,15 @@ fail:
 
 void mvbfs_close(struct mvbfs *m)
 {
+	autopilot_stop(m->autopilot);	/* no new snapshot or delete from now on */
 	jobtable_close(m->jobs);
 }
 
 void mvbfs_stop(struct mvbfs *m)
 {
 	/* jobs first: they use the stores and the client */
+	autopilot_free(m->autopilot);
+	m->autopilot = NULL;
 	jobtable_free(m->jobs);	/* also drops the poll handles of open .status files */
 	m->jobs = NULL;
 	milvus_client_free(m->milvus);

@@ -28,6 +28,8 @@
 struct options {
 	char *config;
 	char *log;	/* -o log=FILE */
+	char *source;	/* the first of two non-options: fstab's "SOURCE MOUNTPOINT" */
+	int nonopts;	/* non-options after it */
 	int help;
 	int version;
 	int print_config;
@@ -39,6 +41,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_PRINT_CONFIG, KEY_RO };
 static const struct fuse_opt opt_spec[] = {
 	{ "-c %s", offsetof(struct options, config), 0 },
 	{ "--config=%s", offsetof(struct options, config), 0 },
+	{ "config=%s", offsetof(struct options, config), 0 },	/* -o config=FILE (fstab) */
 	{ "log=%s", offsetof(struct options, log), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -66,6 +69,15 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_RO:
 		o->read_only = 1;
 		return 1;	/* keep: the kernel mounts read-only too */
+	case FUSE_OPT_KEY_NONOPT:
+		/* mount(8) through mount.fuse3 runs "mvbackupfs SOURCE MOUNTPOINT -o ...": hold
+		 * the first back until we know whether a mountpoint follows (main) */
+		if (!o->source) {
+			o->source = strdup(arg);
+			return o->source ? 0 : -1;
+		}
+		o->nonopts++;
+		return 1;
 	default:
 		return 1;
 	}
@@ -177,6 +189,16 @@ int main(int argc, char *argv[])
 	no_core_dumps();
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
 		return 1;
+	if (o.source && !o.nonopts) {
+		/* the only non-option: the mountpoint */
+		if (fuse_opt_add_arg(&args, o.source) == -1)
+			return 1;
+	} else if (o.source && !o.config && stat(o.source, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* fstab: a SOURCE that is a file is the configuration ("mvbackupfs" is a label) */
+		o.config = strdup(o.source);
+	}
+	free(o.source);
+	o.source = NULL;
 	if (o.version || o.help) {
 		if (o.version)
 			printf("mvbackupfs %s (libfuse %s, %s)\n", mvb_version(), fuse_pkgversion(),

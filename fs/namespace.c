@@ -130,6 +130,23 @@ void ns_summary_release(struct ns_summary *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The TYPE column (issue 9): what the sidecar says made the backup. */
+static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
+{
+	if (!has_sidecar)
+		return "external";
+	switch (kind) {
+	case SIDECAR_KIND_MANUAL:
+		return "manual";
+	case SIDECAR_KIND_SCHEDULED:
+		return "auto";
+	case SIDECAR_KIND_IMPORT:
+		return "copied";
+	default:
+		return "external";
+	}
+}
+
 static char *xstrdup(const char *s)
 {
 	return strdup(s ? s : "");
@@ -584,6 +601,7 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	s.objects = b->tree_objects;
 	if (br.has_sidecar)
 		s.expires = br.sidecar.expires;
+	s.type = ns_type_of(br.has_sidecar && !br.sidecar_error[0], br.sidecar.kind);
 	/* milvus-backup-format.md §2.5: meta fields, then the meta object's mtime, then the name */
 	if (s.created <= 0)
 		s.created = br.meta_mtime;
@@ -1221,6 +1239,13 @@ void ns_pin(struct ns *n, const char *name)
 		return;
 	atomic_store(&b->pinned, 1);
 	backup_put(n, b);
+}
+
+void ns_root_stale(struct ns *n)
+{
+	pthread_mutex_lock(&n->lock);
+	n->root_valid = 0;	/* re-listed at the next use; a listing in flight still counts */
+	pthread_mutex_unlock(&n->lock);
 }
 
 void ns_invalidate(struct ns *n, const char *name)

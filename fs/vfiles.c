@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "mvbackupfs/err.h"
+#include "mvbackupfs/timefmt.h"
 
 /*
  * Append one printf-style line and make what it appended safe (text_sanitize), except its
@@ -75,6 +76,17 @@ static void fmt_expires(int64_t t, char *out, size_t size)
 		fmt_time(t, out, size);
 }
 
+/* The state word: `expired` is a complete backup past its expiry (spec §4). */
+static const char *state_word(const struct ns_summary *s)
+{
+	return s->expired && s->state == NS_STATE_COMPLETE ? "expired" : ns_state_name(s->state);
+}
+
+static const char *type_word(const struct ns_summary *s)
+{
+	return s->type && *s->type ? s->type : "external";
+}
+
 /* Column widths: the longest cell of each column, for a table people can read. */
 #define MAXCOLS 8
 
@@ -131,9 +143,9 @@ static int table_print(struct table *t, struct buf *out, const unsigned right_al
 
 int vfile_root_info(const struct ns_summary *v, size_t n, struct buf *out)
 {
-	static const char *const head[] = { "NAME", "STATE", "CREATED", "EXPIRES",
+	static const char *const head[] = { "NAME", "STATE", "TYPE", "CREATED", "EXPIRES",
 					    "COLLECTIONS", "ENTITIES", "SIZE" };
-	struct table t = { .ncols = 7 };
+	struct table t = { .ncols = 8 };
 	size_t i;
 	int rc;
 
@@ -142,7 +154,7 @@ int vfile_root_info(const struct ns_summary *v, size_t n, struct buf *out)
 	for (i = 0; i < n && !rc; i++) {
 		const struct ns_summary *s = &v[i];
 		char created[32], expires[32], colls[24], ents[24], size[24];
-		const char *row[7];
+		const char *row[8];
 		int known = s->state == NS_STATE_COMPLETE;
 
 		fmt_time(s->created, created, sizeof(created));
@@ -151,19 +163,20 @@ int vfile_root_info(const struct ns_summary *v, size_t n, struct buf *out)
 		snprintf(ents, sizeof(ents), known ? "%lld" : "-", (long long)s->entities);
 		vfile_human_size(s->size > 0 ? (uint64_t)s->size : 0, size, sizeof(size));
 		row[0] = s->name;
-		row[1] = ns_state_name(s->state);
-		row[2] = created;
-		row[3] = expires;
-		row[4] = colls;
-		row[5] = ents;
-		row[6] = s->state == NS_STATE_UNKNOWN ? "-" : size;
+		row[1] = state_word(s);
+		row[2] = type_word(s);
+		row[3] = created;
+		row[4] = expires;
+		row[5] = colls;
+		row[6] = ents;
+		row[7] = s->state == NS_STATE_UNKNOWN ? "-" : size;
 		rc = table_row(&t, row);
 	}
 	if (rc) {
 		buf_release(&t.cells);
 		return rc;
 	}
-	return table_print(&t, out, (1u << 4) | (1u << 5) | (1u << 6));
+	return table_print(&t, out, (1u << 5) | (1u << 6) | (1u << 7));
 }
 
 int vfile_backup_info(const struct ns_summary *s, struct buf *out)
@@ -179,7 +192,8 @@ int vfile_backup_info(const struct ns_summary *s, struct buf *out)
 	fmt_expires(s->expires, expires, sizeof(expires));
 	vfile_human_size(s->size > 0 ? (uint64_t)s->size : 0, hsize, sizeof(hsize));
 	rc |= addf_line(out, "name:         %s\n", s->name);
-	rc |= addf_line(out, "state:        %s\n", ns_state_name(s->state));
+	rc |= addf_line(out, "state:        %s\n", state_word(s));
+	rc |= addf_line(out, "type:         %s\n", type_word(s));
 	if (s->state != NS_STATE_COMPLETE && s->reason && *s->reason)
 		rc |= addf_line(out, "reason:       %s\n", s->reason);
 	if (s->state == NS_STATE_COMPLETE) {
@@ -259,7 +273,8 @@ static json_t *summary_json(const struct ns_summary *s)
 	fmt_time(s->created, created, sizeof(created));
 	fmt_expires(s->expires, expires, sizeof(expires));
 	json_object_set_new(o, "name", json_string(s->name));
-	json_object_set_new(o, "state", json_string(ns_state_name(s->state)));
+	json_object_set_new(o, "state", json_string(state_word(s)));
+	json_object_set_new(o, "type", json_string(type_word(s)));
 	json_object_set_new(o, "reason", json_string(s->reason ? s->reason : ""));
 	json_object_set_new(o, "format", json_string(s->format ? s->format : ""));
 	json_object_set_new(o, "milvus_version", json_string(s->milvus_version ? s->milvus_version : ""));
@@ -335,6 +350,15 @@ int vfile_root_info_json(const struct ns_summary *v, size_t n, struct buf *out)
 		json_array_append_new(a, o);
 	}
 	return dump_json(a, out);
+}
+
+int vfile_expires(const struct ns_summary *s, struct buf *out)
+{
+	char t[32];
+
+	if (s->expires <= 0 || rfc3339_format(s->expires, t))
+		return buf_adds(out, "never\n");
+	return buf_addf(out, "%s\n", t);
 }
 
 int vfile_status(const struct vstatus *st, struct buf *out)

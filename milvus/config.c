@@ -27,6 +27,7 @@
 #include "mvbackupfs/local.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/s3.h"
+#include "mvbackupfs/schedule.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)	/* a backup.yaml is a few KiB */
 #define YAML_MAX_DEPTH 32
@@ -919,7 +920,8 @@ static const char *family_of(const char *provider)
 static const char *const fs_keys[] = {
 	"cache.ttlMs", "memory.budget", "readahead.max", "readahead.parallel",
 	"snapshot.parallel", "snapshot.filter", "schedule", "retention", "manual_retention",
-	"manualRetention", "autoDelete", "auto_delete", "s3.virtualHost", "s3.caFile",
+	"manualRetention", "autoDelete", "auto_delete", "delete_expired", "deleteExpired",
+	"keep_min", "keepMin", "s3.virtualHost", "s3.caFile",
 	"s3.requestTimeoutMs", "s3.maxTries",
 };
 
@@ -959,6 +961,19 @@ static void warn_unknown(struct loader *L, const struct ynode *n, char *path, si
 	}
 }
 
+/* Startup validates the schedule (spec §2): a typo must not mean "no backups". */
+static int check_schedule(struct loader *L, const char *spec)
+{
+	struct schedule sch;
+	struct errmsg e = { { 0 } };
+	int rc;
+
+	if (!spec || !*spec)
+		return 0;
+	rc = schedule_parse(spec, &sch, &e);
+	return rc ? errmsg_set(L->err, rc, "%s: mvbackupfs.schedule: %s", L->path, e.msg) : 0;
+}
+
 static int load_fs(struct loader *L, struct mvbackupfs_config *fs)
 {
 	const struct ypair *sec = y_find(L->root, "mvbackupfs");
@@ -980,8 +995,10 @@ static int load_fs(struct loader *L, struct mvbackupfs_config *fs)
 	    (rc = get_duration(L, "mvbackupfs.retention", &fs->retention_s)) ||
 	    (rc = get_duration(L, "mvbackupfs.manual_retention|mvbackupfs.manualRetention",
 			       &fs->manual_retention_s)) ||
-	    (rc = get_bool(L, "mvbackupfs.autoDelete|mvbackupfs.auto_delete", NULL,
-			   &fs->auto_delete)) ||
+	    (rc = get_bool(L, "mvbackupfs.delete_expired|mvbackupfs.deleteExpired|"
+			   "mvbackupfs.autoDelete|mvbackupfs.auto_delete", NULL, &fs->auto_delete)) ||
+	    (rc = get_int(L, "mvbackupfs.keep_min|mvbackupfs.keepMin", NULL, 0, 1000000,
+			  &fs->keep_min)) ||
 	    (rc = get_bool(L, "mvbackupfs.s3.virtualHost", NULL, &fs->virtual_host)) ||
 	    (rc = get_str(L, "mvbackupfs.s3.caFile", NULL, &fs->ca_file, NULL)) ||
 	    (rc = get_int(L, "mvbackupfs.s3.requestTimeoutMs", NULL, 1, INT_MAX,
@@ -990,7 +1007,7 @@ static int load_fs(struct loader *L, struct mvbackupfs_config *fs)
 		return rc;
 	if (sec)
 		warn_unknown(L, sec->val, path, 0);
-	return 0;
+	return check_schedule(L, fs->schedule);
 }
 
 /* ---- init / load / release ---- */
@@ -1035,6 +1052,7 @@ int config_init(struct config *c)
 	fs->copy_parallel = 32;
 	fs->retention_s = 3 * 86400;
 	fs->manual_retention_s = 0;
+	fs->keep_min = 1;
 	fs->auto_delete = 1;
 	fs->virtual_host = 0;
 	fs->request_timeout_ms = 30000;
@@ -1398,7 +1416,8 @@ int config_dump(const struct config *c, struct buf *out)
 			       (long long)fs->manual_retention_s);
 	else
 		rc |= buf_addf(out, "mvbackupfs.manual_retention: never\n");
-	rc |= buf_addf(out, "mvbackupfs.autoDelete: %s\n", fs->auto_delete ? "true" : "false");
+	rc |= buf_addf(out, "mvbackupfs.delete_expired: %s\n", fs->auto_delete ? "true" : "false");
+	rc |= buf_addf(out, "mvbackupfs.keep_min: %d\n", fs->keep_min);
 	rc |= buf_addf(out, "mvbackupfs.s3.virtualHost: %s\n",
 		       fs->virtual_host ? "true" : "false");
 	rc |= buf_addf(out, "mvbackupfs.s3.caFile: %s\n", fs->ca_file);

@@ -31,6 +31,7 @@ PACKAGES=(
 	ceph-mon ceph-osd radosgw ceph-common ceph-base
 	uuid-runtime curl ca-certificates openssl jq rsync rclone valgrind attr procps psmisc iproute2
 	nodejs npm python3
+	tzdata man-db groff-base
 )
 # Packages that other sources may provide: present when the command exists (NodeSource's nodejs
 # bundles npm and conflicts with Debian's npm package).

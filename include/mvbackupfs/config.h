@@ -67,7 +67,10 @@ struct mvbackupfs_config {
 	char *schedule;			/* mvbackupfs.schedule, "" = none */
 	int64_t retention_s;		/* mvbackupfs.retention; default 3 days; "never" = 0 */
 	int64_t manual_retention_s;	/* mvbackupfs.manual_retention; default 0 = never */
-	int auto_delete;		/* mvbackupfs.autoDelete (alias auto_delete); default 1 */
+	int auto_delete;		/* mvbackupfs.delete_expired (aliases deleteExpired,
+					 * autoDelete, auto_delete); default 1; 0 = only mark */
+	int keep_min;			/* mvbackupfs.keep_min (keepMin): the newest N complete
+					 * backups never expire away; default 1 */
 	int virtual_host;		/* mvbackupfs.s3.virtualHost; default 0 (path style) */
 	char *ca_file;			/* mvbackupfs.s3.caFile, "" = system store */
 	int request_timeout_ms;		/* mvbackupfs.s3.requestTimeoutMs; default 30000 */

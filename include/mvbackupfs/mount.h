@@ -22,6 +22,9 @@
 #include "mvbackupfs/namespace.h"
 #include "mvbackupfs/objstore.h"
 #include "mvbackupfs/readahead.h"
+#include "mvbackupfs/sidecar.h"
+
+struct autopilot;
 
 struct fh;
 
@@ -35,6 +38,7 @@ struct mvbfs {
 	struct objstore *milvus_store;	/* Milvus' own bucket, for snapshots (owned; may be NULL) */
 	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
 	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
+	struct autopilot *autopilot;	/* schedule and expiry worker (owned; autopilot.h) */
 	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
 	 * while a slow store answers for this one */
 	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
@@ -74,6 +78,13 @@ void mvbfs_stop(struct mvbfs *m);
  * connection-pool size; the strings stay owned by the config. */
 void mvbfs_milvus_opts(const struct config *cfg, long timeout_ms, int max_conns,
 		       struct milvus_client_opts *o);
+
+/* Take a snapshot named `name` as `mkdir .snapshot/NAME` does, made by `kind` (MANUAL or
+ * SCHEDULED: its sidecar kind and retention).  0 or -errno as mkdir returns it. */
+int mvbfs_snapshot_kind(struct mvbfs *m, const char *name, enum sidecar_kind kind);
+
+/* Delete backup `name` as `rmdir NAME` does (meta now, data in a job).  0 or -errno. */
+int mvbfs_delete_backup(struct mvbfs *m, const char *name);
 
 /* The FUSE operations; private_data must be the struct mvbfs. */
 const struct fuse_operations *mvbfs_operations(void);

@@ -65,6 +65,10 @@ struct ns_summary {
 	char *backup_id;
 	int64_t created;	/* Unix seconds, 0 unknown */
 	int64_t expires;	/* Unix seconds, 0 = never */
+	const char *type;	/* who made it: "manual", "auto", "copied", or "external" (no
+				 * sidecar of ours: milvus-backup's); static, never freed */
+	int expired;		/* set by the mount, not by storage: complete and past its
+				 * expiry (shown as state `expired`, spec §4) */
 	int64_t size;		/* bytes: from the meta when complete, else Σ stored objects */
 	uint64_t objects;	/* stored objects under the prefix (when the tree is known) */
 	char **databases;
@@ -143,6 +147,11 @@ int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struc
 /* Freeze what is cached about `name` (its tree stays as listed, no re-listing) until the
  * next ns_invalidate of it: for `rm -rf`, which walks a backup while it is being deleted. */
 void ns_pin(struct ns *n, const char *name);
+
+/* The root listing is re-read at its next use, as if its TTL had passed (nothing else is
+ * forgotten): for a background reader (the expiry scan) whose listing must not make a
+ * user's next lookup miss a backup made meanwhile by another mount. */
+void ns_root_stale(struct ns *n);
 
 /* Forget everything cached about `name` (after delete/commit), or everything (name NULL). */
 void ns_invalidate(struct ns *n, const char *name);

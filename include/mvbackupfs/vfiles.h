@@ -30,7 +30,8 @@ struct vstatus {
 /* "466.5 MiB" style, into out (>= 16 bytes). */
 void vfile_human_size(uint64_t bytes, char *out, size_t size);
 
-/* One row per backup: NAME STATE CREATED EXPIRES COLLECTIONS ENTITIES SIZE. */
+/* One row per backup: NAME STATE TYPE CREATED EXPIRES COLLECTIONS ENTITIES SIZE (STATE is
+ * `expired` for a complete backup whose `expired` flag the mount set). */
 int vfile_root_info(const struct ns_summary *v, size_t n, struct buf *out);
 
 /* The same as a JSON array of the per-backup objects of vfile_backup_info_json. */
@@ -41,6 +42,9 @@ int vfile_backup_info(const struct ns_summary *s, struct buf *out);
 
 /* A backup's .info.json (one JSON object, newline-terminated). */
 int vfile_backup_info_json(const struct ns_summary *s, struct buf *out);
+
+/* A backup's .expires: "never" or its RFC 3339 UTC expiry, and a newline. */
+int vfile_expires(const struct ns_summary *s, struct buf *out);
 
 /* .status: state, job, phase, progress, bytes_done, bytes_total, items_done, items_total,
  * rate_bps, eta_s, started, updated, error - in that order, one per line; new keys are only
