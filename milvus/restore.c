@@ -1088,8 +1088,11 @@ static int cleanup(struct restore *r)
 				free(keys);
 			}
 		}
-		if (!rc2)
-			objstore_abort_uploads(r->p->milvus_store, r->cs[i].temp, NULL, NULL);
+		if (!rc2) {
+			size_t naborted = 0;
+
+			objstore_abort_uploads(r->p->milvus_store, r->cs[i].temp, &naborted, NULL);
+		}
 		obj_listing_release(&l);
 		if (rc2) {
 			log_err("restore '%s': cannot remove the temporary objects 's3://%s/%s': %s",
