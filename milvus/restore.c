@@ -510,6 +510,13 @@ static int nap(struct job *j, long ms)
 	return job_cancelled(j) ? -ECANCELED : 0;
 }
 
+/* Polls start at 100 ms and back off to this (a restore of small collections should not
+ * wait seconds per import unit; a long import is asked about every poll_ms). */
+static long poll_max(const struct restore *r)
+{
+	return r->p->poll_ms > 0 ? r->p->poll_ms : 2000;
+}
+
 static int call_status(struct restore *r, const char *method, const char *db,
 		       const ProtobufCMessage *req)
 {
@@ -918,13 +925,13 @@ static int import_unit(struct restore *r, struct coll_state *cs, const struct re
 		goto out;
 	}
 	task = resp->tasks[0];
-	for (;;) {
+	for (long delay = 100;; delay = delay * 2 > poll_max(r) ? poll_max(r) : delay * 2) {
 		Milvus__Proto__Milvus__GetImportStateRequest sr =
 			MILVUS__PROTO__MILVUS__GET_IMPORT_STATE_REQUEST__INIT;
 		Milvus__Proto__Milvus__GetImportStateResponse *s = NULL;
 		int st;
 
-		if ((rc = nap(r->j, r->p->poll_ms > 0 ? r->p->poll_ms : 1000)))
+		if ((rc = nap(r->j, delay)))
 			goto out;
 		sr.task = task;
 		rc = milvus_call(r->p->milvus, "GetImportState", cs->t->db, &sr.base,
@@ -1044,14 +1051,16 @@ static int load(struct restore *r)
 	job_set_phase(r->j, "load");
 	for (i = 0; i < r->ncs; i++) {
 		int64_t prog = 0;
+		long delay = 100;
 
 		rc = milvus_load_collection(r->p->milvus, r->cs[i].t->db, r->cs[i].t->coll, &r->err);
 		if (rc)
 			return job_fail(r->j, rc, "cannot load '%s.%s': %s", r->cs[i].t->db,
 					r->cs[i].t->coll, r->err.msg);
 		while (prog < 100) {
-			if ((rc = nap(r->j, r->p->poll_ms > 0 ? r->p->poll_ms : 1000)))
+			if ((rc = nap(r->j, delay)))
 				return rc;
+			delay = delay * 2 > poll_max(r) ? poll_max(r) : delay * 2;
 			rc = milvus_get_loading_progress(r->p->milvus, r->cs[i].t->db,
 							 r->cs[i].t->coll, NULL, &prog, &r->err);
 			if (rc)

@@ -60,7 +60,8 @@ struct restore_params {
 	int force_streaming;		/* never server-side copies */
 	int copy_parallel;		/* copies in flight (0 = 16) */
 	struct milvus_client *milvus;	/* not owned, connected */
-	long poll_ms;			/* GetImportState / loading poll interval (0 = 1000) */
+	long poll_ms;			/* GetImportState / loading polls back off from 100 ms
+					 * to this (0 = 2000) */
 };
 
 /* The job function: job_start("restore", restore_job, params, restore_params_free, &j).

@@ -12,6 +12,7 @@
 //       in dst; prints one "ok|not ok - what" line per check, exits 1 on a difference
 //   node rs.js has --address H:P --name db.coll      prints 1 or 0
 //   node rs.js create --address H:P --name db.coll   an empty collection of the same schema
+//   node rs.js info --address H:P --name db.coll     "rows=N index=0|1 load=STATE partitions=…"
 'use strict';
 
 const path = require('node:path');
@@ -160,8 +161,21 @@ async function create(o) {
   await cl.closeConnection();
 }
 
+// info --address H:P --name db.coll: one line "rows=N index=0|1 load=STATE partitions=a,b"
+async function info(o) {
+  const cl = client(o.address);
+  const c = split(o.name);
+  const st = await cl.getCollectionStatistics(c);
+  const ix = await cl.describeIndex(c);
+  const ld = await cl.getLoadState(c);
+  const ps = await cl.showPartitions(c);
+  const hasIx = (ix.index_descriptions || []).length > 0 && Number(ix.status.code || 0) === 0;
+  process.stdout.write(`rows=${st.data.row_count} index=${hasIx ? 1 : 0} load=${ld.state} partitions=${(ps.partition_names || []).slice().sort().join(',')}\n`);
+  await cl.closeConnection();
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
-const fns = { populate, compare, has, create };
+const fns = { populate, compare, has, create, info };
 (fns[cmd] || (() => { throw new Error(`unknown command ${cmd}`); }))(args(rest)).catch((e) => {
   console.error(`rs.js ${cmd}: ${e.message}`);
   process.exit(2);
