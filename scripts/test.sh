@@ -8,7 +8,7 @@
 #      (-DMVB_TSAN=ON) in build-tsan/;
 #      the libFuzzer targets (scripts/fuzz.sh, FUZZ_SECONDS each, default 10) in BUILD_DIR-fuzz/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/nonroot, tests/crash, tests/faults (run.sh each) when present;
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/restore, tests/nonroot, tests/crash, tests/faults (run.sh each) when present;
 #      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
 #      mount suite and the racy part of the snapshot suite against the TSan daemon
 #
@@ -198,6 +198,7 @@ live=()
 [ -f tests/grpc/run.sh ] && live+=(grpc)
 [ -f tests/snapshot/create_live.sh ] && live+=(create)
 [ -f tests/snapshot/run.sh ] && live+=(snapshot)
+[ -f tests/restore/run.sh ] && live+=(restore)	# .restore against stand-ins (issue 8)
 [ -f tests/nonroot/run.sh ] && live+=(nonroot)
 [ -f tests/crash/run.sh ] && live+=(crash)	# builds $BUILD_DIR-crash (-DMVB_CRASH_POINTS=ON)
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
