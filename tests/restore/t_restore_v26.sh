@@ -2,8 +2,8 @@
 # t_restore_v26: a Milvus 2.6 stand-in (storage v2: column groups, storage_version 2 in the
 # segment meta) - snapshot, then restore with suffix from another backup bucket (the Import
 # options then carry storage_version=2: tests/unit/test_restore.c); the restored collection
-# equals the source (count,
-# partitions, index, a query by 50 keys with vectors, the deleted keys absent).
+# equals the source (count, partitions, index, a query by 50 keys with vectors, the deleted
+# keys absent).
 . "$(dirname "$0")/lib.sh"
 sn_begin
 
