@@ -174,8 +174,23 @@ async function info(o) {
   await cl.closeConnection();
 }
 
+// alias --address H:P --name db.coll --alias A: create an alias
+// aliases --address H:P --name db.coll: its aliases, comma-separated, sorted
+async function alias(o) {
+  const cl = client(o.address);
+  ok(await cl.createAlias({ ...split(o.name), alias: o.alias }), 'alias');
+  await cl.closeConnection();
+}
+
+async function aliases(o) {
+  const cl = client(o.address);
+  const r = await cl.describeCollection(split(o.name));
+  process.stdout.write(`${(r.aliases || []).slice().sort().join(',')}\n`);
+  await cl.closeConnection();
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
-const fns = { populate, compare, has, create, info };
+const fns = { populate, compare, has, create, info, alias, aliases };
 (fns[cmd] || (() => { throw new Error(`unknown command ${cmd}`); }))(args(rest)).catch((e) => {
   console.error(`rs.js ${cmd}: ${e.message}`);
   process.exit(2);

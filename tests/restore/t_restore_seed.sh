@@ -4,7 +4,7 @@
 # delta logs); `mkdir .snapshot/my_backup` on A's mount; the backup is copied to B's backup
 # bucket; on B's mount (Milvus B = another stand-in on another bucket) `echo
 # 'collections=default.coll suffix=_bak' > .restore` answers 0, .status goes to complete, and
-# in milvus_B `coll_bak` has A's row count, partitions and index, a query by 100 random primary
+# in milvus_B `coll_bak` has A's row count, partitions, index and alias, a query by 100 random primary
 # keys returns the same vectors and scalars as A, the deleted keys are absent, and no
 # restore-temp- object is left in B's bucket.  .restore reads back the command and its job.
 . "$(dirname "$0")/lib.sh"
@@ -14,6 +14,7 @@ sa_start a || t_bail "stand-in A"
 A_PORT=$SA_PORT A_ADMIN=$SA_ADMIN
 deleted=$(rs_node populate --address "127.0.0.1:$A_PORT" --collection coll --rows 10000 --dim 768 \
 	--batches 4 --deletes 20 --partition p1 2>"$T_TMP/populate.err") || t_bail "populate: $(tail -n 3 "$T_TMP/populate.err")"
+rs_node alias --address "127.0.0.1:$A_PORT" --name default.coll --alias coll_live || t_bail "alias"
 diag "populated in $SECONDS s"
 BK_A=$(t_bucket) || t_bail "bucket"
 MNT_A=$(t_mkmnt)
@@ -55,6 +56,7 @@ out=$(rs_node compare --a "127.0.0.1:$A_PORT" --b "127.0.0.1:$B_PORT" --src defa
 printf '%s\n' "$out" | sed 's/^/# /'
 t_check "coll_bak in milvus_B equals coll in milvus_A" test "$(printf '%s\n' "$out" | grep -c '^ok')" -ge 5 -a \
 	"$(printf '%s\n' "$out" | grep -c '^not ok\|rs.js')" -eq 0
+t_eq "coll_bak got coll's alias in milvus_B" coll_live "$(rs_node aliases --address "127.0.0.1:$B_PORT" --name default.coll_bak)"
 t_eq "no restore-temp- object is left in B's bucket" 0 "$(rs_temp_count "$B_BUCKET")"
 t_eq "A has no coll_bak" 0 "$(rs_node has --address "127.0.0.1:$A_PORT" --name default.coll_bak)"
 t_check "the Import calls went to milvus_B" sh -c "curl -sf '$B_ADMIN/calls' | jq -r '.[].method' | grep -qx Import"
