@@ -40,6 +40,7 @@
 #include "mvbackupfs/autopilot.h"
 #include "mvbackupfs/crashpoint.h"
 #include "mvbackupfs/log.h"
+#include "mvbackupfs/restore_ctl.h"
 #include "mvbackupfs/sidecar.h"
 #include "mvbackupfs/version.h"
 #include "mvbackupfs/vfiles.h"
@@ -52,6 +53,7 @@ enum vkind {
 	V_BACKUP_INFO_JSON,
 	V_BACKUP_STATUS,
 	V_BACKUP_EXPIRES,	/* read/write: autopilot.c */
+	V_BACKUP_RESTORE,	/* the control file (restore_ctl.h) */
 };
 
 /* An open file: an object streamed through read-ahead, or a rendered virtual file. */
@@ -123,6 +125,8 @@ static enum vkind classify_virtual(const char *path, char *name, size_t size)
 		return V_BACKUP_STATUS;
 	if (!strcmp(slash + 1, ".expires"))
 		return V_BACKUP_EXPIRES;
+	if (!strcmp(slash + 1, RESTORE_CTL_NAME))
+		return V_BACKUP_RESTORE;
 	return V_NONE;
 }
 
@@ -151,6 +155,8 @@ static void overlay_state(const struct jt_item *items, size_t n, struct ns_summa
 		s->state = NS_STATE_FAILED;
 	else if (it->kind == JT_DELETE && it->p.state == JOB_RUNNING)
 		s->state = NS_STATE_DELETING;
+	else if (it->kind == JT_RESTORE && it->p.state == JOB_RUNNING)
+		s->state = NS_STATE_RESTORING;
 	else
 		return;
 	free(s->reason);
@@ -161,9 +167,9 @@ static const char *job_state_word(enum jt_kind k, const struct job_progress *p)
 {
 	switch (p->state) {
 	case JOB_RUNNING:
-		return k == JT_SNAPSHOT ? "creating" : "deleting";
+		return k == JT_SNAPSHOT ? "creating" : k == JT_RESTORE ? "restoring" : "deleting";
 	case JOB_DONE:
-		return k == JT_SNAPSHOT ? "complete" : "deleted";
+		return k == JT_DELETE ? "deleted" : "complete";
 	case JOB_FAILED:
 		return "failed";
 	case JOB_CANCELLED:
@@ -232,6 +238,9 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 	case V_BACKUP_INFO_JSON:
 	case V_BACKUP_STATUS:
 	case V_BACKUP_EXPIRES:
+	case V_BACKUP_RESTORE:
+		if (k == V_BACKUP_RESTORE)
+			return restore_ctl_render(m, name, out);
 		if (k == V_BACKUP_STATUS) {
 			jk = jobtable_get(m->jobs, name, &p);
 			if (jk != JT_NONE) {
@@ -368,7 +377,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		struct buf b = BUF_INIT(VFILE_MAX);
 
 		if (k == V_BACKUP_INFO || k == V_BACKUP_INFO_JSON || k == V_BACKUP_STATUS ||
-		    k == V_BACKUP_EXPIRES) {
+		    k == V_BACKUP_EXPIRES || k == V_BACKUP_RESTORE) {
 			int job = jobtable_get(m->jobs, name, NULL) != JT_NONE;
 
 			if (hidden(m, name)) {
@@ -397,6 +406,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		a.committed = k != V_BACKUP_EXPIRES;	/* .expires is 0644 (spec §3) */
 		buf_release(&b);
 		fill_stat(m, st, &a);
+		if (k == V_BACKUP_RESTORE)
+			st->st_mode = S_IFREG | (m->read_only ? 0400 : 0600);
 		return 0;
 	}
 	if (!strncmp(path, "/.snapshot/", 11)) {
@@ -496,6 +507,33 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	return rc;
 }
 
+/* .restore opened for writing: each write() is one command (restore_ctl.h) */
+static int open_restore_ctl(struct mvbfs *m, const char *name, struct fuse_file_info *fi)
+{
+	struct errmsg e = { { 0 } };
+	struct fh *h;
+	int rc;
+
+	if (m->read_only)
+		return -EROFS;
+	if (hidden(m, name))
+		return -ENOENT;
+	if (jobtable_get(m->jobs, name, NULL) == JT_NONE && (rc = ns_backup_exists(m->ns, name, &e)))
+		return rc;
+	if (!(h = calloc(1, sizeof(*h))))
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->kind = V_BACKUP_RESTORE;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	fh_link(m, h);
+	return 0;
+}
+
+
+/* `echo cmd > .restore` truncates first: a no-op there */
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct mvbfs *m = ctx();
@@ -506,6 +544,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	enum vkind k;
 	int rc;
 
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && restore_ctl_path(path, name, sizeof(name)))
+		return open_restore_ctl(m, name, fi);
 	k = classify_virtual(path, name, sizeof(name));
 	if ((fi->flags & O_ACCMODE) != O_RDONLY &&
 	    (k != V_BACKUP_EXPIRES || m->read_only || (rc = owner_only(m)) != 0))
@@ -1042,6 +1082,8 @@ static int remove_inside(struct mvbfs *m, const char *name)
 		return 0;	/* rmdir NAME came first: the delete is running already */
 	if (jobtable_running(m->jobs, name, JT_SNAPSHOT))
 		return -EBUSY;	/* a snapshot writes it: rmdir NAME cancels it */
+	if (jobtable_running(m->jobs, name, JT_RESTORE))
+		return -EBUSY;	/* a restore reads it */
 	if (!pending(m, name)) {
 		/* an S3 failure must not read as ENOENT: rm -rf ignores that and goes on to
 		 * report success with the backup still there (issue 6, bug 11) */
@@ -1071,6 +1113,11 @@ static int delete_backup(struct mvbfs *m, const char *name)
 	pending_clear(m, name);
 	if (jobtable_deleting(m->jobs, name)) {
 		rc = 0;	/* already going */
+		goto out;
+	}
+	if (jobtable_running(m->jobs, name, JT_RESTORE)) {
+		log_err("cannot delete '%s': a restore from it is running", name);
+		rc = -EBUSY;	/* spec §5.5 */
 		goto out;
 	}
 	if (jobtable_running(m->jobs, name, JT_SNAPSHOT)) {
@@ -1200,6 +1247,8 @@ static int op_write(const char *path, const char *src, size_t size, off_t off,
 
 	if (h->kind == V_BACKUP_EXPIRES)
 		return autopilot_expires_write(ctx(), h->name, src, size, off);
+	if (h->kind == V_BACKUP_RESTORE && !h->text)
+		return restore_ctl_write(ctx(), h->name, src, size, off);
 	return -EBADF;
 }
 
@@ -1211,6 +1260,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 	if (m->read_only)
 		return -EROFS;
+	if (restore_ctl_path(path, name, sizeof(name)))
+		return 0;	/* `echo > .restore` truncates first: nothing to do */
 	if (classify_virtual(path, name, sizeof(name)) == V_BACKUP_EXPIRES)
 		return owner_only(m);
 	return -EPERM;
@@ -1271,6 +1322,10 @@ static void on_job_finish(void *arg, const char *name, enum jt_kind kind, enum j
 	struct mvbfs *m = arg;
 	struct job_progress p;
 
+	if (kind == JT_RESTORE) {
+		restore_ctl_finished(m, name, st);
+		return;
+	}
 	if (kind == JT_SNAPSHOT && st == JOB_DONE)
 		log_info("snapshot '%s' complete", name);
 	else if (kind == JT_DELETE && st == JOB_DONE)
@@ -1348,6 +1403,9 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 		goto fail;
 	jobtable_on_finish(m->jobs, on_job_finish, m);
 	jobtable_on_forget(m->jobs, on_job_forget, m);
+	rc = restore_ctl_new(&m->restore);
+	if (rc)
+		goto fail;
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
 		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
@@ -1377,6 +1435,8 @@ void mvbfs_stop(struct mvbfs *m)
 	m->autopilot = NULL;
 	jobtable_free(m->jobs);	/* also drops the poll handles of open .status files */
 	m->jobs = NULL;
+	restore_ctl_free(m->restore);
+	m->restore = NULL;
 	milvus_client_free(m->milvus);
 	m->milvus = NULL;
 	/* files still open when the loop ended: the kernel sends no RELEASE for them any more

@@ -339,6 +339,18 @@ void jobtable_on_forget(struct jobtable *t, void (*cb)(void *ctx, const char *na
 	pthread_mutex_unlock(&t->lock);
 }
 
+int jobtable_cancel(struct jobtable *t, const char *name)
+{
+	struct entry **pp;
+
+	pthread_mutex_lock(&t->lock);
+	pp = find(t, name);
+	if (pp)
+		job_cancel((*pp)->job);
+	pthread_mutex_unlock(&t->lock);
+	return pp ? 0 : -ENOENT;
+}
+
 int jobtable_cancel_wait(struct jobtable *t, const char *name)
 {
 	struct entry **pp;

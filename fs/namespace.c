@@ -99,6 +99,8 @@ const char *ns_state_name(enum ns_state st)
 		return "deleting";
 	case NS_STATE_FAILED:
 		return "failed";
+	case NS_STATE_RESTORING:
+		return "restoring";
 	default:
 		return "unknown";
 	}

@@ -216,6 +216,25 @@ int job_fail(struct job *j, int code, const char *fmt, ...)
 	return code;
 }
 
+int job_fail_append(struct job *j, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	pthread_mutex_lock(&j->lock);
+	n = strlen(j->p.error);
+	if (n < sizeof(j->p.error) - 1) {
+		va_start(ap, fmt);
+		vsnprintf(j->p.error + n, sizeof(j->p.error) - n, fmt, ap);
+		va_end(ap);
+		text_sanitize(j->p.error);
+		changed_locked(j);
+	}
+	pthread_mutex_unlock(&j->lock);
+	notify(j);
+	return 0;
+}
+
 void job_progress(struct job *j, struct job_progress *out)
 {
 	pthread_mutex_lock(&j->lock);

@@ -76,6 +76,7 @@ const struct milvus_method milvus_methods[] = {
 	M(GetLoadingProgress, get_loading_progress, 1),
 	M(GetLoadState, get_load_state, 1),
 	M_STATUS(LoadCollection, load_collection, 0),
+	M_STATUS(CreateAlias, create_alias, 0),
 	M(Flush, flush, 0),
 	M(GetFlushState, get_flush_state, 1),
 	M(GetPersistentSegmentInfo, get_persistent_segment_info, 1),

@@ -8,7 +8,7 @@
 #      (-DMVB_TSAN=ON) in build-tsan/;
 #      the libFuzzer targets (scripts/fuzz.sh, FUZZ_SECONDS each, default 10) in BUILD_DIR-fuzz/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/nonroot, tests/crash, tests/faults, tests/expiry (run.sh each) when present;
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/restore, tests/nonroot, tests/crash, tests/faults, tests/expiry (run.sh each) when present;
 #      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
 #      mount suite and the racy part of the snapshot suite against the TSan daemon
 #
@@ -166,6 +166,17 @@ snapshot_asan() {
 	[ $bad -eq 0 ]
 }
 
+# the restore suite against the ASan/UBSan daemon (issue 8; the asan suite builds it)
+restore_asan() {
+	local d="$logs/daemon-asan-restore" bad=0
+	[ -x "$ASAN_DIR/mvbackupfs" ] || { echo "no $ASAN_DIR/mvbackupfs (the asan suite builds it)"; return 1; }
+	mkdir -p "$d"
+	ASAN_OPTIONS="log_path=$d/asan:detect_leaks=1" UBSAN_OPTIONS="log_path=$d/ubsan:print_stacktrace=1" \
+		MVB_BIN="$top/$ASAN_DIR/mvbackupfs" bash tests/restore/run.sh || bad=1
+	sanitizer_reports "$d" || bad=1
+	[ $bad -eq 0 ]
+}
+
 # The stand-in's own suite (the official Node SDK against it).  It skips itself without an S3
 # server, so a run that passed nothing counts as a failure here.
 standin_smoke() {
@@ -198,6 +209,9 @@ live=()
 [ -f tests/grpc/run.sh ] && live+=(grpc)
 [ -f tests/snapshot/create_live.sh ] && live+=(create)
 [ -f tests/snapshot/run.sh ] && live+=(snapshot)
+[ -f tests/restore/run.sh ] && live+=(restore)	# .restore against stand-ins (issue 8)
+# the restore suite against the ASan daemon: on request only (SUITES="restore-asan"), ~4 min
+[[ " ${SUITES:-} " == *" restore-asan "* ]] && live+=(restore-asan)
 [ -f tests/nonroot/run.sh ] && live+=(nonroot)
 [ -f tests/crash/run.sh ] && live+=(crash)	# builds $BUILD_DIR-crash (-DMVB_CRASH_POINTS=ON)
 [ -f tests/expiry/run.sh ] && live+=(expiry)	# .expires, expiry, schedule (also uses $BUILD_DIR-crash)
@@ -225,6 +239,7 @@ if [ $want_live = 1 ]; then
 			create) suite create env BUILD_DIR="$BUILD_DIR" bash tests/snapshot/create_live.sh ;;
 			mount-asan) suite mount-asan mount_asan ;;
 			snapshot-asan) suite snapshot-asan snapshot_asan ;;
+			restore-asan) suite restore-asan restore_asan ;;
 			mount-tsan) suite mount-tsan mount_tsan ;;
 			standin) suite standin standin_smoke ;;
 			faults) suite faults bash tests/mount/run.sh --dir tests/faults ;;

@@ -56,6 +56,8 @@ void job_add_done(struct job *j, uint64_t bytes, uint64_t items);	/* thread-safe
 int job_cancelled(const struct job *j);
 /* Record the failure sentence (first one wins); returns `code` for `return job_fail(...)`. */
 int job_fail(struct job *j, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append to the failure sentence (e.g. what was undone after the failure).  Returns 0. */
+int job_fail_append(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --- used by everyone else --- */
 void job_progress(struct job *j, struct job_progress *out);

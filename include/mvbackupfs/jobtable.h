@@ -21,7 +21,7 @@
 struct fuse_pollhandle;
 struct jobtable;
 
-enum jt_kind { JT_NONE = 0, JT_SNAPSHOT, JT_DELETE };
+enum jt_kind { JT_NONE = 0, JT_SNAPSHOT, JT_DELETE, JT_RESTORE };
 
 int jobtable_new(struct jobtable **out);
 /* Stop touching FUSE and ask the jobs to stop: destroys every poll handle (no wake-up is
@@ -60,6 +60,9 @@ int jobtable_running(struct jobtable *t, const char *name, enum jt_kind kind);
 #define JT_GHOST_MS 30000
 int jobtable_deleting(struct jobtable *t, const char *name);
 void jobtable_on_forget(struct jobtable *t, void (*cb)(void *ctx, const char *name), void *ctx);
+
+/* Ask the job on `name` to stop, without waiting.  -ENOENT if none. */
+int jobtable_cancel(struct jobtable *t, const char *name);
 
 /* Cancel the job on `name` and wait for it to stop; returns its result.  -ENOENT if none. */
 int jobtable_cancel_wait(struct jobtable *t, const char *name);

@@ -39,6 +39,7 @@ struct mvbfs {
 	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
 	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
 	struct autopilot *autopilot;	/* schedule and expiry worker (owned; autopilot.h) */
+	struct restore_ctl *restore;	/* the .restore control files (restore_ctl.h; owned) */
 	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
 	 * while a slow store answers for this one */
 	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
