@@ -23,7 +23,7 @@
  * and every removal or snapshot naming them is EPERM with a log line; the deletes
  * themselves all go through backup_delete_keys, which refuses such keys again.
  */
-#include "mvbackupfs/mount.h"
+#include "mount.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -35,13 +35,13 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/crashpoint.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/sidecar.h"
-#include "mvbackupfs/version.h"
-#include "mvbackupfs/vfiles.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/base/crashpoint.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/version.h"
+#include "mvbackupfs/fs/vfiles.h"
 
 enum vkind {
 	V_NONE = 0,

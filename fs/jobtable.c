@@ -9,7 +9,7 @@
  * session any more (it may be destroyed).
  */
 #define FUSE_USE_VERSION 35
-#include "mvbackupfs/jobtable.h"
+#include "mvbackupfs/fs/jobtable.h"
 
 #include <errno.h>
 #include <fuse.h>

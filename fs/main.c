@@ -18,11 +18,11 @@
 
 #include <curl/curl.h>
 
-#include "mvbackupfs/config.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/mount.h"
+#include "mvbackupfs/config/config.h"
+#include "mvbackupfs/base/log.h"
+#include "mount.h"
 #include <fuse_lowlevel.h>	/* fuse_parse_cmdline; after mount.h sets FUSE_USE_VERSION */
-#include "mvbackupfs/version.h"
+#include "mvbackupfs/base/version.h"
 
 struct options {
 	char *config;

@@ -8,7 +8,7 @@
  * same backup twice.  Lock order: ns->refresh -> ns->lock; backup->lock is never taken
  * while holding ns->lock.
  */
-#include "mvbackupfs/namespace.h"
+#include "mvbackupfs/fs/namespace.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,11 +18,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/backup_read.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/meta.h"
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/format/sidecar.h"
 
 /* A file or directory inside a backup.  Children are kept sorted by name. */
 struct node {

@@ -14,7 +14,7 @@
  *
  * The store holds no mutable state besides the base descriptor, so it needs no lock.
  */
-#include "mvbackupfs/local.h"
+#include "mvbackupfs/storage/local.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "mvbackupfs/buf.h"
-#include "mvbackupfs/config.h"
+#include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,7 @@
  * strlen, and no control character survives (one line of text).
  */
 #include "fuzz.h"
-#include "mvbackupfs/grpc.h"
+#include "grpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

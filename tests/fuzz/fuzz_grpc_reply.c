@@ -10,10 +10,10 @@
 
 #include "fuzz.h"
 #include "milvus.pb-c.h"
-#include "mvbackupfs/grpc.h"
-#include "mvbackupfs/meta.h"
-#include "mvbackupfs/milvus_client.h"
-#include "mvbackupfs/schema_convert.h"
+#include "grpc.h"
+#include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "schema_convert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,7 @@
  * Property: what the writer produces parses again (a backup we write is one we can read).
  */
 #include "fuzz.h"
-#include "mvbackupfs/meta.h"
+#include "mvbackupfs/format/meta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

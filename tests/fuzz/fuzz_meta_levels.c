@@ -5,7 +5,7 @@
  * hold one); missing parts are empty documents.  Then the derived values, as the mount shows.
  */
 #include "fuzz.h"
-#include "mvbackupfs/meta.h"
+#include "mvbackupfs/format/meta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "mvbackupfs/s3xml.h"
+#include "s3xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

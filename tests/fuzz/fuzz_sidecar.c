@@ -3,7 +3,7 @@
  * on arbitrary bytes.  Property: a parsed sidecar written back parses to the same values.
  */
 #include "fuzz.h"
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/format/sidecar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,10 +9,10 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/config.h"
-#include "mvbackupfs/s3xml.h"
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/config/config.h"
+#include "s3xml.h"
+#include "mvbackupfs/format/sidecar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

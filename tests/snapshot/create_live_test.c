@@ -20,12 +20,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/backup_read.h"
-#include "mvbackupfs/job.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/milvus_client.h"
-#include "mvbackupfs/s3.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/base/job.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "mvbackupfs/storage/s3.h"
 
 #define TWO53 (INT64_C(1) << 53)
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/milvus_client.h"
-#include "mvbackupfs/schema_convert.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "schema_convert.h"
 #include "msg.pb-c.h"
 
 static void test_filter(void **state)

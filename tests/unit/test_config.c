@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/config.h"
+#include "mvbackupfs/config/config.h"
 
 static const char *const env_vars[] = {
 	"MILVUS_ADDRESS", "MILVUS_PORT", "MILVUS_USER", "MILVUS_PASSWORD", "MILVUS_TLS_MODE",

@@ -25,7 +25,7 @@
 #include "common.pb-c.h"
 #include "milvus.pb-c.h"
 #include "msg.pb-c.h"
-#include "mvbackupfs/milvus_client.h"
+#include "mvbackupfs/rpc/milvus_client.h"
 #include "schema.pb-c.h"
 
 #define SDK_DESCRIPTOR MVB_FIXTURES "/../milvus-standin/node_modules/@zilliz/milvus2-sdk-node" \

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/format/sidecar.h"
 
 static void test_rfc3339(void **state)
 {
