@@ -42,6 +42,8 @@
 #include "mvbackupfs/format/sidecar.h"
 #include "mvbackupfs/base/version.h"
 #include "mvbackupfs/fs/vfiles.h"
+#include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/rand.h"
 
 enum vkind {
 	V_NONE = 0,
@@ -767,7 +769,7 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 	struct errmsg e = { { 0 } };
 	struct sidecar sc = { 0 };
 	struct job *j = NULL;
-	unsigned char rnd[4] = { 0 };
+	char rnd[9];
 	int rc;
 
 	if (!backup_name_valid(name)) {
@@ -798,17 +800,8 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 	sc.created = time(NULL);
 	sc.expires = m->cfg->fs.manual_retention_s > 0 ? sc.created + m->cfg->fs.manual_retention_s : 0;
 	sc.kind = SIDECAR_KIND_MANUAL;
-	{
-		FILE *f = fopen("/dev/urandom", "rb");
-
-		if (f) {
-			if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
-				memset(rnd, 0, sizeof(rnd));
-			fclose(f);
-		}
-	}
-	snprintf(sc.job, sizeof(sc.job), "snapshot-%lld-%02x%02x%02x%02x", (long long)sc.created,
-		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	rand_hex(rnd, 4);	/* a failure leaves "00000000": the time still tells jobs apart */
+	snprintf(sc.job, sizeof(sc.job), "snapshot-%lld-%s", (long long)sc.created, rnd);
 	rc = backup_reserve(m->store, ns_root_prefix(m->ns), name, &sc, &e);
 	if (rc) {
 		if (rc != -EEXIST)
@@ -914,14 +907,6 @@ static int op_mkdir(const char *path, mode_t mode)
  * backup is back, untouched.
  */
 #define PENDING_MS 30000
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Called with m->pending_lock held: drop lapsed marks (re-reading those backups). */
 static void pending_expire_locked(struct mvbfs *m)
@@ -1200,11 +1185,10 @@ static void on_job_finish(void *arg, const char *name, enum jt_kind kind, enum j
 	struct mvbfs *m = arg;
 	struct job_progress p;
 
-	if (kind == JT_SNAPSHOT && st == JOB_DONE)
-		log_info("snapshot '%s' complete", name);
-	else if (kind == JT_DELETE && st == JOB_DONE)
+	/* a finished snapshot logs its own line, with its totals (backup_create.c) */
+	if (kind == JT_DELETE && st == JOB_DONE)
 		log_info("backup '%s' deleted", name);
-	else if (jobtable_get(m->jobs, name, &p) != JT_NONE)
+	else if (st != JOB_DONE && jobtable_get(m->jobs, name, &p) != JT_NONE)
 		log_err("%s of '%s' %s: %s", kind == JT_SNAPSHOT ? "snapshot" : "delete", name,
 			job_state_name(st), p.error);
 	ns_invalidate(m->ns, name);

@@ -23,6 +23,7 @@
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/meta.h"
 #include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/clock.h"
 
 /* A file or directory inside a backup.  Children are kept sorted by name. */
 struct node {
@@ -77,14 +78,6 @@ struct ns {
 	int64_t root_at_ms;
 	int64_t root_mtime;		/* shown as the mtime of backup dirs not yet listed */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *ns_state_name(enum ns_state st)
 {
@@ -462,14 +455,14 @@ static void backup_revalidate(struct ns *n, struct backup *b)
 	int rc;
 
 	if (!backup_committed(b) || atomic_load(&b->pinned) ||
-	    now_ms() - b->checked_at_ms < n->cfg.ttl_ms)
+	    mono_ms() - b->checked_at_ms < n->cfg.ttl_ms)
 		return;
 	if (asprintf(&key, "%s%s/meta/full_meta.json", n->prefix, b->name) < 0)
 		return;
 	rc = objstore_head(n->store, key, &e, &err);
 	if (rc == 0 && e.size == b->commit_size &&
 	    (!e.etag[0] || !b->commit_etag[0] || !strcmp(e.etag, b->commit_etag))) {
-		b->checked_at_ms = now_ms();
+		b->checked_at_ms = mono_ms();
 	} else if (rc == 0 || rc == -ENOENT) {
 		log_info("backup '%s': its meta/full_meta.json %s since it was read: reading it "
 			 "again", b->name, rc ? "is gone" : "changed");
@@ -491,7 +484,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 
 	backup_revalidate(n, b);
 	if (b->tree_valid && (atomic_load(&b->pinned) || backup_committed(b) ||
-			      now_ms() - b->tree_at_ms < n->cfg.ttl_ms))
+			      mono_ms() - b->tree_at_ms < n->cfg.ttl_ms))
 		return 0;
 	if (asprintf(&prefix, "%s%s/", n->prefix, b->name) < 0)
 		return -ENOMEM;
@@ -528,7 +521,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	b->tree = fresh;
 	memset(&fresh, 0, sizeof(fresh));
 	b->tree_valid = 1;
-	b->tree_at_ms = now_ms();
+	b->tree_at_ms = mono_ms();
 	b->checked_at_ms = b->tree_at_ms;
 out:
 	node_release(&fresh);
@@ -547,7 +540,7 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 
 	backup_revalidate(n, b);
 	if (b->resolved && (atomic_load(&b->pinned) || backup_committed(b) ||
-			    now_ms() - b->sum_at_ms < n->cfg.ttl_ms))
+			    mono_ms() - b->sum_at_ms < n->cfg.ttl_ms))
 		return 0;
 	rc = backup_load_tree(n, b, err);
 	if (rc)
@@ -597,7 +590,7 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	b->sum = s;
 	memset(&s, 0, sizeof(s));
 	b->resolved = 1;
-	b->sum_at_ms = now_ms();
+	b->sum_at_ms = mono_ms();
 out:
 	ns_summary_release(&s);
 	backup_read_release(&br);
@@ -732,7 +725,7 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 
 	pthread_mutex_lock(&n->refresh);
 	pthread_mutex_lock(&n->lock);
-	fresh = n->root_valid && !force && now_ms() - n->root_at_ms < n->cfg.ttl_ms;
+	fresh = n->root_valid && !force && mono_ms() - n->root_at_ms < n->cfg.ttl_ms;
 	gen = n->root_gen;
 	pthread_mutex_unlock(&n->lock);
 	if (fresh)
@@ -825,7 +818,7 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 		nf = NULL;
 		/* an invalidation during our listing makes it stale: use it once, re-list next time */
 		n->root_valid = gen == n->root_gen;
-		n->root_at_ms = now_ms();
+		n->root_at_ms = mono_ms();
 		n->root_mtime = time(NULL);
 		pthread_mutex_unlock(&n->lock);
 		for (i = 0; i < nold; i++)

@@ -16,6 +16,8 @@
  */
 #include "mvbackupfs/storage/local.h"
 
+#include "mvbackupfs/base/rand.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,13 +127,12 @@ static int tmp_open(int dirfd, const char *dir, char *tmp, size_t tmpsz)
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		unsigned char r[8];
+		char r[17];
 		int fd;
 
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (rand_hex(r, 8))
 			return -EIO;
-		snprintf(tmp, tmpsz, "%s/" TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", dir,
-			 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+		snprintf(tmp, tmpsz, "%s/" TMP_PREFIX "%s", dir, r);
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0)
 			return fd;
@@ -765,15 +765,12 @@ static int local_mpu_begin(struct objstore *s, const char *key, char **upload_id
 {
 	struct local_store *ls = to_local(s);
 	char id[33], path[PATH_MAX];
-	unsigned char r[16];
-	int i, rc;
+	int rc;
 
 	if (key_check(key))
 		return bad_key(err, "upload", key);
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+	if (rand_hex(id, 16))
 		return errmsg_set(err, -EIO, "cannot upload '%s': no random bytes", key);
-	for (i = 0; i < 16; i++)
-		snprintf(id + 2 * i, 3, "%02x", r[i]);
 	mpu_path(key, id, path, sizeof(path));
 	rc = mkdir_p(ls->dirfd, path);
 	if (rc)

@@ -27,6 +27,7 @@
 #include "mvbackupfs/storage/local.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/storage/s3.h"
+#include "mvbackupfs/base/timefmt.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)	/* a backup.yaml is a few KiB */
 #define YAML_MAX_DEPTH 32
@@ -543,7 +544,7 @@ static int get_duration(struct loader *L, const char *keys, int64_t *dst)
 		*dst = 0;
 		return 0;
 	}
-	if (config_parse_duration(v.s, &n))
+	if (duration_parse(v.s, &n))
 		return bad(L, &v, "expected a duration such as 90m, 36h, 7d, 1h30m, a number of "
 			   "seconds, or never");
 	*dst = n;
@@ -602,49 +603,6 @@ int config_parse_size(const char *s, uint64_t *out)
 		}
 	}
 	return -EINVAL;
-}
-
-int config_parse_duration(const char *s, int64_t *out)
-{
-	int64_t total = 0;
-	const char *p;
-
-	if (!s)
-		return -EINVAL;
-	p = skip_space(s);
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	while (isdigit((unsigned char)*p)) {
-		int64_t n = 0, mult;
-
-		for (; isdigit((unsigned char)*p); p++) {
-			int d = *p - '0';
-
-			if (n > (INT64_MAX - d) / 10)
-				return -EINVAL;
-			n = n * 10 + d;
-		}
-		switch (tolower((unsigned char)*p)) {
-		case 's': mult = 1; p++; break;
-		case 'm': mult = 60; p++; break;
-		case 'h': mult = 3600; p++; break;
-		case 'd': mult = 86400; p++; break;
-		case 'w': mult = 7 * 86400; p++; break;
-		default:
-			/* A bare number is seconds, but only on its own ("90", not "1h30"). */
-			if (*skip_space(p) || total)
-				return -EINVAL;
-			mult = 1;
-			break;
-		}
-		if (n > INT64_MAX / mult || total > INT64_MAX - n * mult)
-			return -EINVAL;
-		total += n * mult;
-	}
-	if (*skip_space(p))
-		return -EINVAL;
-	*out = total;
-	return 0;
 }
 
 /* ---- storage ---- */

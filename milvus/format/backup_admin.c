@@ -16,8 +16,8 @@
 #include "mvbackupfs/base/crashpoint.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/rand.h"
 
-#define KEY_MAX		1024	/* longest key we build ("<root><name>/meta/…") */
 #define DELETE_PAGE	1000	/* keys per listing page = per DeleteObjects request */
 
 int backup_name_valid(const char *name)
@@ -53,7 +53,7 @@ static int prefix_ok(const char *prefix)
 {
 	size_t n = prefix ? strlen(prefix) : 0;
 
-	return n >= 2 && prefix[0] != '/' && prefix[n - 1] == '/' && n + 64 < KEY_MAX;
+	return n >= 2 && prefix[0] != '/' && prefix[n - 1] == '/' && n + 64 < OBJSTORE_KEY_MAX;
 }
 
 /* ------------------------------------------------------------------ the key guard */
@@ -67,7 +67,7 @@ const char *const backup_milvus_data_dirs[] = {
  * with it? */
 static int data_dir_overlaps(const char *root, const char *dir, const char *p, size_t plen)
 {
-	char d[KEY_MAX];
+	char d[OBJSTORE_KEY_MAX];
 	size_t dlen;
 	int n = snprintf(d, sizeof(d), "%s%s%s/", root, *root ? "/" : "", dir);
 
@@ -122,7 +122,7 @@ int backup_key_guard(const char *prefix, const char *milvus_root, const char *ke
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;	/* guards guards[] */
 static struct guard {
 	const struct objstore *store;
-	char root[KEY_MAX];
+	char root[OBJSTORE_KEY_MAX];
 } guards[16];
 
 int backup_guard_protect(struct objstore *s, const char *milvus_root)
@@ -130,7 +130,7 @@ int backup_guard_protect(struct objstore *s, const char *milvus_root)
 	size_t i;
 	int rc = -ENOSPC;
 
-	if (!s || !milvus_root || strlen(milvus_root) >= KEY_MAX)
+	if (!s || !milvus_root || strlen(milvus_root) >= OBJSTORE_KEY_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&guard_lock);
 	for (i = 0; i < sizeof(guards) / sizeof(guards[0]); i++) {
@@ -160,7 +160,7 @@ int backup_delete_keys(struct objstore *s, const char *prefix, const char *const
 		       size_t nkeys, struct errmsg *err)
 {
 	struct errmsg own = { { 0 } }, *e = err ? err : &own;
-	char root[KEY_MAX];
+	char root[OBJSTORE_KEY_MAX];
 	int protected = 0, rc = 0;
 	size_t i;
 
@@ -187,7 +187,7 @@ int backup_reserve(struct objstore *s, const char *root_prefix, const char *name
 {
 	struct obj_listing l = { 0 };
 	struct buf want = BUF_INIT(SIDECAR_MAX), got = BUF_INIT(SIDECAR_MAX);
-	char prefix[KEY_MAX], key[KEY_MAX];
+	char prefix[OBJSTORE_KEY_MAX], key[OBJSTORE_KEY_MAX];
 	const char *root = root_prefix ? root_prefix : "";
 	size_t rlen = strlen(root);
 	char *token = NULL;
@@ -320,7 +320,7 @@ int backup_sidecar_job(struct objstore *s, const char *prefix, char job[64], str
 {
 	struct buf b = BUF_INIT(SIDECAR_MAX);
 	struct sidecar sc;
-	char key[KEY_MAX];
+	char key[OBJSTORE_KEY_MAX];
 	int rc;
 
 	job[0] = '\0';
@@ -344,9 +344,8 @@ static int mark_deleting(struct objstore *s, const char *prefix, struct errmsg *
 {
 	struct buf in = BUF_INIT(SIDECAR_MAX), out = BUF_INIT(SIDECAR_MAX);
 	struct sidecar sc;
-	char key[KEY_MAX];
-	unsigned char rnd[4] = { 0 };
-	FILE *f;
+	char key[OBJSTORE_KEY_MAX];
+	char rnd[9];
 	int rc;
 
 	join(key, sizeof(key), prefix, SIDECAR_NAME);
@@ -363,14 +362,8 @@ static int mark_deleting(struct objstore *s, const char *prefix, struct errmsg *
 		sc.format = SIDECAR_FORMAT;
 		snprintf(sc.created_by, sizeof(sc.created_by), "%s", sidecar_creator());
 	}
-	f = fopen("/dev/urandom", "rb");
-	if (f) {
-		if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
-			memset(rnd, 0, sizeof(rnd));
-		fclose(f);
-	}
-	snprintf(sc.job, sizeof(sc.job), "delete-%lld-%02x%02x%02x%02x", (long long)time(NULL),
-		 rnd[0], rnd[1], rnd[2], rnd[3]);
+	rand_hex(rnd, 4);
+	snprintf(sc.job, sizeof(sc.job), "delete-%lld-%s", (long long)time(NULL), rnd);
 	rc = sidecar_write(&sc, &out);
 	if (rc == 0)
 		rc = objstore_put(s, key, out.p, out.len, 0, err);
@@ -393,7 +386,7 @@ out:
 static int delete_commit_keys(struct objstore *s, const char *prefix, struct errmsg *err)
 {
 	static const char *const first[] = { "meta/full_meta.json", "meta/backup_meta.json" };
-	char key[KEY_MAX];
+	char key[OBJSTORE_KEY_MAX];
 	size_t i;
 	int rc = 0, t;
 
@@ -431,7 +424,7 @@ static int delete_commit_keys(struct objstore *s, const char *prefix, struct err
 
 int backup_delete_meta(struct objstore *s, const char *prefix, struct errmsg *err)
 {
-	char key[KEY_MAX];
+	char key[OBJSTORE_KEY_MAX];
 	uint64_t n = 0;
 	int rc;
 
@@ -531,7 +524,7 @@ int backup_delete_job(struct job *j, void *params)
 	struct obj_entry side = { 0 };
 	uint64_t nobj = 0, nbytes = 0, ndel = 0;
 	size_t naborted = 0;
-	char sidecar[KEY_MAX], *left = NULL;
+	char sidecar[OBJSTORE_KEY_MAX], *left = NULL;
 	const char *sk = sidecar;
 	int rc, have_side;
 

@@ -10,9 +10,9 @@
 #include "mvbackupfs/jobs/backup_create.h"
 #include "mvbackupfs/format/backup_admin.h"
 #include "mvbackupfs/config/config.h"
+#include "mvbackupfs/base/clock.h"
 #include "mvbackupfs/base/crashpoint.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
@@ -26,9 +26,9 @@
 #include "msg.pb-c.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/rpc/milvus_client.h"
+#include "mvbackupfs/base/b64.h"
 #include "schema_convert.h"
 
-#define KEY_MAX		4096			/* longest object key we build */
 #define FLUSH_POLL_MS	200			/* GetFlushState polling interval */
 #define FLUSH_DEADLINE_S 1800			/* give up waiting for a flush after this */
 #define FLUSH_TRIES	8			/* Flush attempts when Milvus rate-limits (retriable) */
@@ -463,7 +463,7 @@ int backup_checkpoint_timestamp(const char *b64, uint64_t *ts)
 	unsigned char *raw;
 	size_t n;
 	Milvus__Proto__Msg__MsgPosition *pos;
-	int rc = schema_unbase64(b64, &raw, &n);
+	int rc = b64_decode(b64, &raw, &n);
 
 	if (rc)
 		return rc;
@@ -529,11 +529,10 @@ static int nap(struct job *j, long ms)
 {
 	while (ms > 0) {
 		long step = ms > 50 ? 50 : ms;
-		struct timespec ts = { step / 1000, (step % 1000) * 1000000L };
 
 		if (job_cancelled(j))
 			return -ECANCELED;
-		nanosleep(&ts, NULL);
+		sleep_ms(step);
 		ms -= step;
 	}
 	return job_cancelled(j) ? -ECANCELED : 0;
@@ -550,49 +549,25 @@ static int nap(struct job *j, long ms)
  * Failures only warn.
  */
 
-static size_t discard_body(char *p, size_t sz, size_t n, void *ctx)
-{
-	(void)p;
-	(void)ctx;
-	return sz * n;
-}
-
+/* GET on the management endpoint (milvus_client.h); failures are logged with the address
+ * redacted and only warn. */
 static int gc_get(const char *addr, const char *path)
 {
+	struct errmsg e = { "" };
 	char url[1024];
-	CURL *h = curl_easy_init();
-	CURLcode cc;
 	long code = 0;
-	size_t alen;
+	int rc;
 
-	if (!h)
-		return -ENOMEM;
-	alen = strlen(addr);
-
-	while (alen && addr[alen - 1] == '/')
-		alen--;
-	snprintf(url, sizeof(url), "%.*s%s", (int)alen, addr, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
-	cc = curl_easy_perform(h);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(h);
+	rc = milvus_management_get(addr, path, &code, &e);
+	if (!rc)
+		return 0;
 	config_redact_url(addr, url, sizeof(url));	/* never log a credential in it */
-	if (cc != CURLE_OK) {
-		log_warn("cannot reach the milvus management endpoint '%s': %s", url,
-			 curl_easy_strerror(cc));
-		return -EHOSTUNREACH;
-	}
-	if (code != 200) {
+	if (rc == -EHOSTUNREACH)
+		log_warn("cannot reach the milvus management endpoint '%s': %s", url, e.msg);
+	else
 		log_warn("milvus management endpoint '%s' answered HTTP %ld to %s", url, code,
 			 path);
-		return -EIO;
-	}
-	return 0;
+	return rc;
 }
 
 static void gc_pause(struct gcpause *g)
@@ -812,14 +787,8 @@ static int load_state(struct create *cr, const char *db, const char *coll, const
 	int rc;
 
 	rc = milvus_get_loading_progress(cr->p->milvus, db, coll, part, &progress, &cr->err);
-	if (rc) {
-		/* Milvus answers "collection not loaded" (code 101) for a released collection */
-		if (rc == -EIO && strstr(cr->err.msg, "not loaded")) {
-			*state = "NotLoad";
-			return 0;
-		}
+	if (rc)
 		return rc;
-	}
 	*state = progress == 0 ? "NotLoad" : progress >= 100 ? "Loaded" : "Loading";
 	return 0;
 }
@@ -960,7 +929,7 @@ static int flush_collection(struct create *cr, struct meta_collection *c)
 	Milvus__Proto__Milvus__FlushResponse *r = NULL;
 	const Milvus__Proto__Schema__LongArray *ids = NULL;
 	uint64_t flush_ts = 0;
-	struct timespec t0, now;
+	int64_t t0;
 	long delay = 1000;
 	int rc, flushed = 0;
 
@@ -1003,7 +972,7 @@ static int flush_collection(struct create *cr, struct meta_collection *c)
 		if (!(packed = malloc(n ? n : 1)))
 			goto out;
 		protobuf_c_message_pack(&pos->base, packed);
-		kv->value = schema_base64(packed, n);
+		kv->value = b64_encode(packed, n);
 		free(packed);
 		kv->key = strdup(nz(r->channel_cps[i]->key));
 		c->channel_checkpoints.n++;
@@ -1013,7 +982,7 @@ static int flush_collection(struct create *cr, struct meta_collection *c)
 			c->backup_timestamp = pos->timestamp;
 	}
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ms();
 	for (;;) {
 		rc = milvus_get_flush_state(mc, db, name, ids ? ids->data : NULL,
 					    ids ? ids->n_data : 0, flush_ts, &flushed, &cr->err);
@@ -1024,8 +993,7 @@ static int flush_collection(struct create *cr, struct meta_collection *c)
 		}
 		if (flushed)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec > FLUSH_DEADLINE_S) {
+		if (mono_ms() - t0 > FLUSH_DEADLINE_S * 1000LL) {
 			rc = job_fail(cr->j, -ETIMEDOUT, "flush of '%s.%s' did not finish within "
 				      "%d s", db, name, FLUSH_DEADLINE_S);
 			goto out;
@@ -1163,7 +1131,7 @@ static int segment_items(struct create *cr, const struct meta_segment *seg)
 		for (size_t i = 0; i < nfb; i++) {
 			for (size_t k = 0; k < fbs[i].nbinlogs; k++) {
 				const struct meta_binlog *b = &fbs[i].binlogs[k];
-				struct buf dst = BUF_INIT(KEY_MAX);
+				struct buf dst = BUF_INIT(OBJSTORE_KEY_MAX);
 				int rc;
 
 				rc = backup_dest_key(&dst, cr->p->backup_prefix,
@@ -1662,7 +1630,7 @@ static int cmp_entry_key(const void *key, const void *e)
 static int verify(struct create *cr)
 {
 	struct obj_listing l = { 0 };
-	char prefix[KEY_MAX];
+	char prefix[OBJSTORE_KEY_MAX];
 	int rc;
 
 	if (!cr->nitems)
@@ -1728,11 +1696,8 @@ static int take_back(struct create *cr, const char *key)
 		struct obj_entry ent = { 0 };
 		const char *k = key;
 
-		if (t) {
-			struct timespec ts = { 0, 100000000L << (t - 1) };	/* 0.1 s, 0.2 s, ... */
-
-			nanosleep(&ts, NULL);
-		}
+		if (t)
+			sleep_ms(100LL << (t - 1));	/* 0.1 s, 0.2 s, ... */
 		rc = backup_delete_keys(cr->p->backup_store, cr->p->backup_prefix, &k, 1, &e);
 		if (rc)
 			continue;
@@ -1785,7 +1750,7 @@ static int write_meta(struct create *cr)
 	files[4].data = f.full_meta;
 	files[4].len = f.full_meta_len;
 	for (int i = 0; i < 5; i++) {
-		char key[KEY_MAX];
+		char key[OBJSTORE_KEY_MAX];
 
 		if (job_cancelled(cr->j)) {
 			rc = -ECANCELED;

@@ -4,6 +4,8 @@
  */
 #include "schema_convert.h"
 
+#include "mvbackupfs/base/b64.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,64 +69,6 @@ static int ids_from(const int64_t *in, size_t n, int64_t **out, size_t *nout)
 	return 0;
 }
 
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *schema_base64(const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		*o++ = b64chars[v >> 18 & 63];
-		*o++ = b64chars[v >> 12 & 63];
-		*o++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? b64chars[v & 63] : '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-int schema_unbase64(const char *s, unsigned char **out, size_t *outlen)
-{
-	size_t len = strlen(s), n = 0;
-	unsigned v = 0;
-	int bits = 0;
-	unsigned char *o;
-
-	while (len && s[len - 1] == '=')
-		len--;
-	o = malloc(len * 3 / 4 + 1);
-	if (!o)
-		return -ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		const char *c = s[i] ? strchr(b64chars, s[i]) : NULL;
-
-		if (!c) {
-			free(o);
-			return -EINVAL;
-		}
-		v = v << 6 | (unsigned)(c - b64chars);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[n++] = (unsigned char)(v >> bits & 0xff);
-		}
-	}
-	o[n] = '\0';
-	*out = o;
-	*outlen = n;
-	return 0;
-}
-
 static int field_from(const Milvus__Proto__Schema__FieldSchema *in, struct meta_field *f)
 {
 	int rc;
@@ -153,7 +97,7 @@ static int field_from(const Milvus__Proto__Schema__FieldSchema *in, struct meta_
 		if (!packed)
 			goto nomem;
 		protobuf_c_message_pack(&in->default_value->base, packed);
-		f->default_value_base64 = schema_base64(packed, n);
+		f->default_value_base64 = b64_encode(packed, n);
 		free(packed);
 		if (!f->default_value_base64)
 			goto nomem;

@@ -27,12 +27,4 @@ int schema_kvs_from_proto(Milvus__Proto__Common__KeyValuePair *const *kv, size_t
 int schema_from_proto(const Milvus__Proto__Schema__CollectionSchema *in, struct meta_schema *out);
 /* (Free the result with meta_schema_release(), meta.h.) */
 
-
-/* Standard base64 (with padding) of n bytes; malloc'd, NULL on allocation failure. */
-char *schema_base64(const void *data, size_t n);
-
-/* Decode standard base64 (padding optional, no whitespace).  *out is malloc'd (NUL-terminated
- * for convenience), *outlen its length.  0, -EINVAL for a bad character, -ENOMEM. */
-int schema_unbase64(const char *s, unsigned char **out, size_t *outlen);
-
 #endif

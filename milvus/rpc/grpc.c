@@ -3,9 +3,10 @@
  *
  * One call = one POST of a 5-byte-prefixed protobuf message; the reply is one such frame, and
  * the status arrives in the header block (trailers-only replies) or in the trailers, both of
- * which libcurl 7.88 hands to the header callback.  Each try is run by try_once(); call_loop()
- * adds the fresh-connection retry of the libcurl work-arounds and, for idempotent calls,
- * retries with exponential backoff and jitter within the caller's deadline.
+ * which libcurl 7.88 hands to the header callback.  grpc_call_ex() runs the tries: each is one
+ * perform(); on a failure it adds the fresh-connection retry of the libcurl work-arounds
+ * (closed_early, dead_before_reply) and, for idempotent calls, retries with exponential
+ * backoff and jitter within the caller's deadline.
  */
 #include "grpc.h"
 
@@ -24,6 +25,8 @@
 #include <curl/curl.h>
 
 #include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/base/b64.h"
+#include "mvbackupfs/base/clock.h"
 
 struct grpc_conn {
 	CURL *easy;
@@ -142,41 +145,6 @@ char *grpc_timeout_value(long ms, char *out, size_t outsz)
 		snprintf(out, outsz, "%ldS", ms / 1000);
 	else
 		snprintf(out, outsz, "%ldH", ms / 3600000L < 99999999L ? ms / 3600000L : 99999999L);
-	return out;
-}
-
-static char *base64(const char *in, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)in;
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-	uint32_t v;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = tab[v >> 18];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = tab[v >> 6 & 63];
-		*o++ = tab[v & 63];
-	}
-	if (n - i == 1) {
-		v = (uint32_t)p[i] << 16;
-		*o++ = tab[v >> 18];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (n - i == 2) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-		*o++ = tab[v >> 18];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = tab[v >> 6 & 63];
-		*o++ = '=';
-	}
-	*o = '\0';
 	return out;
 }
 
@@ -382,7 +350,7 @@ int grpc_conn_new(const struct grpc_conn_opts *o, struct grpc_conn **out, struct
 			raw = NULL;
 			goto fail;
 		}
-		enc = base64(raw, strlen(raw));
+		enc = b64_encode(raw, strlen(raw));
 		free(line);
 		line = NULL;
 		if (!enc || asprintf(&line, "authorization: %s", enc) < 0) {
@@ -495,28 +463,12 @@ void grpc_conn_stats(const struct grpc_conn *c, struct grpc_stats *st)
 	*st = c->stats;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds until `deadline`, at least 1 (0 would mean "no timeout" to libcurl). */
 static long time_left(long deadline)
 {
-	long left = deadline - now_ms();
+	long left = deadline - mono_ms();
 
 	return left > 0 ? left : 1;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static void try_reset(struct grpc_conn *c)
@@ -863,7 +815,7 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 	c->stats.calls++;
 	c->last_status = -1;
 	if (o->timeout_ms > 0)
-		deadline = now_ms() + o->timeout_ms;
+		deadline = mono_ms() + o->timeout_ms;
 	ret = -ENOMEM;
 	snprintf(cause, sizeof(cause), "out of memory");
 	plen = protobuf_c_message_get_packed_size(req);
@@ -910,7 +862,7 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 	for (;;) {
 		tries++;
 		if (deadline) {
-			left = deadline - now_ms();
+			left = deadline - mono_ms();
 			if (left <= 0) {
 				ret = -ETIMEDOUT;
 				snprintf(cause, sizeof(cause), "no reply from '%s' within %ld ms",
@@ -975,7 +927,7 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 		/* exponential backoff with jitter: 100 ms then 200 ms, each 50..100 % of that */
 		delay = 100L << (tries - 1);
 		delay = delay / 2 + (long)(rand_r(&c->seed) % (unsigned)(delay / 2 + 1));
-		if (deadline && now_ms() + delay >= deadline)
+		if (deadline && mono_ms() + delay >= deadline)
 			break;
 		c->stats.backoff_retries++;
 		sleep_ms(delay);

@@ -9,6 +9,7 @@
  */
 #include "mvbackupfs/rpc/milvus_client.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 
 /* Milvus error codes (pkg/util/merr) that mean "no such thing". */
 #define MERR_COLLECTION_NOT_FOUND	100
+#define MERR_COLLECTION_NOT_LOADED	101
 #define MERR_PARTITION_NOT_FOUND	200
 #define MERR_INDEX_NOT_FOUND		700
 #define MERR_DATABASE_NOT_FOUND		800
@@ -339,7 +341,8 @@ out:
 
 const char *milvus_client_version(const struct milvus_client *mc)
 {
-	/* written once by milvus_connect() before the client is shared */
+	/* set by milvus_connect() under mc->lock; every snapshot's connect (mkdir, serialised per
+	 * name, not per client) rewrites it with the same server's version string */
 	return mc->version;
 }
 
@@ -385,19 +388,6 @@ static char *str(const char *s)
 	return (char *)(s ? s : "");
 }
 
-/* Call a method answered by a bare common.Status. */
-static int call_status(struct milvus_client *mc, const char *name, const char *db,
-		       const ProtobufCMessage *req, struct errmsg *err)
-{
-	ProtobufCMessage *resp = NULL;
-	int ret = milvus_call(mc, name, db, req, &milvus__proto__common__status__descriptor,
-			      &resp, 0, err);
-
-	if (resp)
-		protobuf_c_message_free_unpacked(resp, NULL);
-	return ret;
-}
-
 /* Call a method answered by a BoolResponse. */
 static int call_bool(struct milvus_client *mc, const char *name, const char *db,
 		     const ProtobufCMessage *req, int *value, struct errmsg *err)
@@ -434,15 +424,6 @@ int milvus_describe_database(struct milvus_client *mc, const char *db,
 	return CALL(mc, "DescribeDatabase", NULL, req, describe_database_response, resp, err);
 }
 
-int milvus_create_database(struct milvus_client *mc, const char *db, struct errmsg *err)
-{
-	Milvus__Proto__Milvus__CreateDatabaseRequest req =
-		MILVUS__PROTO__MILVUS__CREATE_DATABASE_REQUEST__INIT;
-
-	req.db_name = str(db);
-	return call_status(mc, "CreateDatabase", NULL, &req.base, err);
-}
-
 int milvus_show_collections(struct milvus_client *mc, const char *db,
 			    Milvus__Proto__Milvus__ShowCollectionsResponse **resp,
 			    struct errmsg *err)
@@ -477,17 +458,6 @@ int milvus_describe_collection(struct milvus_client *mc, const char *db, const c
 	return CALL(mc, "DescribeCollection", db, req, describe_collection_response, resp, err);
 }
 
-int milvus_drop_collection(struct milvus_client *mc, const char *db, const char *coll,
-			   struct errmsg *err)
-{
-	Milvus__Proto__Milvus__DropCollectionRequest req =
-		MILVUS__PROTO__MILVUS__DROP_COLLECTION_REQUEST__INIT;
-
-	req.db_name = str(db);
-	req.collection_name = str(coll);
-	return call_status(mc, "DropCollection", db, &req.base, err);
-}
-
 int milvus_show_partitions(struct milvus_client *mc, const char *db, const char *coll,
 			   Milvus__Proto__Milvus__ShowPartitionsResponse **resp,
 			   struct errmsg *err)
@@ -498,30 +468,6 @@ int milvus_show_partitions(struct milvus_client *mc, const char *db, const char 
 	req.db_name = str(db);
 	req.collection_name = str(coll);
 	return CALL(mc, "ShowPartitions", db, req, show_partitions_response, resp, err);
-}
-
-int milvus_has_partition(struct milvus_client *mc, const char *db, const char *coll,
-			 const char *part, int *exists, struct errmsg *err)
-{
-	Milvus__Proto__Milvus__HasPartitionRequest req =
-		MILVUS__PROTO__MILVUS__HAS_PARTITION_REQUEST__INIT;
-
-	req.db_name = str(db);
-	req.collection_name = str(coll);
-	req.partition_name = str(part);
-	return call_bool(mc, "HasPartition", db, &req.base, exists, err);
-}
-
-int milvus_create_partition(struct milvus_client *mc, const char *db, const char *coll,
-			    const char *part, struct errmsg *err)
-{
-	Milvus__Proto__Milvus__CreatePartitionRequest req =
-		MILVUS__PROTO__MILVUS__CREATE_PARTITION_REQUEST__INIT;
-
-	req.db_name = str(db);
-	req.collection_name = str(coll);
-	req.partition_name = str(part);
-	return call_status(mc, "CreatePartition", db, &req.base, err);
 }
 
 int milvus_describe_index(struct milvus_client *mc, const char *db, const char *coll,
@@ -551,42 +497,19 @@ int milvus_get_loading_progress(struct milvus_client *mc, const char *db, const 
 		req.partition_names = parts;
 	}
 	*progress = 0;
-	ret = CALL(mc, "GetLoadingProgress", db, req, get_loading_progress_response, &resp, err);
+	ret = milvus_call(mc, "GetLoadingProgress", db, &req.base,
+			  &milvus__proto__milvus__get_loading_progress_response__descriptor,
+			  (ProtobufCMessage **)&resp, MILVUS_NO_STATUS, err);
 	if (ret)
 		return ret;
-	*progress = resp->progress;
+	/* a released collection is answered with "collection not loaded" (code 101): progress 0 */
+	if (!resp->status || resp->status->code != MERR_COLLECTION_NOT_LOADED) {
+		ret = milvus_reply_status("GetLoadingProgress", &resp->base, err);
+		if (!ret)
+			*progress = resp->progress;
+	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	return 0;
-}
-
-int milvus_get_load_state(struct milvus_client *mc, const char *db, const char *coll,
-			  int *state, struct errmsg *err)
-{
-	Milvus__Proto__Milvus__GetLoadStateRequest req =
-		MILVUS__PROTO__MILVUS__GET_LOAD_STATE_REQUEST__INIT;
-	Milvus__Proto__Milvus__GetLoadStateResponse *resp = NULL;
-	int ret;
-
-	req.db_name = str(db);
-	req.collection_name = str(coll);
-	*state = 0;
-	ret = CALL(mc, "GetLoadState", db, req, get_load_state_response, &resp, err);
-	if (ret)
-		return ret;
-	*state = resp->state;
-	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	return 0;
-}
-
-int milvus_load_collection(struct milvus_client *mc, const char *db, const char *coll,
-			   struct errmsg *err)
-{
-	Milvus__Proto__Milvus__LoadCollectionRequest req =
-		MILVUS__PROTO__MILVUS__LOAD_COLLECTION_REQUEST__INIT;
-
-	req.db_name = str(db);
-	req.collection_name = str(coll);
-	return call_status(mc, "LoadCollection", db, &req.base, err);
+	return ret;
 }
 
 int milvus_flush(struct milvus_client *mc, const char *db, const char *coll,
@@ -638,37 +561,41 @@ int milvus_get_persistent_segment_info(struct milvus_client *mc, const char *db,
 		    resp, err);
 }
 
-int milvus_collection_row_count(struct milvus_client *mc, const char *db, const char *coll,
-				int64_t *rows, struct errmsg *err)
-{
-	Milvus__Proto__Milvus__GetCollectionStatisticsRequest req =
-		MILVUS__PROTO__MILVUS__GET_COLLECTION_STATISTICS_REQUEST__INIT;
-	Milvus__Proto__Milvus__GetCollectionStatisticsResponse *resp = NULL;
-	char *end;
-	size_t i;
-	int ret;
+/* --- the management endpoint (plain HTTP/1.1 beside the gRPC port) --- */
 
-	req.db_name = str(db);
-	req.collection_name = str(coll);
-	*rows = 0;
-	ret = CALL(mc, "GetCollectionStatistics", db, req, get_collection_statistics_response,
-		   &resp, err);
-	if (ret)
-		return ret;
-	ret = errmsg_set(err, -EPROTO, "milvus GetCollectionStatistics failed: no row_count "
-			 "for '%s'", str(coll));
-	for (i = 0; i < resp->n_stats; i++) {
-		if (!resp->stats[i]->key || strcmp(resp->stats[i]->key, "row_count") != 0 ||
-		    !resp->stats[i]->value)
-			continue;
-		errno = 0;
-		*rows = strtoll(resp->stats[i]->value, &end, 10);
-		if (!errno && end != resp->stats[i]->value && *end == '\0') {
-			ret = 0;
-			errmsg_clear(err);
-		}
-		break;
-	}
-	protobuf_c_message_free_unpacked(&resp->base, NULL);
-	return ret;
+static size_t discard_body(char *p, size_t sz, size_t n, void *ctx)
+{
+	(void)p;
+	(void)ctx;
+	return sz * n;
+}
+
+int milvus_management_get(const char *addr, const char *path, long *http_code,
+			  struct errmsg *err)
+{
+	char url[1024];
+	CURL *h = curl_easy_init();
+	CURLcode cc;
+	size_t alen = strlen(addr);
+
+	*http_code = 0;
+	if (!h)
+		return errmsg_set(err, -ENOMEM, "cannot start an http request");
+	while (alen && addr[alen - 1] == '/')
+		alen--;
+	snprintf(url, sizeof(url), "%.*s%s", (int)alen, addr, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+	cc = curl_easy_perform(h);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_code);
+	curl_easy_cleanup(h);
+	if (cc != CURLE_OK)
+		return errmsg_set(err, -EHOSTUNREACH, "%s", curl_easy_strerror(cc));
+	if (*http_code != 200)
+		return errmsg_set(err, -EIO, "http %ld", *http_code);
+	return 0;
 }

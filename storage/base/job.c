@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "mvbackupfs/base/err.h"
+#include "mvbackupfs/base/clock.h"
 
 struct job {
 	pthread_t thread;
@@ -35,14 +36,6 @@ struct job {
 static int64_t wall_s(void)
 {
 	return (int64_t)time(NULL);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *job_state_name(enum job_state st)

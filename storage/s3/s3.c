@@ -29,6 +29,8 @@
 #include <openssl/evp.h>
 
 #include "mvbackupfs/base/log.h"
+#include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/b64.h"
 #include "s3xml.h"
 #include "sigv4.h"
 
@@ -124,22 +126,6 @@ struct xfer {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* Full jitter: uniform in [0, min(cap, base * 2^attempt)].  A per-thread xorshift; the
  * quality needed is "threads do not retry in lockstep". */
@@ -568,14 +554,14 @@ static int s3_perform(struct s3_store *s, struct s3_req *r)
 {
 	int tries = r->tries ? r->tries : s->max_tries;
 	long per_try = r->timeout_ms ? r->timeout_ms : s3_timeout(s, r->body_len + r->dst_len);
-	uint64_t start = now_ms(), deadline = start + 2 * (uint64_t)per_try;
+	uint64_t start = mono_ms(), deadline = start + 2 * (uint64_t)per_try;
 	uint64_t cap = (uint64_t)per_try / 4 < S3_BACKOFF_CAP_MS ? (uint64_t)per_try / 4 :
 								    S3_BACKOFF_CAP_MS;
 	int rc = 0, retry;
 
 	for (r->attempts = 1;; r->attempts++) {
 		struct xfer x;
-		uint64_t now = now_ms(), wait;
+		uint64_t now = mono_ms(), wait;
 		long t = per_try;
 		CURL *h;
 
@@ -641,7 +627,7 @@ static int s3_perform(struct s3_store *s, struct s3_req *r)
 		if (!retry || r->attempts >= tries)
 			break;
 		wait = backoff_ms(r->attempts - 1, cap);
-		now = now_ms();
+		now = mono_ms();
 		if (now + wait + 100 >= deadline)
 			break;
 		atomic_fetch_add(&s->retries, 1);
@@ -1273,7 +1259,7 @@ static int s3_delete_batch(struct s3_store *s, const char *const *keys, size_t n
 		rc = errmsg_set(err, -ENOMEM, "cannot delete '%s': MD5 unavailable", keys[0]);
 		goto out;
 	}
-	EVP_EncodeBlock((unsigned char *)md5, md, (int)mdlen);
+	b64_encode_to(md5, md, mdlen);
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
 	r.query[r.nquery++] = (struct sigv4_pair){ "delete", "" };

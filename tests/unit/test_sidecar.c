@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/timefmt.h"
 
 static void test_rfc3339(void **state)
 {

@@ -64,6 +64,9 @@ struct mvbackupfs_config {
 	int read_parallel;		/* mvbackupfs.readahead.parallel: parts in flight per file; default 8 */
 	int copy_parallel;		/* mvbackupfs.snapshot.parallel (server-side copies); default 32 */
 	char *snapshot_filter;		/* mvbackupfs.snapshot.filter, "" = everything */
+	/* schedule, retention_s and auto_delete are read and checked (so a file written for them
+	 * fails or passes now) but nothing acts on them until scheduled snapshots and expiry
+	 * exist (issue 9): they are the configuration of jobs not written yet */
 	char *schedule;			/* mvbackupfs.schedule, "" = none */
 	int64_t retention_s;		/* mvbackupfs.retention; default 3 days; "never" = 0 */
 	int64_t manual_retention_s;	/* mvbackupfs.manual_retention; default 0 = never */
@@ -81,7 +84,9 @@ struct config {
 	struct milvus_config milvus;
 	int cross_storage;			/* minio.crossStorage (stream instead of CopyObject) */
 	uint64_t multipart_copy_threshold;	/* minio.multipartCopyThresholdMiB, bytes */
-	int copy_parallel;			/* backup.parallelism.copydata */
+	int copy_parallel;			/* backup.parallelism.copydata: milvus-backup's own;
+						 * shown by --print-config only, the snapshot
+						 * uses mvbackupfs.snapshot.parallel */
 	struct mvbackupfs_config fs;
 };
 
@@ -120,9 +125,6 @@ int config_open_store(const struct config *c, const struct storage_config *sc,
  * "b" = bytes. */
 int config_parse_size(const char *s, uint64_t *out);
 
-/* Parse "90m", "36h", "7d", "3600" (seconds), "1h30m" -> seconds; -EINVAL on junk or
- * overflow.  Units: s, m, h, d, w; components may be combined ("1d12h"). */
-int config_parse_duration(const char *s, int64_t *out);
 
 /* `url` for logs and dumps: "user:password@" after the scheme is replaced by "****@", so a
  * credential written into an address never reaches a log line. */

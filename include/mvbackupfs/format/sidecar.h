@@ -57,13 +57,4 @@ const char *sidecar_creator(void);
 const char *sidecar_kind_name(enum sidecar_kind k);
 enum sidecar_kind sidecar_kind_parse(const char *name);
 
-/* Format Unix seconds as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ".  Returns 0, or -EINVAL when
- * the year is outside 0000..9999. */
-int rfc3339_format(int64_t t, char out[32]);
-
-/* Parse an RFC 3339 time ("2026-08-20T02:00:00Z", "…T04:00:00+02:00", fractional seconds
- * allowed and dropped, 't'/'z' accepted) into Unix seconds.  Returns 0 or -EINVAL (also for
- * an instant outside the UTC years 0000..9999 that rfc3339_format writes). */
-int rfc3339_parse(const char *s, int64_t *out);
-
 #endif

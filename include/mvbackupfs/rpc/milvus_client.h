@@ -107,7 +107,7 @@ int milvus_reply_status(const char *method, const ProtobufCMessage *m, struct er
 /*
  * Typed helpers: each sends one request with the fields named, checks both error levels, and
  * returns the reply (freed by the caller with protobuf_c_message_free_unpacked(&r->base, NULL))
- * or, for calls answered by a bare common.Status, nothing.  `db` is the database (NULL or ""
+ * or, for milvus_has_collection, a yes/no.  `db` is the database (NULL or ""
  * = default).  Other methods: fill the request yourself and use milvus_call().
  */
 int milvus_list_databases(struct milvus_client *mc,
@@ -115,7 +115,6 @@ int milvus_list_databases(struct milvus_client *mc,
 int milvus_describe_database(struct milvus_client *mc, const char *db,
 			     Milvus__Proto__Milvus__DescribeDatabaseResponse **resp,
 			     struct errmsg *err);
-int milvus_create_database(struct milvus_client *mc, const char *db, struct errmsg *err);
 int milvus_show_collections(struct milvus_client *mc, const char *db,
 			    Milvus__Proto__Milvus__ShowCollectionsResponse **resp,
 			    struct errmsg *err);
@@ -125,26 +124,16 @@ int milvus_has_collection(struct milvus_client *mc, const char *db, const char *
 int milvus_describe_collection(struct milvus_client *mc, const char *db, const char *coll,
 			       Milvus__Proto__Milvus__DescribeCollectionResponse **resp,
 			       struct errmsg *err);
-int milvus_drop_collection(struct milvus_client *mc, const char *db, const char *coll,
-			   struct errmsg *err);
 int milvus_show_partitions(struct milvus_client *mc, const char *db, const char *coll,
 			   Milvus__Proto__Milvus__ShowPartitionsResponse **resp,
 			   struct errmsg *err);
-int milvus_has_partition(struct milvus_client *mc, const char *db, const char *coll,
-			 const char *part, int *exists, struct errmsg *err);
-int milvus_create_partition(struct milvus_client *mc, const char *db, const char *coll,
-			    const char *part, struct errmsg *err);
 /* A collection without any index answers -ENOENT (Milvus code 700). */
 int milvus_describe_index(struct milvus_client *mc, const char *db, const char *coll,
 			  Milvus__Proto__Milvus__DescribeIndexResponse **resp, struct errmsg *err);
-/* Loading progress 0..100 of a collection, or of one of its partitions (NULL: all). */
+/* Loading progress 0..100 of a collection, or of one of its partitions (NULL: all); 0 for
+ * one Milvus answers "not loaded" (code 101, a released collection). */
 int milvus_get_loading_progress(struct milvus_client *mc, const char *db, const char *coll,
 				const char *partition, int64_t *progress, struct errmsg *err);
-/* *state: MILVUS__PROTO__COMMON__LOAD_STATE__LoadState*. */
-int milvus_get_load_state(struct milvus_client *mc, const char *db, const char *coll,
-			  int *state, struct errmsg *err);
-int milvus_load_collection(struct milvus_client *mc, const char *db, const char *coll,
-			   struct errmsg *err);
 /* Flush one collection (milvus-backup-format.md §3.2 step 7, serial). */
 int milvus_flush(struct milvus_client *mc, const char *db, const char *coll,
 		 Milvus__Proto__Milvus__FlushResponse **resp, struct errmsg *err);
@@ -156,8 +145,12 @@ int milvus_get_persistent_segment_info(struct milvus_client *mc, const char *db,
 				       const char *coll,
 				       Milvus__Proto__Milvus__GetPersistentSegmentInfoResponse **resp,
 				       struct errmsg *err);
-/* "row_count" of GetCollectionStatistics. */
-int milvus_collection_row_count(struct milvus_client *mc, const char *db, const char *coll,
-				int64_t *rows, struct errmsg *err);
+
+/* GET `path` ("/management/...") on Milvus's management HTTP endpoint `addr`
+ * ("http://host:9091", trailing slashes ignored); the body is discarded.  0 on HTTP 200;
+ * -EHOSTUNREACH when it cannot be reached (err holds curl's sentence), -EIO for another status
+ * (*http_code holds it), -ENOMEM.  Timeouts: 5 s to connect, 10 s in all. */
+int milvus_management_get(const char *addr, const char *path, long *http_code,
+			  struct errmsg *err);
 
 #endif

@@ -31,6 +31,10 @@
 #include "mvbackupfs/base/buf.h"
 #include "mvbackupfs/base/err.h"
 
+/* The longest object key, in bytes, with room for its NUL: S3's limit (1024), which the local
+ * store keeps too so that a tree copies between the two.  Buffers for keys are this size. */
+#define OBJSTORE_KEY_MAX 1024
+
 struct objstore;
 
 struct obj_entry {
@@ -147,7 +151,8 @@ void objstore_free(struct objstore *s);
 /*
  * Backend plumbing.  A backend fills a `struct objstore_ops` and embeds `struct objstore` as
  * the first member of its own struct.  The generic functions above check arguments and
- * dispatch.  Backends may leave list_page NULL only if they implement list.
+ * dispatch (objstore_list walks list_page).  Every op is required except the ones marked
+ * optional.
  */
 struct objstore_ops {
 	const char *kind;	/* "s3", "local" */

@@ -23,7 +23,8 @@
  *     if that fails too the read fails with the store's -errno and sentence.
  *
  * Memory: chunk buffers are anonymous mappings charged to the budget before they exist; the
- * pool keeps at most two spare full-size buffers (still charged) while any file is open, so
+ * pool keeps up to RA_SPARE_MAX (12, a window's worth) spare full-size buffers (still charged)
+ * while any file is open, so
  * that a stream does not pay the kernel for zeroing fresh pages, and gives them up first
  * when the budget runs short and when the last file closes.  With one stream and the
  * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`).
