@@ -23,7 +23,7 @@
  * and every removal or snapshot naming them is EPERM with a log line; the deletes
  * themselves all go through backup_delete_keys, which refuses such keys again.
  */
-#include "mount.h"
+#include "mvbfs.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -190,7 +190,64 @@ static int render_job_status(const struct job_progress *p, enum jt_kind k, struc
 	return vfile_status(&st, out);
 }
 
-/* Render a virtual file into `out`; *changes gets the job change counter shown (.status). */
+static void summaries_free(struct ns_summary *all, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ns_summary_release(&all[i]);
+	free(all);
+}
+
+/*
+ * The root .info is rendered once per `cat`, not twice: getattr reads every backup's summary
+ * to report the size and leaves them here; the open that follows takes them if they are at
+ * most ROOT_STASH_MS old and the namespace has not been invalidated since (a commit, a
+ * delete, a finished job), and re-reads otherwise.  The job states are laid over again at
+ * open, so a job started in between shows.
+ */
+#define ROOT_STASH_MS 1000
+
+static void root_stash_put(struct mvbfs *m, struct ns_summary *all, size_t n)
+{
+	struct ns_summary *old;
+	size_t nold;
+
+	pthread_mutex_lock(&m->stash_lock);
+	old = m->stash.all;
+	nold = m->stash.n;
+	m->stash.all = all;
+	m->stash.n = n;
+	m->stash.at_ms = mono_ms();
+	m->stash.ns_gen = ns_generation(m->ns);
+	pthread_mutex_unlock(&m->stash_lock);
+	summaries_free(old, nold);
+}
+
+/* 1 and the stashed summaries (now the caller's) when they are current; else 0. */
+static int root_stash_take(struct mvbfs *m, struct ns_summary **all, size_t *n)
+{
+	struct ns_summary *v = NULL;
+	size_t nv = 0;
+	int ok;
+
+	pthread_mutex_lock(&m->stash_lock);
+	ok = m->stash.all && mono_ms() - m->stash.at_ms <= ROOT_STASH_MS &&
+	     m->stash.ns_gen == ns_generation(m->ns);
+	if (ok) {
+		*all = m->stash.all;
+		*n = m->stash.n;
+	} else {
+		v = m->stash.all;
+		nv = m->stash.n;
+	}
+	m->stash.all = NULL;
+	m->stash.n = 0;
+	pthread_mutex_unlock(&m->stash_lock);
+	summaries_free(v, nv);
+	return ok;
+}
+
+/* Render a virtual file into `out`; *changes gets the job change counter shown (.status).
+ * `changes` is NULL for getattr (which only needs the size) and set for open. */
 static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *out,
 		  uint64_t *changes, struct errmsg *err)
 {
@@ -209,7 +266,9 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 		rc = jobtable_items(m->jobs, &items, &nitems);
 		if (rc)
 			return rc;
-		rc = ns_all_summaries(m->ns, &all, &n, err);
+		/* an open (changes != NULL) takes what its getattr just read, if still current */
+		if (!changes || !root_stash_take(m, &all, &n))
+			rc = ns_all_summaries(m->ns, &all, &n, err);
 		if (rc) {
 			free(items);
 			return rc;
@@ -218,9 +277,10 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 			overlay_state(items, nitems, &all[i]);
 		free(items);
 		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
-		for (i = 0; i < n; i++)
-			ns_summary_release(&all[i]);
-		free(all);
+		if (!changes)
+			root_stash_put(m, all, n);	/* for the open that follows this getattr */
+		else
+			summaries_free(all, n);
 		return rc;
 	case V_BACKUP_INFO:
 	case V_BACKUP_INFO_JSON:
@@ -827,6 +887,7 @@ static int snapshot_start(struct mvbfs *m, const char *name)
 	p->milvus = m->milvus;
 	p->filter = strdup(m->cfg->fs.snapshot_filter ? m->cfg->fs.snapshot_filter : "");
 	p->copy_parallel = m->cfg->fs.copy_parallel;
+	p->wq = m->wq;
 	p->force_streaming = m->cfg->cross_storage;
 	p->multipart_threshold = m->cfg->multipart_copy_threshold;
 	p->gc_pause_address = strdup(m->cfg->milvus.gc_pause_address ? m->cfg->milvus.gc_pause_address : "");
@@ -1202,6 +1263,9 @@ static void on_job_forget(void *arg, const char *name)
 	ns_invalidate(m->ns, name);
 }
 
+/* meta reads in flight for the root .info (ns_config.resolve_parallel) */
+#define RESOLVE_PARALLEL 16
+
 int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct errmsg *err)
 {
 	struct ns_config nc = { 0 };
@@ -1219,11 +1283,21 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	pthread_cond_init(&m->names_cond, NULL);
 	pthread_mutex_init(&m->pending_lock, NULL);
 	pthread_mutex_init(&m->open_lock, NULL);
+	pthread_mutex_init(&m->stash_lock, NULL);
 	rc = config_open_store(cfg, &cfg->backup_storage, &m->store, err);
 	if (rc)
 		return rc;
 	nc.ttl_ms = cfg->fs.cache_ttl_ms;
-	nc.resolve_parallel = 16;
+	nc.resolve_parallel = RESOLVE_PARALLEL;
+	/* the one queue of the mount's fan-outs: a snapshot's copies and the root .info's meta
+	 * reads, each up to its own share, so neither waits for the other */
+	rc = workq_new((unsigned)(cfg->fs.copy_parallel + RESOLVE_PARALLEL),
+		       (unsigned)(cfg->fs.copy_parallel + RESOLVE_PARALLEL), &m->wq);
+	if (rc) {
+		errmsg_set(err, rc, "cannot start the work queue: %s", strerror(-rc));
+		goto fail;
+	}
+	nc.wq = m->wq;
 	if (config_same_bucket(&cfg->milvus_storage, &cfg->backup_storage)) {
 		/* issue 6: Milvus's data directories in this bucket are never backups, and
 		 * no delete of this mount may touch them */
@@ -1274,6 +1348,21 @@ fail:
 	return rc;
 }
 
+struct mvbfs *mvbfs_new(void)
+{
+	return calloc(1, sizeof(struct mvbfs));
+}
+
+void mvbfs_free(struct mvbfs *m)
+{
+	free(m);
+}
+
+const char *mvbfs_store_name(const struct mvbfs *m)
+{
+	return m->store ? objstore_name(m->store) : "";
+}
+
 void mvbfs_close(struct mvbfs *m)
 {
 	jobtable_close(m->jobs);
@@ -1300,8 +1389,13 @@ void mvbfs_stop(struct mvbfs *m)
 	if (m->budget_ok)
 		membudget_destroy(&m->budget);
 	m->budget_ok = 0;
+	summaries_free(m->stash.all, m->stash.n);
+	m->stash.all = NULL;
+	m->stash.n = 0;
 	ns_free(m->ns);
 	m->ns = NULL;
+	workq_free(m->wq);	/* after the jobs and the namespace, its only users */
+	m->wq = NULL;
 	objstore_free(m->milvus_store);
 	m->milvus_store = NULL;
 	if (m->store)

@@ -23,6 +23,7 @@
 #include "mount.h"
 #include <fuse_lowlevel.h>	/* fuse_parse_cmdline; after mount.h sets FUSE_USE_VERSION */
 #include "mvbackupfs/base/version.h"
+#include "mvbackupfs/rpc/milvus_client.h"
 
 struct options {
 	char *config;
@@ -162,7 +163,7 @@ int main(int argc, char *argv[])
 	struct options o = { 0 };
 	struct config cfg;
 	struct errmsg e = { { 0 } };
-	struct mvbfs m = { 0 };
+	struct mvbfs *m = NULL;
 	struct objstore *probe = NULL;
 	struct fuse *fuse = NULL;
 	struct stat st;
@@ -240,10 +241,15 @@ int main(int argc, char *argv[])
 	milvus_warn_if_down(&cfg);
 	shared_root_warn(&cfg);
 
+	m = mvbfs_new();
+	if (!m) {
+		ret = fail("%s%s", strerror(ENOMEM), "");
+		goto out;
+	}
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=mvbackupfs");
 	fuse_opt_add_arg(&args, "-osubtype=mvbackupfs");
-	fuse = fuse_new(&args, mvbfs_operations(), sizeof(struct fuse_operations), &m);
+	fuse = fuse_new(&args, mvbfs_operations(), sizeof(struct fuse_operations), m);
 	if (!fuse)
 		goto out;
 	if (fuse_mount(fuse, cl.mountpoint) != 0) {
@@ -254,14 +260,14 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out;
 	log_setup(!cl.foreground, cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	rc = mvbfs_start(&m, &cfg, o.read_only, &e);
+	rc = mvbfs_start(m, &cfg, o.read_only, &e);
 	if (rc) {
 		log_err("%s", errmsg_str(&e, rc));
 		goto out;
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out;
-	log_info("mounted %s/%s on %s%s", objstore_name(m.store), cfg.backup_storage.root_path,
+	log_info("mounted %s/%s on %s%s", mvbfs_store_name(m), cfg.backup_storage.root_path,
 		 cl.mountpoint, o.read_only ? " (read-only)" : "");
 	if (cl.singlethread)
 		rc = fuse_loop(fuse);
@@ -281,10 +287,13 @@ out:
 	 * the session is whole; unmount (the mountpoint goes at once, the jobs wind down
 	 * meanwhile); wait for the jobs and free the mount; only then destroy the session.
 	 */
-	mvbfs_close(&m);
+	if (m)
+		mvbfs_close(m);
 	if (mounted)
 		fuse_unmount(fuse);
-	mvbfs_stop(&m);
+	if (m)
+		mvbfs_stop(m);
+	mvbfs_free(m);
 	if (fuse)
 		fuse_destroy(fuse);
 	if (cfg_ok)

@@ -2,60 +2,32 @@
  * mount.h - one mounted backup root: the state the FUSE operations work on, and the
  * operations table itself (fs/fsops.c).
  *
- * main() builds a `struct mvbfs` from the config after the startup checks, hands
- * mvbfs_operations() and the struct to libfuse, and frees it after the loop ends.
+ * main() makes a `struct mvbfs` (opaque: its fields are fs/mvbfs.h's, private to fs/), hands
+ * mvbfs_operations() and it to libfuse, starts it from the config after the startup checks,
+ * and stops and frees it after the loop ends.
  */
 #ifndef MVBACKUPFS_MOUNT_H
 #define MVBACKUPFS_MOUNT_H
 
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
-#include <sys/types.h>
-#include <time.h>
 
-#include <pthread.h>
-
+#include "mvbackupfs/base/err.h"
 #include "mvbackupfs/config/config.h"
-#include "mvbackupfs/fs/jobtable.h"
-#include "mvbackupfs/base/membudget.h"
-#include "mvbackupfs/rpc/milvus_client.h"
-#include "mvbackupfs/fs/namespace.h"
-#include "mvbackupfs/storage/objstore.h"
-#include "mvbackupfs/storage/readahead.h"
 
-struct fh;
+/* One mount's state; its fields are private to fs/ (fs/mvbfs.h). */
+struct mvbfs;
+struct milvus_client_opts;
 
-struct mvbfs {
-	const struct config *cfg;	/* not owned */
-	struct objstore *store;		/* the backup bucket (owned) */
-	struct ns *ns;			/* the tree (owned) */
-	struct membudget budget;	/* in-flight bytes: read-ahead now, uploads later */
-	int budget_ok;			/* budget initialised */
-	struct ra_pool *ra;		/* read-ahead workers (owned) */
-	struct objstore *milvus_store;	/* Milvus' own bucket, for snapshots (owned; may be NULL) */
-	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
-	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
-	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
-	 * while a slow store answers for this one */
-	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
-	pthread_cond_t names_cond;	/* signalled when a name stops being busy */
-	struct mvbfs_name {
-		char name[256];
-	} *busy;
-	size_t nbusy, cap_busy;
-	pthread_mutex_t pending_lock;	/* guards pending, npending, cap_pending */
-	struct mvbfs_pending {		/* backups with a removal inside them (fsops.c) */
-		char name[256];
-		int64_t touched_ms;
-	} *pending;
-	size_t npending, cap_pending;
-	pthread_mutex_t open_lock;	/* guards open_files */
-	struct fh *open_files;		/* open handles (fsops.c); mvbfs_stop frees the unreleased */
-	int read_only;			/* -o ro */
-	uid_t uid;
-	gid_t gid;
-	time_t mounted_at;
-};
+/* A zeroed mount, ready for mvbfs_start; NULL when out of memory.  Free with mvbfs_free. */
+struct mvbfs *mvbfs_new(void);
+
+/* Free what mvbfs_new allocated (call mvbfs_stop first); NULL is fine. */
+void mvbfs_free(struct mvbfs *m);
+
+/* The backup store's name for the "mounted ..." line ("s3://bucket", "local:/dir"); "" before
+ * mvbfs_start succeeded. */
+const char *mvbfs_store_name(const struct mvbfs *m);
 
 /* Open the store and build the namespace and read-ahead pool.  Starts worker threads, so
  * call it after fuse_daemonize().  Returns 0 or -errno with a sentence. */

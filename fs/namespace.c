@@ -1108,7 +1108,8 @@ struct resolve_work {
 	pthread_mutex_t lock;
 };
 
-static void *resolve_worker(void *arg)
+/* One worker's loop (a task on the work queue; the caller runs one too). */
+static void resolve_worker(void *arg)
 {
 	struct resolve_work *w = arg;
 
@@ -1122,7 +1123,7 @@ static void *resolve_worker(void *arg)
 		i = w->next++;
 		pthread_mutex_unlock(&w->lock);
 		if (i >= w->nv)
-			return NULL;
+			return;
 		b = w->v[i];
 		pthread_mutex_lock(&b->lock);
 		rc = backup_resolve(w->n, b, &e);
@@ -1135,7 +1136,8 @@ static void *resolve_worker(void *arg)
 int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struct errmsg *err)
 {
 	struct resolve_work w = { 0 };
-	pthread_t th[64];
+	struct workq *wq = n->cfg.wq, *own = NULL;
+	struct workq_batch batch;
 	size_t i, nth, done = 0;
 	struct ns_summary *v;
 	int rc;
@@ -1164,13 +1166,16 @@ int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struc
 		nth = 64;
 	if (nth > w.nv)
 		nth = w.nv;
-	for (i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, resolve_worker, &w))
+	if (!wq && nth && workq_new((unsigned)nth, (unsigned)nth, &own) == 0)
+		wq = own;
+	workq_batch_init(&batch);
+	for (i = 0; wq && i < nth; i++)
+		if (workq_submit(wq, &batch, resolve_worker, &w))
 			break;
-	nth = i;
-	resolve_worker(&w);	/* the caller works too (and alone if no thread started) */
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
+	resolve_worker(&w);	/* the caller works too (and alone if no worker started) */
+	workq_batch_wait(&batch);
+	workq_batch_destroy(&batch);
+	workq_free(own);
 	pthread_mutex_destroy(&w.lock);
 
 	v = calloc(w.nv + 1, sizeof(*v));
@@ -1212,6 +1217,16 @@ void ns_pin(struct ns *n, const char *name)
 		return;
 	atomic_store(&b->pinned, 1);
 	backup_put(n, b);
+}
+
+uint64_t ns_generation(struct ns *n)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&n->lock);
+	g = n->root_gen;
+	pthread_mutex_unlock(&n->lock);
+	return g;
 }
 
 void ns_invalidate(struct ns *n, const char *name)

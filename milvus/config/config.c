@@ -13,6 +13,7 @@
 #include "mvbackupfs/config/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -518,39 +519,6 @@ static int get_int(struct loader *L, const char *keys, const char *env, long lo,
 	return 0;
 }
 
-static int get_size(struct loader *L, const char *keys, uint64_t min, uint64_t *dst)
-{
-	struct val v;
-	uint64_t n;
-	int rc = fetch(L, keys, NULL, &v);
-
-	if (rc || !v.s)
-		return rc;
-	if (config_parse_size(v.s, &n) || n < min)
-		return bad(L, &v, "expected a size such as 96MiB, 1G, 512k or a number of bytes");
-	*dst = n;
-	return 0;
-}
-
-static int get_duration(struct loader *L, const char *keys, int64_t *dst)
-{
-	struct val v;
-	int64_t n;
-	int rc = fetch(L, keys, NULL, &v);
-
-	if (rc || !v.s)
-		return rc;
-	if (!strcasecmp(v.s, "never")) {
-		*dst = 0;
-		return 0;
-	}
-	if (duration_parse(v.s, &n))
-		return bad(L, &v, "expected a duration such as 90m, 36h, 7d, 1h30m, a number of "
-			   "seconds, or never");
-	*dst = n;
-	return 0;
-}
-
 /* ---- sizes and durations ---- */
 
 static const char *skip_space(const char *s)
@@ -872,39 +840,312 @@ static const char *family_of(const char *provider)
 	return i < 0 ? "" : storage_types[i].family;
 }
 
-/* ---- the mvbackupfs: section ---- */
+/* ---- dump helpers ---- */
 
-static const char *const fs_keys[] = {
-	"cache.ttlMs", "memory.budget", "readahead.max", "readahead.parallel",
-	"snapshot.parallel", "snapshot.filter", "schedule", "retention", "manual_retention",
-	"manualRetention", "autoDelete", "auto_delete", "s3.virtualHost", "s3.caFile",
-	"s3.requestTimeoutMs", "s3.maxTries",
+static const char *mask(const char *secret)
+{
+	return secret && *secret ? "****" : "";
+}
+
+void config_redact_url(const char *url, char *out, size_t size)
+{
+	const char *host = strstr(url, "://"), *at, *slash;
+
+	host = host ? host + 3 : url;
+	slash = strchr(host, '/');
+	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
+	if (!at) {
+		snprintf(out, size, "%s", url);
+		return;
+	}
+	snprintf(out, size, "%.*s****%s", (int)(host - url), url, at);
+}
+
+/* ---- the key table ---- */
+
+/*
+ * Every single-valued key outside minio.* (which has its own pair of tables, milvus_keys and
+ * backup_keys, for the inheritance of the backup side): where it lives in struct config, its
+ * environment variable, type, default, bounds, and whether it is a secret.  The table drives
+ * config_init (the defaults, parsed by the loader's own parsers), config_load, the
+ * unknown-key warnings of the mvbackupfs: section, config_dump (--print-config, in table
+ * order) and config_release.  A key is added here and nowhere else.
+ */
+enum ktype {
+	K_STR,		/* char *, owned */
+	K_SECRET,	/* char *, owned; dumped as "****" */
+	K_URL,		/* char *, owned; dumped with "user:password@" redacted */
+	K_BOOL,		/* int 0/1: true/false, yes/no, on/off, 1/0, y/n */
+	K_INT,		/* int within [min, max] */
+	K_MIB,		/* uint64_t bytes, written as an integer number of MiB within [min, max] */
+	K_SIZE,		/* uint64_t bytes, "96MiB", at least min */
+	K_DURATION,	/* int64_t seconds, "36h"; "never" = 0 */
 };
+
+#define K_NEVER 1u	/* K_DURATION: dump 0 as "never" (else as "0s") */
+
+struct key {
+	const char *yaml;	/* "a.b|a.c": the name, then aliases (first present wins) */
+	const char *env;	/* environment variable that overrides the file, or NULL */
+	enum ktype type;
+	size_t off;		/* offsetof(struct config, ...) */
+	const char *def;	/* the default, as it would be written in the file */
+	long long min, max;	/* K_INT, K_MIB: bounds; K_SIZE: min */
+	unsigned flags;
+};
+
+#define KEY(y, e, t, field, d, lo, hi, fl) { y, e, t, offsetof(struct config, field), d, lo, hi, fl }
+
+/* milvus.* (dumped before the storage sides) */
+static const struct key milvus_table[] = {
+	KEY("milvus.address", "MILVUS_ADDRESS", K_STR, milvus.address, "localhost", 0, 0, 0),
+	KEY("milvus.port", "MILVUS_PORT", K_INT, milvus.port, "19530", 1, 65535, 0),
+	KEY("milvus.user", "MILVUS_USER", K_STR, milvus.user, "", 0, 0, 0),
+	KEY("milvus.password", "MILVUS_PASSWORD", K_SECRET, milvus.password, "", 0, 0, 0),
+	KEY("milvus.tlsMode", "MILVUS_TLS_MODE", K_INT, milvus.tls_mode, "0", 0, 2, 0),
+	KEY("milvus.caCertPath|milvus.tlsCertPath", NULL, K_STR, milvus.ca_cert_path, "", 0, 0,
+	    0),
+	KEY("milvus.serverName", NULL, K_STR, milvus.server_name, "", 0, 0, 0),
+	KEY("milvus.mtlsCertPath", NULL, K_STR, milvus.mtls_cert_path, "", 0, 0, 0),
+	KEY("milvus.mtlsKeyPath", NULL, K_STR, milvus.mtls_key_path, "", 0, 0, 0),
+};
+
+/* minio.* and backup.* beside the sides (dumped after them) */
+static const struct key backup_table[] = {
+	KEY("minio.crossStorage", NULL, K_BOOL, cross_storage, "false", 0, 0, 0),
+	KEY("minio.multipartCopyThresholdMiB", NULL, K_MIB, multipart_copy_threshold, "500", 5,
+	    5 * 1024, 0),
+	KEY("backup.parallelism.copydata", "BACKUP_PARALLELISM_COPYDATA", K_INT, copy_parallel,
+	    "128", 1, 100000, 0),
+	KEY("backup.gcPause.enable", "BACKUP_GC_PAUSE_ENABLE", K_BOOL, milvus.gc_pause_enable,
+	    "true", 0, 0, 0),
+	KEY("backup.gcPause.address", "BACKUP_GC_PAUSE_ADDRESS", K_URL, milvus.gc_pause_address,
+	    "http://localhost:9091", 0, 0, 0),
+};
+
+/* mvbackupfs.* (docs/configuration.md); unknown keys in the section are warned about */
+static const struct key fs_table[] = {
+	KEY("mvbackupfs.cache.ttlMs", NULL, K_INT, fs.cache_ttl_ms, "2000", 0, INT_MAX, 0),
+	KEY("mvbackupfs.memory.budget", NULL, K_SIZE, fs.memory_budget, "96MiB", 4 * MIB, 0, 0),
+	KEY("mvbackupfs.readahead.max", NULL, K_SIZE, fs.readahead_max, "64MiB", 0, 0, 0),
+	KEY("mvbackupfs.readahead.parallel", NULL, K_INT, fs.read_parallel, "8", 1, 256, 0),
+	KEY("mvbackupfs.snapshot.parallel", NULL, K_INT, fs.copy_parallel, "32", 1, 1024, 0),
+	KEY("mvbackupfs.snapshot.filter", NULL, K_STR, fs.snapshot_filter, "", 0, 0, 0),
+	KEY("mvbackupfs.schedule", NULL, K_STR, fs.schedule, "", 0, 0, 0),
+	KEY("mvbackupfs.retention", NULL, K_DURATION, fs.retention_s, "3d", 0, 0, 0),
+	KEY("mvbackupfs.manual_retention|mvbackupfs.manualRetention", NULL, K_DURATION,
+	    fs.manual_retention_s, "never", 0, 0, K_NEVER),
+	KEY("mvbackupfs.autoDelete|mvbackupfs.auto_delete", NULL, K_BOOL, fs.auto_delete, "true",
+	    0, 0, 0),
+	KEY("mvbackupfs.s3.virtualHost", NULL, K_BOOL, fs.virtual_host, "false", 0, 0, 0),
+	KEY("mvbackupfs.s3.caFile", NULL, K_STR, fs.ca_file, "", 0, 0, 0),
+	KEY("mvbackupfs.s3.requestTimeoutMs", NULL, K_INT, fs.request_timeout_ms, "30000", 1,
+	    INT_MAX, 0),
+	KEY("mvbackupfs.s3.maxTries", NULL, K_INT, fs.max_tries, "6", 1, 100, 0),
+};
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Parse `text` as key k's type into its field of c; -EINVAL with `expect` set when it does
+ * not parse or is out of bounds, -ENOMEM. */
+static int key_set(struct config *c, const struct key *k, const char *text, char *expect,
+		   size_t expectsz)
+{
+	void *p = (char *)c + k->off;
+	long n;
+	uint64_t sz;
+	int64_t d;
+	int b;
+
+	switch (k->type) {
+	case K_STR:
+	case K_SECRET:
+	case K_URL:
+		return replace_str((char **)p, text);
+	case K_BOOL:
+		if (parse_bool(text, &b)) {
+			snprintf(expect, expectsz, "expected true or false");
+			return -EINVAL;
+		}
+		*(int *)p = b;
+		return 0;
+	case K_INT:
+	case K_MIB:
+		if (parse_long(text, &n) || n < k->min || n > k->max) {
+			snprintf(expect, expectsz, "expected an integer from %lld to %lld", k->min,
+				 k->max);
+			return -EINVAL;
+		}
+		if (k->type == K_INT)
+			*(int *)p = (int)n;
+		else
+			*(uint64_t *)p = (uint64_t)n * MIB;
+		return 0;
+	case K_SIZE:
+		if (config_parse_size(text, &sz) || sz < (uint64_t)k->min) {
+			snprintf(expect, expectsz,
+				 "expected a size such as 96MiB, 1G, 512k or a number of bytes");
+			return -EINVAL;
+		}
+		*(uint64_t *)p = sz;
+		return 0;
+	case K_DURATION:
+		if (!strcasecmp(text, "never")) {
+			*(int64_t *)p = 0;
+			return 0;
+		}
+		if (duration_parse(text, &d)) {
+			snprintf(expect, expectsz, "expected a duration such as 90m, 36h, 7d, 1h30m, "
+				 "a number of seconds, or never");
+			return -EINVAL;
+		}
+		*(int64_t *)p = d;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Fill in the defaults of a table. */
+static int keys_default(struct config *c, const struct key *t, size_t n)
+{
+	char expect[128];
+
+	for (size_t i = 0; i < n; i++)
+		if (key_set(c, &t[i], t[i].def, expect, sizeof(expect)))
+			return -ENOMEM;	/* a default always parses: only ENOMEM is left */
+	return 0;
+}
+
+/* Read a table's keys from the environment and the file; unset ones keep their value. */
+static int keys_load(struct loader *L, struct config *c, const struct key *t, size_t n)
+{
+	char expect[128];
+	struct val v;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		rc = fetch(L, t[i].yaml, t[i].env, &v);
+		if (rc)
+			return rc;
+		if (!v.s)
+			continue;
+		rc = key_set(c, &t[i], v.s, expect, sizeof(expect));
+		if (rc == -ENOMEM)
+			return errmsg_set(L->err, -ENOMEM, "out of memory");
+		if (rc)
+			return bad(L, &v, expect);
+	}
+	return 0;
+}
+
+static void keys_release(struct config *c, const struct key *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].type == K_STR || t[i].type == K_SECRET || t[i].type == K_URL) {
+			char **p = (char **)((char *)c + t[i].off);
+
+			free(*p);
+			*p = NULL;
+		}
+	}
+}
+
+static int keys_dump(const struct config *c, const struct key *t, size_t n, struct buf *out)
+{
+	char name[128], url[512];
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const void *p = (const char *)c + t[i].off;
+		const char *bar = strchr(t[i].yaml, '|');
+		int64_t d;
+
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(bar ? (size_t)(bar - t[i].yaml) : strlen(t[i].yaml)), t[i].yaml);
+		switch (t[i].type) {
+		case K_STR:
+			rc |= buf_addf(out, "%s: %s\n", name, *(char *const *)p);
+			break;
+		case K_SECRET:
+			rc |= buf_addf(out, "%s: %s\n", name, mask(*(char *const *)p));
+			break;
+		case K_URL:
+			config_redact_url(*(char *const *)p, url, sizeof(url));
+			rc |= buf_addf(out, "%s: %s\n", name, url);
+			break;
+		case K_BOOL:
+			rc |= buf_addf(out, "%s: %s\n", name, *(const int *)p ? "true" : "false");
+			break;
+		case K_INT:
+			rc |= buf_addf(out, "%s: %d\n", name, *(const int *)p);
+			break;
+		case K_MIB:
+			rc |= buf_addf(out, "%s: %llu\n", name,
+				       (unsigned long long)(*(const uint64_t *)p / MIB));
+			break;
+		case K_SIZE:
+			rc |= buf_addf(out, "%s: %llu\n", name,
+				       (unsigned long long)*(const uint64_t *)p);
+			break;
+		case K_DURATION:
+			d = *(const int64_t *)p;
+			if (!d && (t[i].flags & K_NEVER))
+				rc |= buf_addf(out, "%s: never\n", name);
+			else
+				rc |= buf_addf(out, "%s: %llds\n", name, (long long)d);
+			break;
+		}
+	}
+	return rc ? -E2BIG : 0;
+}
+
+/* 1 when `path` (below "mvbackupfs.") is one of fs_table's names or aliases, 2 when it is a
+ * section that holds some, 0 otherwise. */
+static int fs_key_known(const char *path, int is_map)
+{
+	static const char prefix[] = "mvbackupfs.";
+	size_t plen = strlen(path);
+	int known = 0;
+
+	for (size_t i = 0; i < NKEYS(fs_table); i++) {
+		const char *p = fs_table[i].yaml;
+
+		while (*p) {
+			const char *bar = strchr(p, '|');
+			size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+			if (len > sizeof(prefix) - 1 && !strncasecmp(p, prefix, sizeof(prefix) - 1)) {
+				const char *k = p + sizeof(prefix) - 1;
+				size_t klen = len - (sizeof(prefix) - 1);
+
+				if (klen == plen && !strncasecmp(k, path, plen))
+					return 1;
+				if (is_map && klen > plen && !strncasecmp(k, path, plen) &&
+				    k[plen] == '.')
+					known = 2;	/* a section: look inside */
+			}
+			p += len + (bar ? 1 : 0);
+		}
+	}
+	return known;
+}
 
 /* Warn about keys under mvbackupfs: that we do not know (likely typos). */
 static void warn_unknown(struct loader *L, const struct ynode *n, char *path, size_t plen)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!n || n->type != Y_MAP)
 		return;
 	for (i = 0; i < n->n; i++) {
 		const struct ypair *p = &n->pairs[i];
 		size_t klen = strlen(p->key);
-		int known = 0;
+		int known;
 
 		if (plen + klen + 2 >= 256)
 			continue;
 		memcpy(path + plen, p->key, klen + 1);
-		for (j = 0; j < sizeof(fs_keys) / sizeof(fs_keys[0]); j++) {
-			size_t flen = strlen(fs_keys[j]);
-
-			if (!strcasecmp(fs_keys[j], path))
-				known = 1;
-			else if (flen > plen + klen && !strncasecmp(fs_keys[j], path, plen + klen) &&
-				 fs_keys[j][plen + klen] == '.' && p->val && p->val->type == Y_MAP)
-				known = 2;	/* a section: look inside */
-		}
+		known = fs_key_known(path, p->val && p->val->type == Y_MAP);
 		if (known == 2) {
 			path[plen + klen] = '.';
 			path[plen + klen + 1] = '\0';
@@ -917,7 +1158,7 @@ static void warn_unknown(struct loader *L, const struct ynode *n, char *path, si
 	}
 }
 
-static int load_fs(struct loader *L, struct mvbackupfs_config *fs)
+static int load_fs(struct loader *L, struct config *c)
 {
 	const struct ypair *sec = y_find(L->root, "mvbackupfs");
 	char path[256] = "";
@@ -926,25 +1167,8 @@ static int load_fs(struct loader *L, struct mvbackupfs_config *fs)
 	if (sec && sec->val && sec->val->type != Y_MAP && sec->val->type != Y_NULL)
 		return errmsg_set(L->err, -EINVAL, "%s:%d:%d: 'mvbackupfs' must be a mapping of "
 				  "keys", L->path, sec->val->line, sec->val->col);
-	if ((rc = get_int(L, "mvbackupfs.cache.ttlMs", NULL, 0, INT_MAX, &fs->cache_ttl_ms)) ||
-	    (rc = get_size(L, "mvbackupfs.memory.budget", 4 * MIB, &fs->memory_budget)) ||
-	    (rc = get_size(L, "mvbackupfs.readahead.max", 0, &fs->readahead_max)) ||
-	    (rc = get_int(L, "mvbackupfs.readahead.parallel", NULL, 1, 256,
-			  &fs->read_parallel)) ||
-	    (rc = get_int(L, "mvbackupfs.snapshot.parallel", NULL, 1, 1024,
-			  &fs->copy_parallel)) ||
-	    (rc = get_str(L, "mvbackupfs.snapshot.filter", NULL, &fs->snapshot_filter, NULL)) ||
-	    (rc = get_str(L, "mvbackupfs.schedule", NULL, &fs->schedule, NULL)) ||
-	    (rc = get_duration(L, "mvbackupfs.retention", &fs->retention_s)) ||
-	    (rc = get_duration(L, "mvbackupfs.manual_retention|mvbackupfs.manualRetention",
-			       &fs->manual_retention_s)) ||
-	    (rc = get_bool(L, "mvbackupfs.autoDelete|mvbackupfs.auto_delete", NULL,
-			   &fs->auto_delete)) ||
-	    (rc = get_bool(L, "mvbackupfs.s3.virtualHost", NULL, &fs->virtual_host)) ||
-	    (rc = get_str(L, "mvbackupfs.s3.caFile", NULL, &fs->ca_file, NULL)) ||
-	    (rc = get_int(L, "mvbackupfs.s3.requestTimeoutMs", NULL, 1, INT_MAX,
-			  &fs->request_timeout_ms)) ||
-	    (rc = get_int(L, "mvbackupfs.s3.maxTries", NULL, 1, 100, &fs->max_tries)))
+	rc = keys_load(L, c, fs_table, NKEYS(fs_table));
+	if (rc)
 		return rc;
 	if (sec)
 		warn_unknown(L, sec->val, path, 0);
@@ -969,61 +1193,26 @@ static int storage_defaults(struct storage_config *sc)
 
 int config_init(struct config *c)
 {
-	struct milvus_config *m = &c->milvus;
-	struct mvbackupfs_config *fs = &c->fs;
-
 	memset(c, 0, sizeof(*c));
 	if (storage_defaults(&c->milvus_storage) ||
-	    storage_copy(&c->backup_storage, &c->milvus_storage))
-		goto nomem;
-	m->port = 19530;
-	m->gc_pause_enable = 1;
-	if (dup_or_null(&m->address, "localhost") || dup_or_null(&m->user, "") ||
-	    dup_or_null(&m->password, "") || dup_or_null(&m->ca_cert_path, "") ||
-	    dup_or_null(&m->server_name, "") || dup_or_null(&m->mtls_cert_path, "") ||
-	    dup_or_null(&m->mtls_key_path, "") ||
-	    dup_or_null(&m->gc_pause_address, "http://localhost:9091"))
-		goto nomem;
-	c->multipart_copy_threshold = 500 * MIB;
-	c->copy_parallel = 128;
-	fs->cache_ttl_ms = 2000;
-	fs->memory_budget = 96 * MIB;
-	fs->readahead_max = 64 * MIB;
-	fs->read_parallel = 8;
-	fs->copy_parallel = 32;
-	fs->retention_s = 3 * 86400;
-	fs->manual_retention_s = 0;
-	fs->auto_delete = 1;
-	fs->virtual_host = 0;
-	fs->request_timeout_ms = 30000;
-	fs->max_tries = 6;
-	if (dup_or_null(&fs->snapshot_filter, "") || dup_or_null(&fs->schedule, "") ||
-	    dup_or_null(&fs->ca_file, ""))
-		goto nomem;
+	    storage_copy(&c->backup_storage, &c->milvus_storage) ||
+	    keys_default(c, milvus_table, NKEYS(milvus_table)) ||
+	    keys_default(c, backup_table, NKEYS(backup_table)) ||
+	    keys_default(c, fs_table, NKEYS(fs_table))) {
+		config_release(c);
+		return -ENOMEM;
+	}
 	return 0;
-nomem:
-	config_release(c);
-	return -ENOMEM;
 }
 
 void config_release(struct config *c)
 {
-	struct milvus_config *m = &c->milvus;
-
 	free(c->path);
 	storage_release(&c->milvus_storage);
 	storage_release(&c->backup_storage);
-	free(m->address);
-	free(m->user);
-	free(m->password);
-	free(m->ca_cert_path);
-	free(m->server_name);
-	free(m->mtls_cert_path);
-	free(m->mtls_key_path);
-	free(m->gc_pause_address);
-	free(c->fs.snapshot_filter);
-	free(c->fs.schedule);
-	free(c->fs.ca_file);
+	keys_release(c, milvus_table, NKEYS(milvus_table));
+	keys_release(c, backup_table, NKEYS(backup_table));
+	keys_release(c, fs_table, NKEYS(fs_table));
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1090,7 +1279,7 @@ int config_load(struct config *c, const char *path, struct errmsg *err)
 	struct storage_config inherited;
 	char *text = NULL;
 	size_t len = 0;
-	int rc, root_set = 0, tls = c->milvus.tls_mode;
+	int rc, root_set = 0;
 
 	if (path) {
 		if (replace_str(&c->path, path))
@@ -1104,33 +1293,10 @@ int config_load(struct config *c, const char *path, struct errmsg *err)
 			return rc;
 	}
 
-	/* milvus.*, backup.* */
-	if ((rc = get_str(&L, "milvus.address", "MILVUS_ADDRESS", &c->milvus.address, NULL)) ||
-	    (rc = get_int(&L, "milvus.port", "MILVUS_PORT", 1, 65535, &c->milvus.port)) ||
-	    (rc = get_str(&L, "milvus.user", "MILVUS_USER", &c->milvus.user, NULL)) ||
-	    (rc = get_str(&L, "milvus.password", "MILVUS_PASSWORD", &c->milvus.password,
-			  NULL)) ||
-	    (rc = get_int(&L, "milvus.tlsMode", "MILVUS_TLS_MODE", 0, 2, &tls)) ||
-	    (rc = get_str(&L, "milvus.caCertPath|milvus.tlsCertPath", NULL,
-			  &c->milvus.ca_cert_path, NULL)) ||
-	    (rc = get_str(&L, "milvus.serverName", NULL, &c->milvus.server_name, NULL)) ||
-	    (rc = get_str(&L, "milvus.mtlsCertPath", NULL, &c->milvus.mtls_cert_path, NULL)) ||
-	    (rc = get_str(&L, "milvus.mtlsKeyPath", NULL, &c->milvus.mtls_key_path, NULL)) ||
-	    (rc = get_bool(&L, "backup.gcPause.enable", "BACKUP_GC_PAUSE_ENABLE",
-			   &c->milvus.gc_pause_enable)) ||
-	    (rc = get_str(&L, "backup.gcPause.address", "BACKUP_GC_PAUSE_ADDRESS",
-			  &c->milvus.gc_pause_address, NULL)) ||
-	    (rc = get_int(&L, "backup.parallelism.copydata", "BACKUP_PARALLELISM_COPYDATA", 1,
-			  100000, &c->copy_parallel)))
+	/* milvus.*, minio.crossStorage, minio.multipartCopyThresholdMiB, backup.* */
+	if ((rc = keys_load(&L, c, milvus_table, NKEYS(milvus_table))) ||
+	    (rc = keys_load(&L, c, backup_table, NKEYS(backup_table))))
 		goto out;
-	c->milvus.tls_mode = tls;
-	{
-		int mib = (int)(c->multipart_copy_threshold / MIB);
-
-		if ((rc = get_int(&L, "minio.multipartCopyThresholdMiB", NULL, 5, 5 * 1024, &mib)))
-			goto out;
-		c->multipart_copy_threshold = (uint64_t)mib * MIB;
-	}
 
 	/* minio.*: the Milvus side, then the backup side inheriting from it. */
 	rc = load_side(&L, &milvus_keys, &c->milvus_storage, &root_set);
@@ -1170,8 +1336,6 @@ int config_load(struct config *c, const char *path, struct errmsg *err)
 		}
 		free(tmp);
 	}
-	if ((rc = get_bool(&L, "minio.crossStorage", NULL, &c->cross_storage)))
-		goto out;
 	if (strcmp(family_of(c->milvus_storage.provider), family_of(c->backup_storage.provider)))
 		c->cross_storage = 1;	/* §5.3: auto-true when the storage types differ */
 	if ((rc = iam_check(&L, &c->milvus_storage, 0)) ||
@@ -1180,7 +1344,7 @@ int config_load(struct config *c, const char *path, struct errmsg *err)
 	    (rc = finish_side(&L, &c->backup_storage)))
 		goto out;
 
-	rc = load_fs(&L, &c->fs);
+	rc = load_fs(&L, c);
 out:
 	ynode_free(L.root);
 	return rc;
@@ -1256,11 +1420,6 @@ int config_backups_share_milvus_root(const struct config *c)
 
 /* ---- dump ---- */
 
-static const char *mask(const char *secret)
-{
-	return secret && *secret ? "****" : "";
-}
-
 static void mask_id(const char *id, char *out, size_t outsz)
 {
 	if (!id || !*id)
@@ -1299,68 +1458,13 @@ static int dump_side(struct buf *out, const struct storage_config *sc, int backu
 	return rc ? -E2BIG : 0;
 }
 
-void config_redact_url(const char *url, char *out, size_t size)
-{
-	const char *host = strstr(url, "://"), *at, *slash;
-
-	host = host ? host + 3 : url;
-	slash = strchr(host, '/');
-	at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
-	if (!at) {
-		snprintf(out, size, "%s", url);
-		return;
-	}
-	snprintf(out, size, "%.*s****%s", (int)(host - url), url, at);
-}
-
 int config_dump(const struct config *c, struct buf *out)
 {
-	char gcaddr[512];
-	const struct milvus_config *m = &c->milvus;
-	const struct mvbackupfs_config *fs = &c->fs;
-	int rc = 0;
-
-	rc |= buf_addf(out, "# config file: %s\n", c->path ? c->path : "(none)");
-	rc |= buf_addf(out, "milvus.address: %s\n", m->address);
-	rc |= buf_addf(out, "milvus.port: %d\n", m->port);
-	rc |= buf_addf(out, "milvus.user: %s\n", m->user);
-	rc |= buf_addf(out, "milvus.password: %s\n", mask(m->password));
-	rc |= buf_addf(out, "milvus.tlsMode: %d\n", m->tls_mode);
-	rc |= buf_addf(out, "milvus.caCertPath: %s\n", m->ca_cert_path);
-	rc |= buf_addf(out, "milvus.serverName: %s\n", m->server_name);
-	rc |= buf_addf(out, "milvus.mtlsCertPath: %s\n", m->mtls_cert_path);
-	rc |= buf_addf(out, "milvus.mtlsKeyPath: %s\n", m->mtls_key_path);
-	if (rc)
+	if (buf_addf(out, "# config file: %s\n", c->path ? c->path : "(none)") ||
+	    keys_dump(c, milvus_table, NKEYS(milvus_table), out) ||
+	    dump_side(out, &c->milvus_storage, 0) || dump_side(out, &c->backup_storage, 1) ||
+	    keys_dump(c, backup_table, NKEYS(backup_table), out) ||
+	    keys_dump(c, fs_table, NKEYS(fs_table), out))
 		return -E2BIG;
-	if (dump_side(out, &c->milvus_storage, 0) || dump_side(out, &c->backup_storage, 1))
-		return -E2BIG;
-	rc |= buf_addf(out, "minio.crossStorage: %s\n", c->cross_storage ? "true" : "false");
-	rc |= buf_addf(out, "minio.multipartCopyThresholdMiB: %llu\n",
-		       (unsigned long long)(c->multipart_copy_threshold / MIB));
-	rc |= buf_addf(out, "backup.parallelism.copydata: %d\n", c->copy_parallel);
-	rc |= buf_addf(out, "backup.gcPause.enable: %s\n", m->gc_pause_enable ? "true" : "false");
-	config_redact_url(m->gc_pause_address, gcaddr, sizeof(gcaddr));
-	rc |= buf_addf(out, "backup.gcPause.address: %s\n", gcaddr);
-	rc |= buf_addf(out, "mvbackupfs.cache.ttlMs: %d\n", fs->cache_ttl_ms);
-	rc |= buf_addf(out, "mvbackupfs.memory.budget: %llu\n",
-		       (unsigned long long)fs->memory_budget);
-	rc |= buf_addf(out, "mvbackupfs.readahead.max: %llu\n",
-		       (unsigned long long)fs->readahead_max);
-	rc |= buf_addf(out, "mvbackupfs.readahead.parallel: %d\n", fs->read_parallel);
-	rc |= buf_addf(out, "mvbackupfs.snapshot.parallel: %d\n", fs->copy_parallel);
-	rc |= buf_addf(out, "mvbackupfs.snapshot.filter: %s\n", fs->snapshot_filter);
-	rc |= buf_addf(out, "mvbackupfs.schedule: %s\n", fs->schedule);
-	rc |= buf_addf(out, "mvbackupfs.retention: %llds\n", (long long)fs->retention_s);
-	if (fs->manual_retention_s)
-		rc |= buf_addf(out, "mvbackupfs.manual_retention: %llds\n",
-			       (long long)fs->manual_retention_s);
-	else
-		rc |= buf_addf(out, "mvbackupfs.manual_retention: never\n");
-	rc |= buf_addf(out, "mvbackupfs.autoDelete: %s\n", fs->auto_delete ? "true" : "false");
-	rc |= buf_addf(out, "mvbackupfs.s3.virtualHost: %s\n",
-		       fs->virtual_host ? "true" : "false");
-	rc |= buf_addf(out, "mvbackupfs.s3.caFile: %s\n", fs->ca_file);
-	rc |= buf_addf(out, "mvbackupfs.s3.requestTimeoutMs: %d\n", fs->request_timeout_ms);
-	rc |= buf_addf(out, "mvbackupfs.s3.maxTries: %d\n", fs->max_tries);
-	return rc ? -E2BIG : 0;
+	return 0;
 }

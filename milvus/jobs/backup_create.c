@@ -11,11 +11,11 @@
 #include "mvbackupfs/format/backup_admin.h"
 #include "mvbackupfs/config/config.h"
 #include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/rand.h"
 #include "mvbackupfs/base/crashpoint.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -480,7 +480,7 @@ int backup_uuid4(char out[37])
 {
 	unsigned char r[16];
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (rand_bytes(r, sizeof(r)))
 		return -EIO;
 	r[6] = (r[6] & 0x0f) | 0x40;	/* version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
@@ -1335,12 +1335,11 @@ out:
 struct pool {
 	struct create *cr;
 	int server_side;		/* try objstore_copy first */
-	pthread_mutex_t lock;		/* guards next, rc, err, running, streams */
-	pthread_cond_t cond;		/* signalled when a worker exits or a stream slot frees */
+	pthread_mutex_t lock;		/* guards next, rc, err, streams */
+	pthread_cond_t cond;		/* signalled when a stream slot frees */
 	size_t next;			/* next item to take */
 	int rc;				/* first failure (0 = none) */
 	struct errmsg err;		/* its sentence */
-	int running;			/* workers still running */
 	int streams;			/* streaming copies in progress (<= BACKUP_STREAM_PARALLEL) */
 };
 
@@ -1491,7 +1490,8 @@ static int copy_one(struct pool *pl, const struct copy_item *it, unsigned char *
 	return rc;
 }
 
-static void *copy_worker(void *arg)
+/* One worker's loop (a task on the work queue): take items until none is left or one failed. */
+static void copy_worker(void *arg)
 {
 	struct pool *pl = arg;
 	struct create *cr = pl->cr;
@@ -1529,11 +1529,6 @@ static void *copy_worker(void *arg)
 		break;
 	}
 	free(buf);
-	pthread_mutex_lock(&pl->lock);
-	pl->running--;
-	pthread_cond_broadcast(&pl->cond);
-	pthread_mutex_unlock(&pl->lock);
-	return NULL;
 }
 
 static void shuffle(struct copy_item *v, size_t n)
@@ -1541,7 +1536,7 @@ static void shuffle(struct copy_item *v, size_t n)
 	uint64_t x;
 
 	/* spread copies over prefixes (milvus-backup shuffles to avoid hot spots) */
-	if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1 || !x)
+	if (rand_bytes(&x, sizeof(x)) || !x)
 		x = (uint64_t)time(NULL) | 1;
 	for (size_t i = n; i > 1; i--) {
 		struct copy_item t;
@@ -1560,9 +1555,10 @@ static void shuffle(struct copy_item *v, size_t n)
 static int copy_all(struct create *cr)
 {
 	struct backup_create_params *p = cr->p;
+	struct workq *wq = p->wq, *own = NULL;
+	struct workq_batch batch;
 	struct pool pl;
-	pthread_t *th = NULL;
-	int nthreads = p->copy_parallel > 0 ? p->copy_parallel : BACKUP_COPY_PARALLEL;
+	int nworkers = p->copy_parallel > 0 ? p->copy_parallel : BACKUP_COPY_PARALLEL;
 	int started = 0, rc = 0;
 
 	if (!cr->nitems)
@@ -1571,50 +1567,38 @@ static int copy_all(struct create *cr)
 	pl.cr = cr;
 	pl.server_side = !p->force_streaming && objstore_same_backend(p->milvus_store,
 								      p->backup_store);
-	if (!pl.server_side && nthreads > BACKUP_STREAM_PARALLEL)
-		nthreads = BACKUP_STREAM_PARALLEL;
-	if ((size_t)nthreads > cr->nitems)
-		nthreads = (int)cr->nitems;
+	if (!pl.server_side && nworkers > BACKUP_STREAM_PARALLEL)
+		nworkers = BACKUP_STREAM_PARALLEL;
+	if ((size_t)nworkers > cr->nitems)
+		nworkers = (int)cr->nitems;
 	shuffle(cr->items, cr->nitems);
-	if (!(th = calloc((size_t)nthreads, sizeof(*th))))
-		return -ENOMEM;
+	if (!wq) {
+		if (workq_new((unsigned)nworkers, (unsigned)nworkers, &own))
+			return job_fail(cr->j, -ENOMEM, "cannot start copy threads");
+		wq = own;
+	}
 	pthread_mutex_init(&pl.lock, NULL);
 	pthread_cond_init(&pl.cond, NULL);
-	pthread_mutex_lock(&pl.lock);
-	for (; started < nthreads; started++) {
-		if (pthread_create(&th[started], NULL, copy_worker, &pl))
+	workq_batch_init(&batch);
+	for (; started < nworkers; started++)
+		if (workq_submit(wq, &batch, copy_worker, &pl))
 			break;
-		pl.running++;
-	}
 	if (!started) {
-		pthread_mutex_unlock(&pl.lock);
 		rc = job_fail(cr->j, -EAGAIN, "cannot start copy threads");
 		goto out;
 	}
 	/* wait, renewing the GC pause now and then */
-	while (pl.running) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&pl.cond, &pl.lock, &ts);
-		if (pl.running) {
-			pthread_mutex_unlock(&pl.lock);
-			gc_renew(&cr->gc);
-			pthread_mutex_lock(&pl.lock);
-		}
-	}
-	pthread_mutex_unlock(&pl.lock);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	while (workq_batch_wait_ms(&batch, 1000))
+		gc_renew(&cr->gc);
 	if (job_cancelled(cr->j))
 		rc = -ECANCELED;
 	else if (pl.rc)
 		rc = job_fail(cr->j, pl.rc, "%s", pl.err.msg);
 out:
+	workq_batch_destroy(&batch);
 	pthread_cond_destroy(&pl.cond);
 	pthread_mutex_destroy(&pl.lock);
-	free(th);
+	workq_free(own);
 	return rc;
 }
 

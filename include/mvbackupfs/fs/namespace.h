@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "mvbackupfs/base/err.h"
+#include "mvbackupfs/base/workq.h"
 #include "mvbackupfs/storage/objstore.h"
 
 struct ns;
@@ -87,6 +88,8 @@ struct ns_attr {
 struct ns_config {
 	int ttl_ms;		/* re-list uncommitted listings after this long */
 	int resolve_parallel;	/* meta reads in flight for the root .info */
+	struct workq *wq;	/* they run on it (the mount's; not owned); NULL: ns_all_summaries
+				 * makes its own for the call */
 	const char *milvus_root;	/* Milvus's rootPath when it is in the same bucket as the
 					 * backups, else NULL (copied by ns_new): names whose
 					 * prefix overlaps Milvus's data are never backups */
@@ -143,6 +146,10 @@ int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struc
 /* Freeze what is cached about `name` (its tree stays as listed, no re-listing) until the
  * next ns_invalidate of it: for `rm -rf`, which walks a backup while it is being deleted. */
 void ns_pin(struct ns *n, const char *name);
+
+/* A counter bumped by every ns_invalidate: what was read under one value may be stale
+ * under another. */
+uint64_t ns_generation(struct ns *n);
 
 /* Forget everything cached about `name` (after delete/commit), or everything (name NULL). */
 void ns_invalidate(struct ns *n, const char *name);

@@ -30,6 +30,7 @@
 
 #include "mvbackupfs/base/buf.h"
 #include "mvbackupfs/base/err.h"
+#include "mvbackupfs/base/workq.h"
 #include "mvbackupfs/base/job.h"
 #include "mvbackupfs/format/meta.h"
 #include "mvbackupfs/storage/objstore.h"
@@ -55,6 +56,8 @@ struct backup_create_params {
 	struct milvus_client *milvus;	/* not owned; milvus_connect() already done */
 	char *filter;			/* milvus-backup --filter syntax; "" = every collection of every db */
 	int copy_parallel;		/* server-side copies in flight (0 = BACKUP_COPY_PARALLEL) */
+	struct workq *wq;		/* the copies run on it (the mount's; not owned); NULL:
+					 * the job makes its own for the copy phase */
 	int force_streaming;		/* minio.crossStorage: GET+PUT even on one endpoint */
 	uint64_t multipart_threshold;	/* streaming: objects above it (and above
 					 * BACKUP_STREAM_PART) go up in multipart parts of

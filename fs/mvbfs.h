@@ -1,0 +1,71 @@
+/*
+ * mvbfs.h - the state of one mount, private to fs/: what the FUSE operations, the control
+ * plane (mkdir/rmdir) and the mount's start/stop share.  Everyone else holds a
+ * `struct mvbfs *` from mount.h and never looks inside.
+ *
+ * Locks: names_lock, pending_lock, stash_lock and open_lock are leaves among themselves
+ * (none is taken while another is held); under pending_lock the namespace's own locks are
+ * taken (ns_pin, ns_invalidate) and under stash_lock ns_generation's, never the other way
+ * round.
+ */
+#ifndef MVBACKUPFS_MVBFS_H
+#define MVBACKUPFS_MVBFS_H
+
+#include <pthread.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mount.h"
+
+#include "mvbackupfs/base/membudget.h"
+#include "mvbackupfs/base/workq.h"
+#include "mvbackupfs/config/config.h"
+#include "mvbackupfs/fs/jobtable.h"
+#include "mvbackupfs/fs/namespace.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "mvbackupfs/storage/objstore.h"
+#include "mvbackupfs/storage/readahead.h"
+
+struct fh;
+
+struct mvbfs {
+	const struct config *cfg;	/* not owned */
+	struct objstore *store;		/* the backup bucket (owned) */
+	struct ns *ns;			/* the tree (owned) */
+	struct membudget budget;	/* in-flight bytes: read-ahead now, uploads later */
+	int budget_ok;			/* budget initialised */
+	struct ra_pool *ra;		/* read-ahead workers (owned) */
+	struct objstore *milvus_store;	/* Milvus' own bucket, for snapshots (owned; may be NULL) */
+	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
+	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
+	struct workq *wq;		/* the fan-outs' threads: snapshot copies, root .info (owned) */
+	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
+	 * while a slow store answers for this one */
+	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
+	pthread_cond_t names_cond;	/* signalled when a name stops being busy */
+	struct mvbfs_name {
+		char name[256];
+	} *busy;
+	size_t nbusy, cap_busy;
+	pthread_mutex_t pending_lock;	/* guards pending, npending, cap_pending */
+	struct mvbfs_pending {		/* backups with a removal inside them (fsops.c) */
+		char name[256];
+		int64_t touched_ms;
+	} *pending;
+	size_t npending, cap_pending;
+	pthread_mutex_t stash_lock;	/* guards stash */
+	struct {			/* the root .info's summaries read by the last getattr */
+		struct ns_summary *all;	/* (fsops.c, root_stash_put/_take) */
+		size_t n;
+		int64_t at_ms;
+		uint64_t ns_gen;
+	} stash;
+	pthread_mutex_t open_lock;	/* guards open_files */
+	struct fh *open_files;		/* open handles (fsops.c); mvbfs_stop frees the unreleased */
+	int read_only;			/* -o ro */
+	uid_t uid;
+	gid_t gid;
+	time_t mounted_at;
+};
+
+#endif
