@@ -1,5 +1,5 @@
 /*
- * fuzz_sidecar.c - mvbackupfs.json, our per-backup sidecar (milvus/sidecar.c, sidecar_parse),
+ * fuzz_sidecar.c - mvbackupfs.json, our per-backup sidecar (milvus/format/sidecar.c, sidecar_parse),
  * on arbitrary bytes.  Property: a parsed sidecar written back parses to the same values.
  */
 #include "fuzz.h"

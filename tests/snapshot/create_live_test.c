@@ -1,5 +1,5 @@
 /*
- * create_live_test.c - the snapshot job (milvus/backup_create.c) against a live Milvus stand-in
+ * create_live_test.c - the snapshot job (milvus/jobs/backup_create.c) against a live Milvus stand-in
  * and an S3 server; run by tests/snapshot/create_live.sh, not by ctest.
  *
  *   create_live_test CASE

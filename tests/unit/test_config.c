@@ -1,5 +1,5 @@
 /*
- * test_config.c - backup.yaml loading (milvus/config.c): milvus-backup's defaults, its sample
+ * test_config.c - backup.yaml loading (milvus/config/config.c): milvus-backup's defaults, its sample
  * file, the backupRootPath trap, backup* inheritance, environment overrides, errors with
  * FILE:LINE:COL, the mvbackupfs: section, local storage, secrets masking, and the size and
  * duration parsers.

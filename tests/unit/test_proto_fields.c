@@ -1,7 +1,7 @@
 /*
  * test_proto_fields.c - our minimal Milvus .proto subset against the real thing.
  *
- * The .proto files in milvus/proto/ re-declare part of Milvus's protos by hand (milvus-grpc.md "The protos");
+ * The .proto files in milvus/rpc/proto/ re-declare part of Milvus's protos by hand (milvus-grpc.md "The protos");
  * a wrong field number or type would silently corrupt data on the wire.  This test walks every
  * message, field and enum value reachable from the method table (milvus_methods[]) in the
  * protobuf-c descriptors and compares them with the protobufjs JSON descriptor shipped in

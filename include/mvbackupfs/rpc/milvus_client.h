@@ -2,7 +2,7 @@
  * milvus_client.h - a Milvus session over gRPC: connection pool, auth, database scope, and the
  * second error level (the common.Status inside a gRPC-OK reply).
  *
- * Messages are the protobuf-c types generated from the .proto files in milvus/proto/ (include
+ * Messages are the protobuf-c types generated from the .proto files in milvus/rpc/proto/ (include
  * "milvus.pb-c.h"; C member names are lower-cased by protoc-c, e.g. `collectionid`).  Build a
  * request with its ..._INIT macro, call milvus_call() or a helper, read the reply, free it with
  * protobuf_c_message_free_unpacked(&resp->base, NULL).
