@@ -12,11 +12,14 @@
 #define MVBACKUPFS_MVBFS_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "mount.h"
 
+#include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/base/err.h"
 #include "mvbackupfs/base/membudget.h"
 #include "mvbackupfs/base/workq.h"
 #include "mvbackupfs/config/config.h"
@@ -67,5 +70,53 @@ struct mvbfs {
 	gid_t gid;
 	time_t mounted_at;
 };
+
+/* ---- shared by the fs/ files (fsops.c: the operations; status.c: rendering; control.c:
+ * mkdir/rmdir and the pending marks; mount.c: start/stop) ---- */
+
+enum vkind {
+	V_NONE = 0,
+	V_ROOT_INFO,
+	V_ROOT_INFO_JSON,
+	V_BACKUP_INFO,
+	V_BACKUP_INFO_JSON,
+	V_BACKUP_STATUS,
+};
+
+/* An open file: an object streamed through read-ahead, or a rendered virtual file. */
+struct fh {
+	struct ra_file *ra;	/* objects */
+	char *text;		/* virtual files: rendered at open (.status: again at offset 0) */
+	size_t len;
+	enum vkind kind;
+	char name[256];		/* the backup of a virtual file */
+	pthread_mutex_t lock;	/* guards text, len, seen: a .status read at offset 0 replaces
+				 * the text while another read of the same handle may copy it */
+	uint64_t seen;		/* .status: the job change counter the text shows */
+	struct fh *prev, *next;	/* in m->open_files (under m->open_lock) */
+};
+
+#define VFILE_MAX	(64u << 20)
+#define DIRECT_IO_MIN	(8u << 20)	/* objects from this size on are read without page cache */
+
+/* fsops.c: free an open handle (mount.c frees those the kernel never released). */
+void fh_free(struct fh *h);
+
+/* status.c: render virtual file k of backup `name` into out; *changes gets the job change
+ * counter shown (.status).  `changes` is NULL for getattr (which only needs the size) and set
+ * for open, which may take the root .info's summaries getattr just read. */
+int status_render(struct mvbfs *m, enum vkind k, const char *name, struct buf *out,
+		  uint64_t *changes, struct errmsg *err);
+/* status.c: free what getattr left for an open (mvbfs_stop). */
+void status_stash_drop(struct mvbfs *m);
+
+/* control.c (spec §5.2, §5.5): mkdir /.snapshot/NAME; rmdir NAME (a delete as a whole); a
+ * removal inside NAME (a pending mark); whether NAME is marked pending; the refusal of a
+ * removal or snapshot touching Milvus's data `dir`.  Each returns 0 or -errno for the syscall. */
+int snapshot_start(struct mvbfs *m, const char *name);
+int delete_backup(struct mvbfs *m, const char *name);
+int remove_inside(struct mvbfs *m, const char *name);
+int pending_marked(struct mvbfs *m, const char *name);
+int refuse_milvus_data(struct mvbfs *m, const char *op, const char *path, const char *dir);
 
 #endif
