@@ -6,7 +6,12 @@
  * which libcurl 7.88 hands to the header callback.  grpc_call_ex() runs the tries: each is one
  * perform(); on a failure it adds the fresh-connection retry of the libcurl work-arounds
  * (closed_early, dead_before_reply) and, for idempotent calls, retries with exponential
- * backoff and jitter within the caller's deadline.
+ * backoff and jitter within the caller's deadline.  try_once() sends one try.  The pure
+ * wire helpers (status names, grpc-message, grpc-timeout, frame unpacking) are grpc_wire.c's.
+ *
+ * Length (~880 lines): one connection's transport; its state (struct grpc_conn, touched by
+ * the curl callbacks, the tries and the error classification alike) stays private to this
+ * file rather than spread over files through an internal header.
  */
 #include "grpc.h"
 
@@ -68,84 +73,6 @@ static int curl_init_rc;
 static void curl_init_once(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
-}
-
-static const char *const status_names[] = {
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-	"UNAUTHENTICATED",
-};
-
-const char *grpc_status_name(int status)
-{
-	if (status < 0 || status >= (int)(sizeof(status_names) / sizeof(status_names[0])))
-		return "UNKNOWN";
-	return status_names[status];
-}
-
-int grpc_status_to_errno(int status)
-{
-	switch (status) {
-	case 0:
-		return 0;
-	case 4:		/* DEADLINE_EXCEEDED */
-		return -ETIMEDOUT;
-	case 7:		/* PERMISSION_DENIED */
-	case 16:	/* UNAUTHENTICATED */
-		return -EACCES;
-	case 12:	/* UNIMPLEMENTED */
-		return -ENOSYS;
-	case 14:	/* UNAVAILABLE */
-		return -EHOSTUNREACH;
-	default:
-		return -EIO;
-	}
-}
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-size_t grpc_percent_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t i, o = 0;
-	int hi, lo;
-	unsigned char ch;
-
-	if (!outsz)
-		return 0;
-	for (i = 0; i < n && o + 1 < outsz; i++) {
-		ch = (unsigned char)s[i];
-		if (ch == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			ch = (unsigned char)(hi << 4 | lo);
-			i += 2;
-		}
-		out[o++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
-	}
-	out[o] = '\0';
-	return o;
-}
-
-char *grpc_timeout_value(long ms, char *out, size_t outsz)
-{
-	/* gRPC over HTTP/2: TimeoutValue is at most 8 ASCII digits */
-	if (ms < 1)
-		ms = 1;
-	if (ms < 100000000L)
-		snprintf(out, outsz, "%ldm", ms);
-	else if (ms / 1000 < 100000000L)
-		snprintf(out, outsz, "%ldS", ms / 1000);
-	else
-		snprintf(out, outsz, "%ldH", ms / 3600000L < 99999999L ? ms / 3600000L : 99999999L);
-	return out;
 }
 
 static int append_hdr(struct curl_slist **list, const char *line)
@@ -287,6 +214,43 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* The connection's easy handle: POST, callbacks, timeouts, TLS per o.  0 or -ENOMEM. */
+static int easy_setup(struct grpc_conn *c, const struct grpc_conn_opts *o)
+{
+	c->easy = curl_easy_init();
+	if (!c->easy)
+		return -ENOMEM;
+	curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000L);
+	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "mvbackupfs/" MVB_VERSION " grpc-c-curl");
+	curl_easy_setopt(c->easy, CURLOPT_MAXCONNECTS, 1L);
+	if (c->tls) {
+		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (nonempty(o->ca_file))
+			curl_easy_setopt(c->easy, CURLOPT_CAINFO, o->ca_file);
+		if (c->connect_to)
+			curl_easy_setopt(c->easy, CURLOPT_CONNECT_TO, c->connect_to);
+		if (o->tls_mode == 2) {
+			curl_easy_setopt(c->easy, CURLOPT_SSLCERT, o->cert_file);
+			curl_easy_setopt(c->easy, CURLOPT_SSLKEY, o->key_file);
+		}
+	}
+	if (getenv("MVB_GRPC_VERBOSE")) {
+		curl_easy_setopt(c->easy, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
+	}
+	return 0;
+}
+
 int grpc_conn_new(const struct grpc_conn_opts *o, struct grpc_conn **out, struct errmsg *err)
 {
 	struct grpc_conn *c = NULL;
@@ -361,37 +325,8 @@ int grpc_conn_new(const struct grpc_conn_opts *o, struct grpc_conn **out, struct
 			goto fail;
 	}
 
-	c->easy = curl_easy_init();
-	if (!c->easy)
+	if (easy_setup(c, o))
 		goto fail;
-	curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
-	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000L);
-	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "mvbackupfs/" MVB_VERSION " grpc-c-curl");
-	curl_easy_setopt(c->easy, CURLOPT_MAXCONNECTS, 1L);
-	if (c->tls) {
-		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (nonempty(o->ca_file))
-			curl_easy_setopt(c->easy, CURLOPT_CAINFO, o->ca_file);
-		if (c->connect_to)
-			curl_easy_setopt(c->easy, CURLOPT_CONNECT_TO, c->connect_to);
-		if (o->tls_mode == 2) {
-			curl_easy_setopt(c->easy, CURLOPT_SSLCERT, o->cert_file);
-			curl_easy_setopt(c->easy, CURLOPT_SSLKEY, o->key_file);
-		}
-	}
-	if (getenv("MVB_GRPC_VERBOSE")) {
-		curl_easy_setopt(c->easy, CURLOPT_DEBUGFUNCTION, on_debug);
-		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
-	}
 	ret = 0;
 	*out = c;
 	c = NULL;
@@ -745,41 +680,6 @@ static int parse_reply(struct grpc_conn *c, const ProtobufCMessageDescriptor *re
 	return grpc_frame_unpack(b, c->body.len, c->max_recv, resp_desc, resp, cause, causesz);
 }
 
-int grpc_frame_unpack(const void *body, size_t len, size_t max_recv,
-		      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp,
-		      char *cause, size_t causesz)
-{
-	const unsigned char *b = body;
-	uint32_t frame_len;
-
-	*resp = NULL;
-	if (len < 5) {
-		snprintf(cause, causesz, "grpc-status 0 without a reply message");
-		return -EPROTO;
-	}
-	frame_len = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
-	if (b[0] != 0) {
-		snprintf(cause, causesz, "compressed reply (flag %u)", b[0]);
-		return -EPROTO;
-	}
-	if (frame_len > max_recv) {
-		snprintf(cause, causesz, "reply of %u bytes is over the %zu byte limit", frame_len,
-			 max_recv);
-		return -EPROTO;
-	}
-	if ((size_t)frame_len + 5 != len) {
-		snprintf(cause, causesz, "reply frame of %u bytes but %zu received", frame_len,
-			 len - 5);
-		return -EPROTO;
-	}
-	*resp = protobuf_c_message_unpack(desc, NULL, frame_len, b + 5);
-	if (!*resp) {
-		snprintf(cause, causesz, "cannot decode the reply as '%s'", desc->name);
-		return -EPROTO;
-	}
-	return 0;
-}
-
 static const char *method_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -796,12 +696,93 @@ int grpc_call(struct grpc_conn *c, const char *path, const ProtobufCMessage *req
 	return grpc_call_ex(c, path, req, resp_desc, resp, &o, err);
 }
 
+/* The request as one gRPC frame: a 0 flag (not compressed), the length (big-endian), the
+ * message; malloc'd, NULL when out of memory. */
+static unsigned char *frame_pack(const ProtobufCMessage *req, size_t plen)
+{
+	unsigned char *frame = malloc(plen + 5);
+
+	if (!frame)
+		return NULL;
+	frame[0] = 0;
+	frame[1] = (unsigned char)(plen >> 24);
+	frame[2] = (unsigned char)(plen >> 16);
+	frame[3] = (unsigned char)(plen >> 8);
+	frame[4] = (unsigned char)plen;
+	protobuf_c_message_pack(req, frame + 5);
+	return frame;
+}
+
+/* The headers of every try of a call: the connection's fixed and user ones, and the database
+ * (`db` already checked for CR/LF).  0 or -ENOMEM. */
+static int call_headers(struct grpc_conn *c, const char *db, struct curl_slist **hdrs)
+{
+	struct curl_slist *n;
+	char *line = NULL;
+	int rc = 0;
+
+	for (n = c->fixed_hdrs; n && !rc; n = n->next)
+		rc = append_hdr(hdrs, n->data);
+	for (n = c->user_hdrs; n && !rc; n = n->next)
+		rc = append_hdr(hdrs, n->data);
+	if (!rc && nonempty(db)) {
+		if (asprintf(&line, "dbname: %s", db) < 0)
+			return -ENOMEM;
+		rc = append_hdr(hdrs, line);
+		free(line);
+	}
+	return rc ? -ENOMEM : 0;
+}
+
+/* One try: the call's headers plus `timeout_line` (grpc-timeout; NULL: none), then perform
+ * (*rc its result).  0, or -ENOMEM when the headers could not be built (nothing was sent). */
+static int try_once(struct grpc_conn *c, const struct curl_slist *hdrs, const char *timeout_line,
+		    long deadline, CURLcode *rc)
+{
+	struct curl_slist *all = NULL;
+
+	for (const struct curl_slist *n = hdrs; n; n = n->next)
+		if (append_hdr(&all, n->data)) {
+			curl_slist_free_all(all);
+			return -ENOMEM;
+		}
+	if (timeout_line && append_hdr(&all, timeout_line)) {
+		curl_slist_free_all(all);
+		return -ENOMEM;
+	}
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, all);
+	try_reset(c);
+	*rc = perform(c, deadline);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(all);
+	return 0;
+}
+
+/* What a try's transfer result rc means: 0 with *resp, or -errno with the cause; *early set
+ * when the connection closed before any reply. */
+static int try_result(struct grpc_conn *c, CURLcode rc, long timeout_ms,
+		      const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+		      int *retriable, int *early, char *cause, size_t causesz)
+{
+	*early = 0;
+	/* a server that answers an error before reading the whole request (trailers-only, then
+	 * RST_STREAM) makes libcurl fail the upload; its grpc-status is still the answer */
+	if (rc != CURLE_OK && !(c->grpc_status > 0 && rc != CURLE_OPERATION_TIMEDOUT &&
+				rc != CURLE_WRITE_ERROR)) {
+		int ret = transfer_error(c, rc, timeout_ms, retriable, cause, causesz);
+
+		*early = closed_early(c, rc);
+		return ret;
+	}
+	return parse_reply(c, resp_desc, resp, retriable, cause, causesz);
+}
+
 int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
 		 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
 		 const struct grpc_call_opts *o, struct errmsg *err)
 {
 	static const struct grpc_call_opts none = { 0, NULL, 0 };
-	struct curl_slist *hdrs = NULL, *n;
+	struct curl_slist *hdrs = NULL;
 	char *url = NULL, *line = NULL, cause[768], tmo[32];
 	unsigned char *frame = NULL;
 	size_t plen;
@@ -824,37 +805,18 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 		snprintf(cause, sizeof(cause), "request of %zu bytes is too large", plen);
 		goto out;
 	}
-	frame = malloc(plen + 5);
+	frame = frame_pack(req, plen);
 	if (!frame || asprintf(&url, "%s%s", c->url_prefix, path) < 0) {
 		url = NULL;
 		goto out;
 	}
-	frame[0] = 0;	/* not compressed */
-	frame[1] = (unsigned char)(plen >> 24);
-	frame[2] = (unsigned char)(plen >> 16);
-	frame[3] = (unsigned char)(plen >> 8);
-	frame[4] = (unsigned char)plen;
-	protobuf_c_message_pack(req, frame + 5);
-
-	for (n = c->fixed_hdrs; n; n = n->next)
-		if (append_hdr(&hdrs, n->data))
-			goto out;
-	for (n = c->user_hdrs; n; n = n->next)
-		if (append_hdr(&hdrs, n->data))
-			goto out;
-	if (nonempty(o->db)) {
-		if (strpbrk(o->db, "\r\n")) {
-			ret = -EINVAL;
-			snprintf(cause, sizeof(cause), "invalid database name");
-			goto out;
-		}
-		if (asprintf(&line, "dbname: %s", o->db) < 0) {
-			line = NULL;
-			goto out;
-		}
-		if (append_hdr(&hdrs, line))
-			goto out;
+	if (o->db && strpbrk(o->db, "\r\n")) {
+		ret = -EINVAL;
+		snprintf(cause, sizeof(cause), "invalid database name");
+		goto out;
 	}
+	if (call_headers(c, o->db, &hdrs))
+		goto out;
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, (char *)frame);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(plen + 5));
@@ -877,36 +839,10 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 				goto out;
 			}
 		}
-		{
-			/* headers of this try: the shared ones plus grpc-timeout */
-			struct curl_slist *all = NULL;
-
-			for (n = hdrs; n; n = n->next)
-				if (append_hdr(&all, n->data)) {
-					curl_slist_free_all(all);
-					goto out;
-				}
-			if (deadline && append_hdr(&all, line)) {
-				curl_slist_free_all(all);
-				goto out;
-			}
-			curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, all);
-			try_reset(c);
-			rc = perform(c, deadline);
-			curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
-			curl_slist_free_all(all);
-		}
-		/* a server that answers an error before reading the whole request (trailers-only,
-		 * then RST_STREAM) makes libcurl fail the upload; its grpc-status is still the
-		 * answer */
-		early = 0;
-		if (rc != CURLE_OK && !(c->grpc_status > 0 && rc != CURLE_OPERATION_TIMEDOUT &&
-					rc != CURLE_WRITE_ERROR)) {
-			ret = transfer_error(c, rc, o->timeout_ms, &retriable, cause, sizeof(cause));
-			early = closed_early(c, rc);
-		} else {
-			ret = parse_reply(c, resp_desc, resp, &retriable, cause, sizeof(cause));
-		}
+		if (try_once(c, hdrs, deadline ? line : NULL, deadline, &rc))
+			goto out;
+		ret = try_result(c, rc, o->timeout_ms, resp_desc, resp, &retriable, &early, cause,
+				 sizeof(cause));
 		if (early) {
 			/* A connection closed before any reply: an idempotent call is repeated once on
 			 * a fresh connection, without backoff, and the TLS hint comes only when a fresh

@@ -8,6 +8,9 @@
  * no entity can be defined at all.  One small driver below keeps a stack of element names
  * and the text of the current element (capped); each document type is a handful of
  * "element ended" rules on top of it.
+ *
+ * Length (~850 lines): every S3 document mvbackupfs reads or writes, each a few rules on the
+ * one driver, kept together so the driver's state and limits stay private to this file.
  */
 #include "s3xml.h"
 
