@@ -4,7 +4,8 @@
  * Locking: `a->lock` guards stop, poke, the holds, the warned names and the schedule's
  * status (next_slot, last_*).  The worker never holds it across I/O or calls into fsops.
  */
-#include "mvbackupfs/autopilot.h"
+#include "mvbackupfs/fs/autopilot.h"
+#include "mvbfs.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/expiry.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/mount.h"
-#include "mvbackupfs/schedule.h"
-#include "mvbackupfs/timefmt.h"
+#include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/base/schedule.h"
+#include "mvbackupfs/base/timefmt.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/format/expiry.h"
 
 #define SCAN_S		60	/* look for expired backups at least this often */
 #define BUSY_SCAN_S	5	/* again soon when an expired backup was in use */
@@ -56,14 +57,6 @@ struct autopilot {
 	int64_t last_slot;	/* the last slot considered (run, taken elsewhere, skipped) */
 	int64_t next_scan;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct hold *hold_find_locked(struct autopilot *a, const char *name)
 {
@@ -214,7 +207,7 @@ static void run_slot(struct autopilot *a, int64_t slot, int64_t prev_slot)
 			return;
 		}
 	}
-	rc = mvbfs_snapshot_kind(m, name, SIDECAR_KIND_SCHEDULED);
+	rc = snapshot_start(m, name, SIDECAR_KIND_SCHEDULED);
 	if (rc == 0) {
 		log_info("schedule: automatic snapshot '%s' started", name);
 	} else if (rc == -EEXIST) {
@@ -323,7 +316,7 @@ static void delete_one(struct autopilot *a, const char *name, int64_t now)
 		goto out;
 	}
 	log_info("deleting backup '%s': it expired at %s", name, when);
-	rc = mvbfs_delete_backup(m, name);
+	rc = delete_backup(m, name);
 	if (rc) {
 		log_err("cannot delete expired backup '%s': %s", name, strerror(-rc));
 		backup_unclaim(m->store, prefix);

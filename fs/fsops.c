@@ -1,6 +1,7 @@
 /*
- * fsops.c - the FUSE operations: map paths onto the namespace (namespace.h), serve object
- * reads through the read-ahead engine (readahead.h) and the virtual files (vfiles.h).
+ * fsops.c - the FUSE operations and their table: classify paths, map them onto the namespace
+ * (namespace.h), serve object reads through the read-ahead engine (readahead.h) and the
+ * virtual files (rendered by status.c).
  *
  * Paths (spec §3):
  *   /                       the backup root
@@ -9,21 +10,25 @@
  *   /NAME                   a backup (directory) or a stray object (file)
  *   /NAME/.info[.json]      virtual: the backup's details
  *   /NAME/.status           virtual: state and progress of the job on the backup
+ *   /NAME/.expires          virtual, read/write: the backup's expiry (autopilot.c)
+ *   /NAME/.restore          virtual control file: restore commands (restore_ctl.c)
  *   /NAME/...               the backup's objects
  * Virtual names never appear in readdir, so cp -r, rsync, tar, du and find see exactly the
  * stored objects.
  *
- * Control operations (spec §5.2, §5.5): `mkdir /.snapshot/NAME` validates, reserves the
- * name and starts a snapshot job; `rmdir /NAME` removes the meta at once and the data in the
- * background.  Removing anything *inside* a backup deletes nothing: it only marks the backup
- * pending for the `rmdir NAME` that `rm -rf` ends with (see remove_inside()).
+ * Control operations (spec §5.2, §5.5; their work is in control.c): `mkdir /.snapshot/NAME`
+ * validates, reserves the name and starts a snapshot job; `rmdir /NAME` removes the meta at
+ * once and the data in the background.  Removing anything *inside* a backup deletes nothing:
+ * it only marks the backup pending for the `rmdir NAME` that `rm -rf` ends with (see
+ * remove_inside()).  Virtual files are rendered by status.c; the mount's start and stop are
+ * mount.c's.
  *
  * Milvus's own data (issue 6): when the backup root shares Milvus's root, Milvus's data
  * directories (ns_milvus_data) are never listed, resolve as empty read-only directories,
  * and every removal or snapshot naming them is EPERM with a log line; the deletes
  * themselves all go through backup_delete_keys, which refuses such keys again.
  */
-#include "mvbackupfs/mount.h"
+#include "mvbfs.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -35,42 +40,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/autopilot.h"
-#include "mvbackupfs/crashpoint.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/restore_ctl.h"
-#include "mvbackupfs/sidecar.h"
-#include "mvbackupfs/version.h"
-#include "mvbackupfs/vfiles.h"
-
-enum vkind {
-	V_NONE = 0,
-	V_ROOT_INFO,
-	V_ROOT_INFO_JSON,
-	V_BACKUP_INFO,
-	V_BACKUP_INFO_JSON,
-	V_BACKUP_STATUS,
-	V_BACKUP_EXPIRES,	/* read/write: autopilot.c */
-	V_BACKUP_RESTORE,	/* the control file (restore_ctl.h) */
-};
-
-/* An open file: an object streamed through read-ahead, or a rendered virtual file. */
-struct fh {
-	struct ra_file *ra;	/* objects */
-	char *text;		/* virtual files: rendered at open (.status: again at offset 0) */
-	size_t len;
-	enum vkind kind;
-	char name[256];		/* the backup of a virtual file */
-	pthread_mutex_t lock;	/* guards text, len, seen: a .status read at offset 0 replaces
-				 * the text while another read of the same handle may copy it */
-	uint64_t seen;		/* .status: the job change counter the text shows */
-	struct fh *prev, *next;	/* in m->open_files (under m->open_lock) */
-};
-
-#define VFILE_MAX	(64u << 20)
-#define DIRECT_IO_MIN	(8u << 20)	/* objects from this size on are read without page cache */
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/fs/autopilot.h"
+#include "mvbackupfs/fs/restore_ctl.h"
 
 static struct mvbfs *ctx(void)
 {
@@ -90,7 +62,7 @@ static void fh_link(struct mvbfs *m, struct fh *h)
 	pthread_mutex_unlock(&m->open_lock);
 }
 
-static void fh_free(struct fh *h)
+void fh_free(struct fh *h)
 {
 	if (h->ra)
 		ra_close(h->ra);
@@ -137,148 +109,12 @@ static void log_failure(const char *op, const char *path, int rc, const struct e
 	log_err("%s '%s': %s", op, path, errmsg_str(e, rc));
 }
 
-/* What this mount's jobs say about `s` (spec §4: creating / deleting are in-memory).  The
- * items were copied *before* storage was read, so a job that ended meanwhile still shows. */
-static void overlay_state(const struct jt_item *items, size_t n, struct ns_summary *s)
+/* "/.snapshot/NAME[/...]" -> "NAME[/...]"; NULL for every other path. */
+static const char *under_snapshot(const char *path)
 {
-	const struct jt_item *it = NULL;
-	size_t i;
+	static const char dir[] = "/.snapshot/";
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(items[i].name, s->name))
-			it = &items[i];
-	if (!it)
-		return;
-	if (it->kind == JT_SNAPSHOT && it->p.state == JOB_RUNNING && s->state != NS_STATE_COMPLETE)
-		s->state = NS_STATE_CREATING;
-	else if (it->kind == JT_SNAPSHOT && it->p.state == JOB_FAILED && s->state != NS_STATE_COMPLETE)
-		s->state = NS_STATE_FAILED;
-	else if (it->kind == JT_DELETE && it->p.state == JOB_RUNNING)
-		s->state = NS_STATE_DELETING;
-	else if (it->kind == JT_RESTORE && it->p.state == JOB_RUNNING)
-		s->state = NS_STATE_RESTORING;
-	else
-		return;
-	free(s->reason);
-	s->reason = strdup(it->p.error);
-}
-
-static const char *job_state_word(enum jt_kind k, const struct job_progress *p)
-{
-	switch (p->state) {
-	case JOB_RUNNING:
-		return k == JT_SNAPSHOT ? "creating" : k == JT_RESTORE ? "restoring" : "deleting";
-	case JOB_DONE:
-		return k == JT_DELETE ? "deleted" : "complete";
-	case JOB_FAILED:
-		return "failed";
-	case JOB_CANCELLED:
-		return "cancelled";
-	}
-	return "unknown";
-}
-
-/* .status of a backup with a job on this mount. */
-static int render_job_status(const struct job_progress *p, enum jt_kind k, struct buf *out)
-{
-	struct vstatus st = { 0 };
-
-	st.state = job_state_word(k, p);
-	st.job = p->id;
-	st.phase = p->phase;
-	st.bytes_done = p->bytes_done;
-	st.bytes_total = p->bytes_total;
-	st.items_done = p->items_done;
-	st.items_total = p->items_total;
-	st.rate_bps = p->rate_bps;
-	st.eta_s = p->eta_s;
-	st.started = p->started;
-	st.updated = p->updated;
-	st.error = p->error;
-	return vfile_status(&st, out);
-}
-
-/* Render a virtual file into `out`; *changes gets the job change counter shown (.status). */
-static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *out,
-		  uint64_t *changes, struct errmsg *err)
-{
-	struct job_progress p;
-	struct jt_item *items = NULL;
-	size_t nitems = 0;
-	enum jt_kind jk;
-	struct ns_summary s, *all = NULL;
-	struct vstatus st = { 0 };
-	size_t n = 0, i;
-	int rc;
-
-	switch (k) {
-	case V_ROOT_INFO:
-	case V_ROOT_INFO_JSON:
-		rc = jobtable_items(m->jobs, &items, &nitems);
-		if (rc)
-			return rc;
-		rc = ns_all_summaries(m->ns, &all, &n, err);
-		if (rc) {
-			free(items);
-			return rc;
-		}
-		for (i = 0; i < n; i++) {
-			overlay_state(items, nitems, &all[i]);
-			autopilot_mark(&all[i]);
-		}
-		free(items);
-		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
-		if (!rc && k == V_ROOT_INFO)
-			rc = autopilot_footer(m->autopilot, out);
-		for (i = 0; i < n; i++)
-			ns_summary_release(&all[i]);
-		free(all);
-		return rc;
-	case V_BACKUP_INFO:
-	case V_BACKUP_INFO_JSON:
-	case V_BACKUP_STATUS:
-	case V_BACKUP_EXPIRES:
-	case V_BACKUP_RESTORE:
-		if (k == V_BACKUP_RESTORE)
-			return restore_ctl_render(m, name, out);
-		if (k == V_BACKUP_STATUS) {
-			jk = jobtable_get(m->jobs, name, &p);
-			if (jk != JT_NONE) {
-				if (changes)
-					*changes = p.changes;
-				return render_job_status(&p, jk, out);
-			}
-		}
-		rc = jobtable_items(m->jobs, &items, &nitems);
-		if (rc)
-			return rc;
-		rc = ns_backup_summary(m->ns, name, &s, err);
-		if (rc) {
-			free(items);
-			return rc;
-		}
-		overlay_state(items, nitems, &s);
-		autopilot_mark(&s);
-		free(items);
-		if (k == V_BACKUP_INFO)
-			rc = vfile_backup_info(&s, out);
-		else if (k == V_BACKUP_EXPIRES)
-			rc = vfile_expires(&s, out);
-		else if (k == V_BACKUP_INFO_JSON)
-			rc = vfile_backup_info_json(&s, out);
-		else {
-			/* no job of this mount on it: what storage says, idle */
-			st.state = ns_state_name(s.state);
-			st.phase = "idle";
-			st.eta_s = -1;
-			st.bytes_done = st.bytes_total = s.state == NS_STATE_COMPLETE ? (uint64_t)s.size : 0;
-			rc = vfile_status(&st, out);
-		}
-		ns_summary_release(&s);
-		return rc;
-	default:
-		return -ENOENT;
-	}
+	return strncmp(path, dir, sizeof(dir) - 1) ? NULL : path + sizeof(dir) - 1;
 }
 
 /* The backup a path is in ("/NAME/..." -> NAME); 0 for the root and virtual dirs. */
@@ -294,8 +130,6 @@ static int backup_of(const char *path, char *name, size_t size)
 	return 1;
 }
 
-static int pending(struct mvbfs *m, const char *name);
-
 /* A backup this mount is deleting is hidden from lookups too; one marked pending (a removal
  * inside it, see remove_inside) only from listings. */
 static int hidden(struct mvbfs *m, const char *name)
@@ -306,17 +140,7 @@ static int hidden(struct mvbfs *m, const char *name)
 /* Listings hide every backup being deleted, at once (spec §5.5). */
 static int unlisted(struct mvbfs *m, const char *name)
 {
-	return jobtable_deleting(m->jobs, name) || pending(m, name);
-}
-
-/* Refuse a removal or snapshot touching Milvus's data `dir` at root entry `name`. */
-static int refuse_milvus_data(struct mvbfs *m, const char *op, const char *path,
-			      const char *dir)
-{
-	log_err("refusing to %s '%s': '%s' is Milvus's own data (minio.rootPath '%s' in %s), "
-		"not a backup; backups share Milvus's root - set minio.backupRootPath", op, path,
-		dir, m->cfg->milvus_storage.root_path, objstore_name(m->store));
-	return -EPERM;
+	return jobtable_deleting(m->jobs, name) || pending_marked(m, name);
 }
 
 /* Spec §7: only the owner (the mounting user) or root may snapshot or delete, even where
@@ -360,6 +184,7 @@ static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct mvbfs *m = ctx();
+	const char *snap;
 	struct ns_attr a = { 0 };
 	struct errmsg e = { { 0 } };
 	char name[256];
@@ -395,7 +220,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			}
 		}
 		/* render to report the true size; the kernel re-reads at open (direct_io) */
-		rc = render(m, k, name, &b, NULL, &e);
+		rc = status_render(m, k, name, &b, NULL, &e);
 		if (rc) {
 			log_failure("cannot render", path, rc, &e);
 			buf_release(&b);
@@ -410,8 +235,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			st->st_mode = S_IFREG | (m->read_only ? 0400 : 0600);
 		return 0;
 	}
-	if (!strncmp(path, "/.snapshot/", 11)) {
-		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
+	if ((snap = under_snapshot(path)) != NULL) {
+		if (strchr(snap, '/') || !jobtable_running(m->jobs, snap, JT_SNAPSHOT))
 			return -ENOENT;	/* no snapshot in progress has that name */
 		a.is_dir = 1;
 		a.mtime = time(NULL);
@@ -472,6 +297,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct mvbfs *m = ctx();
+	const char *snap;
 	struct fill_ctx f = { m, buf, filler, (flags & FUSE_READDIR_PLUS) != 0, 0 };
 	struct errmsg e = { { 0 } };
 	char name[256];
@@ -493,9 +319,9 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 				break;
 		jobtable_names_free(names);
 		rc = 0;
-	} else if (!strncmp(path, "/.snapshot/", 11)) {
+	} else if ((snap = under_snapshot(path)) != NULL) {
 		/* a snapshot being taken: an empty directory here; its data is at /NAME */
-		rc = jobtable_running(m->jobs, path + 11, JT_SNAPSHOT) ? 0 : -ENOENT;
+		rc = jobtable_running(m->jobs, snap, JT_SNAPSHOT) ? 0 : -ENOENT;
 	} else if (backup_of(path, name, sizeof(name)) &&
 		   (ns_milvus_data(m->ns, name) || hidden(m, name))) {
 		/* Milvus's data (never walked) or a backup being deleted: empty (op_getattr) */
@@ -531,9 +357,6 @@ static int open_restore_ctl(struct mvbfs *m, const char *name, struct fuse_file_
 	return 0;
 }
 
-
-/* `echo cmd > .restore` truncates first: a no-op there */
-
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct mvbfs *m = ctx();
@@ -566,7 +389,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
-		rc = render(m, k, name, &b, &h->seen, &e);
+		rc = status_render(m, k, name, &b, &h->seen, &e);
 		if (rc) {
 			buf_release(&b);
 			goto fail;
@@ -640,7 +463,7 @@ static int op_read(const char *path, char *dst, size_t size, off_t off,
 			char *text;
 			size_t len;
 
-			if (render(ctx(), h->kind, h->name, &b, &seen, &e) == 0) {
+			if (status_render(ctx(), h->kind, h->name, &b, &seen, &e) == 0) {
 				text = buf_detach(&b, &len);
 				if (text) {
 					free(h->text);
@@ -735,227 +558,10 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	return 0;
 }
 
-/* Take the control of backup `name` (mkdir/rmdir of it run one at a time).  0 or -ENOMEM. */
-static int name_lock(struct mvbfs *m, const char *name)
-{
-	size_t i;
-	int rc = 0;
-
-	pthread_mutex_lock(&m->names_lock);
-	for (;;) {
-		for (i = 0; i < m->nbusy && strcmp(m->busy[i].name, name); i++)
-			;
-		if (i == m->nbusy)
-			break;
-		pthread_cond_wait(&m->names_cond, &m->names_lock);
-	}
-	if (ARRAY_GROW(m->busy, m->nbusy, m->cap_busy, 4))
-		rc = -ENOMEM;
-	else
-		snprintf(m->busy[m->nbusy++].name, sizeof(m->busy[0].name), "%s", name);
-	pthread_mutex_unlock(&m->names_lock);
-	return rc;
-}
-
-static void name_unlock(struct mvbfs *m, const char *name)
-{
-	size_t i;
-
-	pthread_mutex_lock(&m->names_lock);
-	for (i = 0; i < m->nbusy; i++) {
-		if (!strcmp(m->busy[i].name, name)) {
-			m->busy[i] = m->busy[--m->nbusy];
-			break;
-		}
-	}
-	pthread_cond_broadcast(&m->names_cond);
-	pthread_mutex_unlock(&m->names_lock);
-}
-
-/* Map a failed Milvus check to the errno mkdir returns (spec §5.2). */
-static int milvus_errno(int rc)
-{
-	switch (rc) {
-	case -EACCES:
-	case -ECONNREFUSED:
-	case -EHOSTUNREACH:
-		return rc;
-	default:
-		return -EHOSTUNREACH;
-	}
-}
-
-/* Does Milvus answer, within well under a second? */
-static int milvus_probe(struct mvbfs *m, struct errmsg *err)
-{
-	struct milvus_client_opts o;
-	struct milvus_client *probe = NULL;
-	int rc;
-
-	mvbfs_milvus_opts(m->cfg, 800, 1, &o);
-	rc = milvus_client_new(&o, &probe, err);
-	if (!rc)
-		rc = milvus_connect(probe, err);
-	milvus_client_free(probe);
-	return rc;
-}
-
-void mvbfs_milvus_opts(const struct config *cfg, long timeout_ms, int max_conns,
-		       struct milvus_client_opts *o)
-{
-	const struct milvus_config *mc = &cfg->milvus;
-
-	memset(o, 0, sizeof(*o));
-	o->host = mc->address;
-	o->port = mc->port;
-	o->user = mc->user;
-	o->password = mc->password;
-	o->tls_mode = mc->tls_mode;
-	o->ca_file = mc->ca_cert_path;
-	o->server_name = mc->server_name;
-	o->cert_file = mc->mtls_cert_path;
-	o->key_file = mc->mtls_key_path;
-	o->timeout_ms = timeout_ms;
-	o->max_conns = max_conns;
-}
-
-static char *prefix_of(struct mvbfs *m, const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s%s/", ns_root_prefix(m->ns), name) < 0)
-		return NULL;
-	return p;
-}
-
-/* mkdir /.snapshot/NAME (spec §5.2): check, reserve, start the job, return. */
-static int snapshot_start(struct mvbfs *m, const char *name, enum sidecar_kind kind)
-{
-	struct backup_create_params *p = NULL;
-	struct errmsg e = { { 0 } };
-	struct sidecar sc = { 0 };
-	struct job *j = NULL;
-	unsigned char rnd[4] = { 0 };
-	int rc;
-
-	if (!backup_name_valid(name)) {
-		log_err("cannot snapshot '%s': a backup name is a letter or '_' followed by up to "
-			"127 letters, digits or '_'", name);
-		return -EINVAL;
-	}
-	if (!m->milvus_store) {
-		log_err("cannot snapshot '%s': the Milvus bucket is not reachable with this "
-			"configuration (minio.*)", name);
-		return -EIO;
-	}
-	/* the Milvus check needs no lock: it is a read of the outside world */
-	rc = milvus_probe(m, &e);
-	if (rc) {
-		log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
-		return milvus_errno(rc);
-	}
-	rc = name_lock(m, name);
-	if (rc)
-		return rc;
-	if (jobtable_running(m->jobs, name, JT_SNAPSHOT) || jobtable_running(m->jobs, name, JT_DELETE)) {
-		rc = -EEXIST;
-		goto out;
-	}
-	sc.format = SIDECAR_FORMAT;
-	snprintf(sc.created_by, sizeof(sc.created_by), "%s", sidecar_creator());
-	sc.created = mvb_now();	/* the test-hook clock in tests (timefmt.h) */
-	{
-		/* spec §5.6: automatic snapshots expire after retention, manual ones after
-		 * manual_retention (0 = never) */
-		int64_t keep = kind == SIDECAR_KIND_SCHEDULED ? m->cfg->fs.retention_s :
-			       m->cfg->fs.manual_retention_s;
-
-		sc.expires = keep > 0 ? sc.created + keep : 0;
-	}
-	sc.kind = kind;
-	{
-		FILE *f = fopen("/dev/urandom", "rb");
-
-		if (f) {
-			if (fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
-				memset(rnd, 0, sizeof(rnd));
-			fclose(f);
-		}
-	}
-	snprintf(sc.job, sizeof(sc.job), "snapshot-%lld-%02x%02x%02x%02x", (long long)sc.created,
-		 rnd[0], rnd[1], rnd[2], rnd[3]);
-	rc = backup_reserve(m->store, ns_root_prefix(m->ns), name, &sc, &e);
-	if (rc) {
-		if (rc != -EEXIST)
-			log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
-		goto out;
-	}
-	(void)MVB_CRASH_POINT("snapshot_reserved");
-	/* the session is opened once, before any job shares the client (its version string is
-	 * read by running jobs without a lock: milvus_client_version) */
-	rc = milvus_client_version(m->milvus)[0] ? 0 : milvus_connect(m->milvus, &e);
-	p = calloc(1, sizeof(*p));
-	if (rc || !p) {
-		rc = rc ? milvus_errno(rc) : -ENOMEM;
-		log_err("cannot snapshot '%s': %s", name, errmsg_str(&e, rc));
-		goto unreserve;
-	}
-	p->backup_store = m->store;
-	p->backup_prefix = prefix_of(m, name);
-	p->name = strdup(name);
-	p->milvus_store = m->milvus_store;
-	p->milvus_bucket = strdup(m->cfg->milvus_storage.bucket);
-	p->milvus_root = strdup(m->cfg->milvus_storage.root_path);
-	p->milvus = m->milvus;
-	p->filter = strdup(m->cfg->fs.snapshot_filter ? m->cfg->fs.snapshot_filter : "");
-	p->copy_parallel = m->cfg->fs.copy_parallel;
-	p->force_streaming = m->cfg->cross_storage;
-	p->multipart_threshold = m->cfg->multipart_copy_threshold;
-	p->gc_pause_address = strdup(m->cfg->milvus.gc_pause_address ? m->cfg->milvus.gc_pause_address : "");
-	p->gc_pause_enable = m->cfg->milvus.gc_pause_enable;
-	p->sidecar_job = strdup(sc.job);
-	if (!p->backup_prefix || !p->name || !p->milvus_bucket || !p->milvus_root || !p->filter ||
-	    !p->gc_pause_address || !p->sidecar_job) {
-		rc = -ENOMEM;
-		goto unreserve;
-	}
-	rc = job_start("snapshot", backup_create_job, p, backup_create_params_free, &j);
-	if (rc)
-		goto unreserve;
-	p = NULL;
-	rc = jobtable_add(m->jobs, name, JT_SNAPSHOT, j);
-	if (rc) {
-		job_cancel(j);
-		job_free(j);
-		goto unreserve;
-	}
-	log_info("snapshot '%s' started (%s)", name, job_id(j));
-	ns_invalidate(m->ns, name);
-	rc = 0;
-	goto out;
-unreserve:
-	/* nothing but the reservation was written: give the name back */
-	{
-		char *key = NULL, *prefix = prefix_of(m, name);
-
-		if (prefix && asprintf(&key, "%s%s", prefix, SIDECAR_NAME) >= 0) {
-			const char *keys[1] = { key };
-
-			backup_delete_keys(m->store, prefix, keys, 1, NULL);
-		}
-		free(key);
-		free(prefix);
-	}
-	if (p)
-		backup_create_params_free(p);
-out:
-	name_unlock(m, name);
-	return rc;
-}
-
 static int op_mkdir(const char *path, mode_t mode)
 {
 	struct mvbfs *m = ctx();
+	const char *snap;
 	const char *dir;
 	int rc;
 
@@ -964,234 +570,25 @@ static int op_mkdir(const char *path, mode_t mode)
 	rc = owner_only(m);
 	if (rc)
 		return rc;
-	if (!strncmp(path, "/.snapshot/", 11) && !strchr(path + 11, '/')) {
-		dir = ns_milvus_data(m->ns, path + 11);
+	if ((snap = under_snapshot(path)) != NULL) {
+		if (strchr(snap, '/'))
+			return -ENOENT;
+		dir = ns_milvus_data(m->ns, snap);
 		if (dir)
 			return refuse_milvus_data(m, "snapshot into", path, dir);
-		return snapshot_start(m, path + 11, SIDECAR_KIND_MANUAL);
+		return snapshot_start(m, snap, SIDECAR_KIND_MANUAL);
 	}
-	if (!strncmp(path, "/.snapshot/", 11))
-		return -ENOENT;
 	/* a plain directory at the root is a copy target (spec §5.3): not served yet */
 	log_err("cannot create '%s': copying backups into a mount is not supported yet", path);
 	return -ENOTSUP;
 }
 
-/*
- * Removals inside a backup (spec §5.5).  `rm -rf NAME` unlinks every file and removes every
- * subdirectory before its final `rmdir NAME`, and GNU rm never gets to that rmdir once a
- * removal inside failed - so those removals must succeed.  But deleting anything on the
- * first unlink would let `rsync --remove-source-files` or `tar --remove-files` destroy a
- * backup they are still reading.  So a removal inside a backup deletes nothing: it marks the
- * backup *pending*: it leaves `ls` at once, its tree stays walkable exactly as it was
- * (frozen), later removals inside succeed too, and the final `rmdir NAME` deletes it as a
- * whole.  Without that rmdir within PENDING_MS of the last removal, the mark lapses and the
- * backup is back, untouched.
- */
-#define PENDING_MS 30000
-
-static int64_t mono_ms(void)
+/* What every removal checks first: a writable mount, the owner, not Milvus's data.  0 or
+ * -errno; *in_backup tells whether `path` is a backup or inside one (named in name). */
+static int removal_check(struct mvbfs *m, const char *path, char *name, size_t size,
+			 int *in_backup)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Called with m->pending_lock held: drop lapsed marks (re-reading those backups). */
-static void pending_expire_locked(struct mvbfs *m)
-{
-	size_t i = 0;
-
-	while (i < m->npending) {
-		if (mono_ms() - m->pending[i].touched_ms <= PENDING_MS) {
-			i++;
-			continue;
-		}
-		log_warn("nothing deleted in '%s': removing files inside a backup only deletes it "
-			 "together with 'rmdir %s' (as rm -rf does)", m->pending[i].name,
-			 m->pending[i].name);
-		ns_invalidate(m->ns, m->pending[i].name);
-		m->pending[i] = m->pending[--m->npending];
-	}
-}
-
-static int pending_find_locked(struct mvbfs *m, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < m->npending; i++)
-		if (!strcmp(m->pending[i].name, name))
-			return (int)i;
-	return -1;
-}
-
-/* 1 while `name` is marked pending. */
-static int pending(struct mvbfs *m, const char *name)
-{
-	int r;
-
-	pthread_mutex_lock(&m->pending_lock);
-	pending_expire_locked(m);
-	r = pending_find_locked(m, name) >= 0;
-	pthread_mutex_unlock(&m->pending_lock);
-	return r;
-}
-
-/* Mark (or refresh) `name` pending; 0 or -ENOMEM. */
-static int pending_touch(struct mvbfs *m, const char *name)
-{
-	int i, rc = 0;
-
-	pthread_mutex_lock(&m->pending_lock);
-	pending_expire_locked(m);
-	i = pending_find_locked(m, name);
-	if (i < 0) {
-		if (ARRAY_GROW(m->pending, m->npending, m->cap_pending, 4)) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		i = (int)m->npending++;
-		snprintf(m->pending[i].name, sizeof(m->pending[i].name), "%s", name);
-		ns_pin(m->ns, name);	/* the tree rm is walking stays as it was */
-	}
-	m->pending[i].touched_ms = mono_ms();
-out:
-	pthread_mutex_unlock(&m->pending_lock);
-	return rc;
-}
-
-static void pending_clear(struct mvbfs *m, const char *name)
-{
-	int i;
-
-	pthread_mutex_lock(&m->pending_lock);
-	i = pending_find_locked(m, name);
-	if (i >= 0)
-		m->pending[i] = m->pending[--m->npending];
-	pthread_mutex_unlock(&m->pending_lock);
-}
-
-/* A removal inside backup `name`: mark it pending (see above). */
-static int remove_inside(struct mvbfs *m, const char *name)
-{
-	struct errmsg e = { { 0 } };
-	int rc;
-
-	if (jobtable_deleting(m->jobs, name))
-		return 0;	/* rmdir NAME came first: the delete is running already */
-	if (jobtable_running(m->jobs, name, JT_SNAPSHOT))
-		return -EBUSY;	/* a snapshot writes it: rmdir NAME cancels it */
-	if (jobtable_running(m->jobs, name, JT_RESTORE))
-		return -EBUSY;	/* a restore reads it */
-	if (!pending(m, name)) {
-		/* an S3 failure must not read as ENOENT: rm -rf ignores that and goes on to
-		 * report success with the backup still there (issue 6, bug 11) */
-		rc = ns_backup_exists(m->ns, name, &e);
-		if (rc) {
-			if (rc != -ENOENT)
-				log_err("cannot remove inside '%s': %s", name, errmsg_str(&e, rc));
-			return rc;
-		}
-	}
-	return pending_touch(m, name);
-}
-
-/* Delete backup `name` as a whole (spec §5.5): meta first, data in the background. */
-static int delete_backup(struct mvbfs *m, const char *name)
-{
-	struct backup_delete_params *p = NULL;
-	struct errmsg e = { { 0 } };
-	struct job *j = NULL;
 	const char *dir;
-	char *prefix = NULL;
-	int rc;
-
-	rc = name_lock(m, name);
-	if (rc)
-		return rc;
-	pending_clear(m, name);
-	if (jobtable_deleting(m->jobs, name)) {
-		rc = 0;	/* already going */
-		goto out;
-	}
-	if (jobtable_running(m->jobs, name, JT_RESTORE)) {
-		log_err("cannot delete '%s': a restore from it is running", name);
-		rc = -EBUSY;	/* spec §5.5 */
-		goto out;
-	}
-	if (jobtable_running(m->jobs, name, JT_SNAPSHOT)) {
-		/* spec §5.2: rmdir of a creating backup cancels it and removes what it wrote */
-		log_info("snapshot '%s' cancelled by rmdir", name);
-		jobtable_cancel_wait(m->jobs, name);
-	} else if ((rc = ns_backup_exists(m->ns, name, &e)) != 0) {
-		struct ns_attr a;
-
-		if (rc == -ENOENT) {
-			rc = ns_getattr(m->ns, name, &a, NULL, NULL);
-			rc = rc == 0 ? -ENOTDIR : rc;
-		} else {
-			/* the store failed: EIO/ETIMEDOUT, never "no such backup" (issue 6) */
-			log_err("cannot delete '%s': %s", name, errmsg_str(&e, rc));
-		}
-		goto out;
-	}
-	if ((dir = ns_milvus_data(m->ns, name)) != NULL) {
-		rc = refuse_milvus_data(m, "delete", name, dir);
-		goto out;
-	}
-	prefix = prefix_of(m, name);
-	if (!prefix) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = backup_delete_meta(m->store, prefix, &e);
-	if (rc) {
-		log_err("cannot delete '%s': %s", name, errmsg_str(&e, rc));
-		rc = rc == -ENOENT ? -EIO : rc;
-		goto out;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	p->store = m->store;
-	p->prefix = prefix;
-	prefix = NULL;
-	p->name = strdup(name);
-	if (!p->name) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = job_start("delete", backup_delete_job, p, backup_delete_params_free, &j);
-	if (rc)
-		goto out;
-	p = NULL;
-	/* replaces a finished snapshot or an earlier failed delete of the name */
-	rc = jobtable_add(m->jobs, name, JT_DELETE, j);
-	if (rc) {
-		log_err("cannot track the delete of '%s': %s", name, strerror(-rc));
-		job_free(j);	/* it runs to the end: the meta is gone already */
-		goto out;
-	}
-	log_info("deleting backup '%s' (%s)", name, job_id(j));
-out:
-	/* Also on failure: the meta may be half gone (.info must re-read storage, never show
-	 * the cached `complete`), and a tree pinned by rm -rf must not outlive its rmdir. */
-	ns_invalidate(m->ns, name);
-	name_unlock(m, name);
-	if (p)
-		backup_delete_params_free(p);
-	free(prefix);
-	return rc;
-}
-
-static int op_rmdir(const char *path)
-{
-	struct mvbfs *m = ctx();
-	const char *dir;
-	char name[256];
 	int rc;
 
 	if (m->read_only)
@@ -1199,14 +596,28 @@ static int op_rmdir(const char *path)
 	rc = owner_only(m);
 	if (rc)
 		return rc;
-	if (backup_of(path, name, sizeof(name)) && (dir = ns_milvus_data(m->ns, name)))
+	*in_backup = backup_of(path, name, size);
+	if (*in_backup && (dir = ns_milvus_data(m->ns, name)))
 		return refuse_milvus_data(m, "delete", path, dir);
-	if (!strncmp(path, "/.snapshot/", 11)) {
-		if (strchr(path + 11, '/') || !jobtable_running(m->jobs, path + 11, JT_SNAPSHOT))
+	return 0;
+}
+
+static int op_rmdir(const char *path)
+{
+	struct mvbfs *m = ctx();
+	const char *snap;
+	char name[256];
+	int rc, in_backup;
+
+	rc = removal_check(m, path, name, sizeof(name), &in_backup);
+	if (rc)
+		return rc;
+	if ((snap = under_snapshot(path)) != NULL) {
+		if (strchr(snap, '/') || !jobtable_running(m->jobs, snap, JT_SNAPSHOT))
 			return -ENOENT;
-		return delete_backup(m, path + 11);
+		return delete_backup(m, snap);
 	}
-	if (!backup_of(path, name, sizeof(name)))
+	if (!in_backup)
 		return -EPERM;	/* ".snapshot" itself and other virtual names */
 	if (strchr(path + 1, '/'))
 		return remove_inside(m, name);
@@ -1217,18 +628,13 @@ static int op_rmdir(const char *path)
 static int op_unlink(const char *path)
 {
 	struct mvbfs *m = ctx();
-	const char *dir;
 	char name[256];
-	int rc;
+	int rc, in_backup;
 
-	if (m->read_only)
-		return -EROFS;
-	rc = owner_only(m);
+	rc = removal_check(m, path, name, sizeof(name), &in_backup);
 	if (rc)
 		return rc;
-	if (backup_of(path, name, sizeof(name)) && (dir = ns_milvus_data(m->ns, name)))
-		return refuse_milvus_data(m, "delete", path, dir);
-	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
+	if (!in_backup || !strchr(path + 1, '/') ||
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
 		return -EROFS;	/* a stray object at the root, or a virtual file */
 	return remove_inside(m, name);
@@ -1239,7 +645,7 @@ static int op_write_denied(const char *path, mode_t mode, struct fuse_file_info 
 	return ctx()->read_only ? -EROFS : -ENOTSUP;
 }
 
-/* Writes reach only control files opened for writing (op_open): .expires. */
+/* Writes reach only control files opened for writing (op_open): .expires and .restore. */
 static int op_write(const char *path, const char *src, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -1252,7 +658,8 @@ static int op_write(const char *path, const char *src, size_t size, off_t off,
 	return -EBADF;
 }
 
-/* `echo 7d > NAME/.expires` truncates first: a no-op on a control file. */
+/* `echo 7d > NAME/.expires` and `echo cmd > NAME/.restore` truncate first: a no-op on a
+ * control file. */
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct mvbfs *m = ctx();
@@ -1261,7 +668,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (m->read_only)
 		return -EROFS;
 	if (restore_ctl_path(path, name, sizeof(name)))
-		return 0;	/* `echo > .restore` truncates first: nothing to do */
+		return 0;	/* nothing to do */
 	if (classify_virtual(path, name, sizeof(name)) == V_BACKUP_EXPIRES)
 		return owner_only(m);
 	return -EPERM;
@@ -1306,165 +713,3 @@ const struct fuse_operations *mvbfs_operations(void)
 	return &ops;
 }
 
-int mvbfs_snapshot_kind(struct mvbfs *m, const char *name, enum sidecar_kind kind)
-{
-	return snapshot_start(m, name, kind);
-}
-
-int mvbfs_delete_backup(struct mvbfs *m, const char *name)
-{
-	return delete_backup(m, name);
-}
-
-/* A job ended (its thread): what storage says about the backup has changed. */
-static void on_job_finish(void *arg, const char *name, enum jt_kind kind, enum job_state st)
-{
-	struct mvbfs *m = arg;
-	struct job_progress p;
-
-	if (kind == JT_RESTORE) {
-		restore_ctl_finished(m, name, st);
-		return;
-	}
-	if (kind == JT_SNAPSHOT && st == JOB_DONE)
-		log_info("snapshot '%s' complete", name);
-	else if (kind == JT_DELETE && st == JOB_DONE)
-		log_info("backup '%s' deleted", name);
-	else if (jobtable_get(m->jobs, name, &p) != JT_NONE)
-		log_err("%s of '%s' %s: %s", kind == JT_SNAPSHOT ? "snapshot" : "delete", name,
-			job_state_name(st), p.error);
-	ns_invalidate(m->ns, name);
-}
-
-/* A delete's entry left the table: let go of the backup's frozen tree. */
-static void on_job_forget(void *arg, const char *name)
-{
-	struct mvbfs *m = arg;
-
-	ns_invalidate(m->ns, name);
-}
-
-int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct errmsg *err)
-{
-	struct ns_config nc = { 0 };
-	struct ra_config rc_cfg = { 0 };
-	struct milvus_client_opts mo = { 0 };
-	struct errmsg e2 = { { 0 } };
-	int rc;
-
-	m->cfg = cfg;
-	m->read_only = read_only;
-	m->uid = getuid();
-	m->gid = getgid();
-	m->mounted_at = time(NULL);
-	pthread_mutex_init(&m->names_lock, NULL);
-	pthread_cond_init(&m->names_cond, NULL);
-	pthread_mutex_init(&m->pending_lock, NULL);
-	pthread_mutex_init(&m->open_lock, NULL);
-	rc = config_open_store(cfg, &cfg->backup_storage, &m->store, err);
-	if (rc)
-		return rc;
-	nc.ttl_ms = cfg->fs.cache_ttl_ms;
-	nc.resolve_parallel = 16;
-	if (config_same_bucket(&cfg->milvus_storage, &cfg->backup_storage)) {
-		/* issue 6: Milvus's data directories in this bucket are never backups, and
-		 * no delete of this mount may touch them */
-		nc.milvus_root = cfg->milvus_storage.root_path;
-		rc = backup_guard_protect(m->store, cfg->milvus_storage.root_path);
-		if (rc) {
-			errmsg_set(err, rc, "cannot protect Milvus's data in %s: %s",
-				   objstore_name(m->store), strerror(-rc));
-			goto fail;
-		}
-		if (config_backups_share_milvus_root(cfg))
-			log_warn("backups share Milvus's root: backupRootPath '%s' and Milvus's "
-				 "rootPath '%s' overlap in %s; Milvus's data directories (insert_log, "
-				 "delta_log, ...) are not shown and are never deleted - set "
-				 "minio.backupRootPath (e.g. 'backup') to keep them apart",
-				 cfg->backup_storage.root_path, cfg->milvus_storage.root_path,
-				 objstore_name(m->store));
-	}
-	rc = ns_new(m->store, cfg->backup_storage.root_path, &nc, &m->ns);
-	if (rc)
-		goto fail;
-	rc = membudget_init(&m->budget, cfg->fs.memory_budget);
-	if (rc)
-		goto fail;
-	m->budget_ok = 1;
-	rc_cfg.max_window = cfg->fs.readahead_max;
-	rc_cfg.parallel = (unsigned)cfg->fs.read_parallel;
-	rc = ra_pool_new(m->store, &m->budget, &rc_cfg, &m->ra);
-	if (rc) {
-		errmsg_set(err, rc, "cannot start the read-ahead workers: %s", strerror(-rc));
-		goto fail;
-	}
-	rc = jobtable_new(&m->jobs);
-	if (rc)
-		goto fail;
-	jobtable_on_finish(m->jobs, on_job_finish, m);
-	jobtable_on_forget(m->jobs, on_job_forget, m);
-	rc = restore_ctl_new(&m->restore);
-	if (rc)
-		goto fail;
-	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
-	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
-		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
-	mvbfs_milvus_opts(cfg, 0, 8, &mo);	/* 0: the client's default deadline */
-	rc = milvus_client_new(&mo, &m->milvus, err);
-	if (rc)
-		goto fail;
-	rc = autopilot_start(m, &m->autopilot, err);
-	if (rc)
-		goto fail;
-	return 0;
-fail:
-	mvbfs_stop(m);
-	return rc;
-}
-
-void mvbfs_close(struct mvbfs *m)
-{
-	autopilot_stop(m->autopilot);	/* no new snapshot or delete from now on */
-	jobtable_close(m->jobs);
-}
-
-void mvbfs_stop(struct mvbfs *m)
-{
-	/* jobs first: they use the stores and the client */
-	autopilot_free(m->autopilot);
-	m->autopilot = NULL;
-	jobtable_free(m->jobs);	/* also drops the poll handles of open .status files */
-	m->jobs = NULL;
-	restore_ctl_free(m->restore);
-	m->restore = NULL;
-	milvus_client_free(m->milvus);
-	m->milvus = NULL;
-	/* files still open when the loop ended: the kernel sends no RELEASE for them any more
-	 * (the FUSE loop is over), so free them here, before the read-ahead pool they use */
-	while (m->open_files) {
-		struct fh *h = m->open_files;
-
-		m->open_files = h->next;
-		fh_free(h);
-	}
-	if (m->ra)
-		ra_pool_free(m->ra);
-	m->ra = NULL;
-	if (m->budget_ok)
-		membudget_destroy(&m->budget);
-	m->budget_ok = 0;
-	ns_free(m->ns);
-	m->ns = NULL;
-	objstore_free(m->milvus_store);
-	m->milvus_store = NULL;
-	if (m->store)
-		backup_guard_forget(m->store);
-	objstore_free(m->store);
-	m->store = NULL;
-	free(m->pending);
-	m->pending = NULL;
-	m->npending = m->cap_pending = 0;
-	free(m->busy);
-	m->busy = NULL;
-	m->nbusy = m->cap_busy = 0;
-}

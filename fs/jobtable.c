@@ -9,7 +9,8 @@
  * session any more (it may be destroyed).
  */
 #define FUSE_USE_VERSION 35
-#include "mvbackupfs/jobtable.h"
+#include "mvbackupfs/fs/jobtable.h"
+#include "mvbackupfs/base/clock.h"
 
 #include <errno.h>
 #include <fuse.h>
@@ -64,14 +65,6 @@ struct jobtable {
 	void *forget_ctx;
 	int closing;		/* jobtable_close ran: no wake-ups, no callbacks (under lock) */
 };
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int jobtable_new(struct jobtable **out)
 {

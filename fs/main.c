@@ -19,11 +19,12 @@
 
 #include <curl/curl.h>
 
-#include "mvbackupfs/config.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/mount.h"
+#include "mvbackupfs/config/config.h"
+#include "mvbackupfs/base/log.h"
+#include "mount.h"
 #include <fuse_lowlevel.h>	/* fuse_parse_cmdline; after mount.h sets FUSE_USE_VERSION */
-#include "mvbackupfs/version.h"
+#include "mvbackupfs/base/version.h"
+#include "mvbackupfs/rpc/milvus_client.h"
 
 struct options {
 	char *config;
@@ -171,19 +172,104 @@ static int fail(const char *fmt, const char *a, const char *b)
 	return 1;
 }
 
+/* Find and load the configuration (-c FILE or the default places) into cfg; *cfg_ok tells
+ * whether cfg needs config_release.  0, or 1 with the reason printed. */
+static int load_config(const char *path, struct config *cfg, int *cfg_ok)
+{
+	struct errmsg e = { { 0 } };
+	char *cfgpath = path ? strdup(path) : config_find_default();
+	int rc, ret = 1;
+
+	if (!cfgpath)
+		return fail("no configuration file: pass -c FILE (or set MVBACKUPFS_CONFIG, or put "
+			    "backup.yaml in ./configs/ or ./)%s%s", "", "");
+	rc = config_init(cfg);
+	if (rc) {
+		fail("cannot initialise the configuration: %s%s", strerror(-rc), "");
+		goto out;
+	}
+	*cfg_ok = 1;
+	rc = config_load(cfg, cfgpath, &e);
+	if (rc) {
+		fail("%s%s", errmsg_str(&e, rc), "");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(cfgpath);
+	return ret;
+}
+
+/* --print-config: the resolved values, secrets masked; the exit status. */
+static int print_config(const struct config *cfg)
+{
+	struct buf b = BUF_INIT(1u << 20);
+
+	config_dump(cfg, &b);
+	fputs(b.p ? b.p : "", stdout);
+	buf_release(&b);
+	return 0;
+}
+
+/* Open the backup store and check it answers.  Nothing of it is kept: no thread or connection
+ * may survive into the daemon's fork. */
+static int check_storage(const struct config *cfg, struct errmsg *e)
+{
+	struct objstore *probe = NULL;
+	int rc = config_open_store(cfg, &cfg->backup_storage, &probe, e);
+
+	if (!rc)
+		rc = objstore_check(probe, e);
+	objstore_free(probe);
+	return rc;
+}
+
+/* 0 when `mp` names a directory, else 1 with the reason printed. */
+static int check_mountpoint(const char *mp, const char *argv0)
+{
+	struct stat st;
+
+	if (!mp) {
+		fprintf(stderr, "mvbackupfs: no mount point given\n");
+		usage(argv0);
+		return 1;
+	}
+	if (stat(mp, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fail("mount point '%s' is not a directory%s", mp, "");
+	return 0;
+}
+
+/* Run the FUSE loop until unmount or a signal; the exit status. */
+static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *cl)
+{
+	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
+	int rc;
+
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		return 1;
+	if (cl->singlethread)
+		rc = fuse_loop(fuse);
+	else
+		rc = fuse_loop_mt(fuse, &loop);
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	/* libfuse (3.12 on) returns the signal that ended the loop (SIGTERM, SIGINT, SIGHUP):
+	 * being asked to stop is a clean exit; only a negative value is an error */
+	if (rc > 0)
+		log_info("stopping on signal %d", rc);
+	log_info("unmounted %s", cl->mountpoint);
+	return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cl = { 0 };
-	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
 	struct options o = { 0 };
 	struct config cfg;
 	struct errmsg e = { { 0 } };
-	struct mvbfs m = { 0 };
-	struct objstore *probe = NULL;
+	struct mvbfs *m = NULL;
 	struct fuse *fuse = NULL;
 	struct stat st;
-	char *cfgpath = NULL;
 	int rc, ret = 1, cfg_ok = 0, mounted = 0, log_fd = -1;
 
 	no_core_dumps();
@@ -217,49 +303,18 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 
-	cfgpath = o.config ? strdup(o.config) : config_find_default();
-	if (!cfgpath) {
-		ret = fail("no configuration file: pass -c FILE (or set MVBACKUPFS_CONFIG, or put "
-			   "backup.yaml in ./configs/ or ./)%s%s", "", "");
+	if (load_config(o.config, &cfg, &cfg_ok))
 		goto out;
-	}
-	rc = config_init(&cfg);
-	if (rc) {
-		ret = fail("cannot initialise the configuration: %s%s", strerror(-rc), "");
-		goto out;
-	}
-	cfg_ok = 1;
-	rc = config_load(&cfg, cfgpath, &e);
-	if (rc) {
-		ret = fail("%s%s", errmsg_str(&e, rc), "");
-		goto out;
-	}
 	if (o.print_config) {
-		struct buf b = BUF_INIT(1u << 20);
-
-		config_dump(&cfg, &b);
-		fputs(b.p ? b.p : "", stdout);
-		buf_release(&b);
-		ret = 0;
+		ret = print_config(&cfg);
 		goto out;
 	}
-	if (!cl.mountpoint) {
-		fprintf(stderr, "mvbackupfs: no mount point given\n");
-		usage(argv[0]);
+	if (check_mountpoint(cl.mountpoint, argv[0]))
 		goto out;
-	}
-	if (stat(cl.mountpoint, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ret = fail("mount point '%s' is not a directory%s", cl.mountpoint, "");
-		goto out;
-	}
 
 	/* spec §2: check storage before mounting; one clear line, exit 1, nothing mounted */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = config_open_store(&cfg, &cfg.backup_storage, &probe, &e);
-	if (!rc)
-		rc = objstore_check(probe, &e);
-	objstore_free(probe);	/* no threads or connections survive into the daemon's fork */
-	probe = NULL;
+	rc = check_storage(&cfg, &e);
 	if (rc) {
 		ret = fail("%s%s", errmsg_str(&e, rc), "");
 		goto out;
@@ -283,10 +338,15 @@ int main(int argc, char *argv[])
 	milvus_warn_if_down(&cfg);
 	shared_root_warn(&cfg);
 
+	m = mvbfs_new();
+	if (!m) {
+		ret = fail("%s%s", strerror(ENOMEM), "");
+		goto out;
+	}
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=mvbackupfs");
 	fuse_opt_add_arg(&args, "-osubtype=mvbackupfs");
-	fuse = fuse_new(&args, mvbfs_operations(), sizeof(struct fuse_operations), &m);
+	fuse = fuse_new(&args, mvbfs_operations(), sizeof(struct fuse_operations), m);
 	if (!fuse)
 		goto out;
 	if (fuse_mount(fuse, cl.mountpoint) != 0) {
@@ -307,26 +367,14 @@ int main(int argc, char *argv[])
 		log_setup(cl.foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG,
 			  cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	}
-	rc = mvbfs_start(&m, &cfg, o.read_only, &e);
+	rc = mvbfs_start(m, &cfg, o.read_only, &e);
 	if (rc) {
 		log_err("%s", errmsg_str(&e, rc));
 		goto out;
 	}
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
-		goto out;
-	log_info("mounted %s/%s on %s%s", objstore_name(m.store), cfg.backup_storage.root_path,
+	log_info("mounted %s/%s on %s%s", mvbfs_store_name(m), cfg.backup_storage.root_path,
 		 cl.mountpoint, o.read_only ? " (read-only)" : "");
-	if (cl.singlethread)
-		rc = fuse_loop(fuse);
-	else
-		rc = fuse_loop_mt(fuse, &loop);
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
-	/* libfuse (3.12 on) returns the signal that ended the loop (SIGTERM, SIGINT, SIGHUP):
-	 * being asked to stop is a clean exit; only a negative value is an error */
-	ret = rc < 0 ? 1 : 0;
-	if (rc > 0)
-		log_info("stopping on signal %d", rc);
-	log_info("unmounted %s", cl.mountpoint);
+	ret = serve(fuse, &cl);
 out:
 	/*
 	 * Shutdown order (bug 6): job threads may still run (a snapshot at SIGTERM) and wake
@@ -334,17 +382,19 @@ out:
 	 * the session is whole; unmount (the mountpoint goes at once, the jobs wind down
 	 * meanwhile); wait for the jobs and free the mount; only then destroy the session.
 	 */
-	mvbfs_close(&m);
+	if (m)
+		mvbfs_close(m);
 	if (mounted)
 		fuse_unmount(fuse);
-	mvbfs_stop(&m);
+	if (m)
+		mvbfs_stop(m);
+	mvbfs_free(m);
 	if (fuse)
 		fuse_destroy(fuse);
 	if (cfg_ok)
 		config_release(&cfg);
 	if (log_fd >= 0)
 		close(log_fd);
-	free(cfgpath);
 	free(cl.mountpoint);
 	free(o.config);
 	free(o.log);

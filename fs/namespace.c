@@ -2,13 +2,11 @@
  * namespace.c - the mount's view of the backup root, built from listings and cached
  * (see namespace.h; spec §3, §5.1).
  *
- * Locking: `ns->lock` guards the root listing (backup table, stray files, its timestamp)
- * and every backup's reference count; each backup's own `lock` guards its tree and summary
- * and is held across that backup's listing and meta reads, so two threads never list the
- * same backup twice.  Lock order: ns->refresh -> ns->lock; backup->lock is never taken
- * while holding ns->lock.
+ * This file holds the root (listing, the backup table, stray objects) and each backup's
+ * lifecycle (reference, tree listing, commit check, meta resolution); a backup's tree is
+ * ns_tree.c's, the summaries behind .info are ns_summary.c's.  Locking: see ns_internal.h.
  */
-#include "mvbackupfs/namespace.h"
+#include "ns_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,73 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/backup_read.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/meta.h"
-#include "mvbackupfs/sidecar.h"
-
-/* A file or directory inside a backup.  Children are kept sorted by name. */
-struct node {
-	char *name;
-	int is_dir;
-	uint64_t size;
-	int64_t mtime;
-	struct node *kids;
-	size_t nkids, capkids;
-};
-
-struct backup {
-	char *name;
-	int refs;		/* guarded by ns->lock */
-	pthread_mutex_t lock;	/* guards every field below */
-	struct node tree;	/* root of the backup's tree (a directory) */
-	int tree_valid;
-	int64_t tree_at_ms;
-	uint64_t tree_objects;
-	uint64_t tree_bytes;
-	int has_full_meta;	/* meta/full_meta.json was in the last listing */
-	uint64_t commit_size;	/* its size and ETag then: a HEAD compares them */
-	char commit_etag[72];
-	int64_t checked_at_ms;	/* when a committed backup's commit object was last seen */
-	atomic_int pinned;	/* ns_pin: serve the cached tree as it is, never re-list, and
-				 * keep the backup in the root table even when no longer listed
-				 * (read without b->lock: root_refresh holds ns->lock) */
-	int resolved;		/* sum is valid */
-	int64_t sum_at_ms;
-	struct ns_summary sum;
-};
-
-struct rootfile {
-	char *name;
-	uint64_t size;
-	int64_t mtime;
-};
-
-struct ns {
-	struct objstore *store;
-	char *prefix;			/* "backup/" or "" */
-	char *milvus_root;		/* Milvus's rootPath in this bucket, or NULL */
-	struct ns_config cfg;
-	pthread_mutex_t refresh;	/* serialises root re-listings (held across the I/O) */
-	pthread_mutex_t lock;		/* guards the fields below and every backup's refs */
-	struct backup **backups;	/* sorted by name */
-	size_t nbackups;
-	struct rootfile *files;		/* stray objects at the root, sorted by name */
-	size_t nfiles;
-	int root_valid;
-	uint64_t root_gen;		/* bumped by ns_invalidate: a listing started before is stale */
-	int64_t root_at_ms;
-	int64_t root_mtime;		/* shown as the mtime of backup dirs not yet listed */
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/clock.h"
 
 const char *ns_state_name(enum ns_state st)
 {
@@ -106,32 +43,6 @@ const char *ns_state_name(enum ns_state st)
 	}
 }
 
-/* ------------------------------------------------------------------ summaries */
-
-void ns_summary_release(struct ns_summary *s)
-{
-	size_t i;
-
-	free(s->name);
-	free(s->reason);
-	free(s->format);
-	free(s->milvus_version);
-	free(s->backup_id);
-	for (i = 0; i < s->ndatabases; i++)
-		free(s->databases[i]);
-	free(s->databases);
-	for (i = 0; i < s->ncollections; i++) {
-		struct ns_collection *c = &s->collections[i];
-
-		free(c->db);
-		free(c->name);
-		free(c->indexes);
-		free(c->load_state);
-	}
-	free(s->collections);
-	memset(s, 0, sizeof(*s));
-}
-
 /* The TYPE column (issue 9): what the sidecar says made the backup. */
 static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
 {
@@ -147,280 +58,6 @@ static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
 	default:
 		return "external";
 	}
-}
-
-static char *xstrdup(const char *s)
-{
-	return strdup(s ? s : "");
-}
-
-static int summary_copy(struct ns_summary *dst, const struct ns_summary *src)
-{
-	size_t i;
-
-	*dst = *src;
-	dst->name = xstrdup(src->name);
-	dst->reason = xstrdup(src->reason);
-	dst->format = xstrdup(src->format);
-	dst->milvus_version = xstrdup(src->milvus_version);
-	dst->backup_id = xstrdup(src->backup_id);
-	dst->databases = calloc(src->ndatabases + 1, sizeof(char *));
-	dst->collections = calloc(src->ncollections + 1, sizeof(struct ns_collection));
-	if (!dst->databases || !dst->collections)
-		goto oom;
-	for (i = 0; i < src->ndatabases; i++)
-		dst->databases[i] = xstrdup(src->databases[i]);
-	for (i = 0; i < src->ncollections; i++) {
-		struct ns_collection *d = &dst->collections[i];
-		const struct ns_collection *c = &src->collections[i];
-
-		*d = *c;
-		d->db = xstrdup(c->db);
-		d->name = xstrdup(c->name);
-		d->indexes = xstrdup(c->indexes);
-		d->load_state = xstrdup(c->load_state);
-	}
-	return 0;
-oom:
-	dst->ndatabases = 0;
-	dst->ncollections = 0;
-	ns_summary_release(dst);
-	return -ENOMEM;
-}
-
-/* "backup_2026_08_20_02_00_00_123456789" (milvus-backup's default name) -> Unix seconds. */
-static int64_t time_from_name(const char *name)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, s;
-
-	if (sscanf(name, "backup_%4d_%2d_%2d_%2d_%2d_%2d", &y, &mo, &d, &h, &mi, &s) != 6)
-		return 0;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return (int64_t)timegm(&tm);
-}
-
-static int add_database(struct ns_summary *s, const char *db)
-{
-	char **v;
-	size_t i;
-
-	for (i = 0; i < s->ndatabases; i++)
-		if (!strcmp(s->databases[i], db))
-			return 0;
-	v = realloc(s->databases, (s->ndatabases + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->databases = v;
-	v[s->ndatabases] = strdup(db);
-	if (!v[s->ndatabases])
-		return -ENOMEM;
-	s->ndatabases++;
-	return 0;
-}
-
-/* Index list for the table: "name(TYPE)" joined with ", ". */
-static char *index_list(const struct meta_collection *c)
-{
-	struct buf b = BUF_INIT(4096);
-	size_t i;
-
-	for (i = 0; i < c->nindexes; i++) {
-		const struct meta_index *x = &c->indexes[i];
-
-		buf_addf(&b, "%s%s", i ? ", " : "", x->index_name && *x->index_name ? x->index_name : x->field_name);
-		if (x->index_type && *x->index_type)
-			buf_addf(&b, "(%s)", x->index_type);
-	}
-	return buf_detach(&b, NULL);
-}
-
-/* Fill `s` from a parsed, complete backup (milvus-backup-format.md §2.5). */
-static int summary_from_meta(struct ns_summary *s, const struct meta_backup *m)
-{
-	size_t i, p;
-	int rc;
-
-	s->format = xstrdup(m->format && *m->format ? m->format : "binlog");
-	s->milvus_version = xstrdup(m->milvus_version);
-	s->backup_id = xstrdup(m->id);
-	s->size = meta_backup_size(m);
-	s->created = meta_backup_time(m);
-	for (i = 0; i < m->ndatabases; i++) {
-		rc = add_database(s, m->databases[i].db_name);
-		if (rc)
-			return rc;
-	}
-	s->collections = calloc(m->ncollections + 1, sizeof(*s->collections));
-	if (!s->collections)
-		return -ENOMEM;
-	for (i = 0; i < m->ncollections; i++) {
-		const struct meta_collection *c = &m->collections[i];
-		struct ns_collection *d = &s->collections[s->ncollections++];
-
-		d->db = xstrdup(c->db_name && *c->db_name ? c->db_name : "default");
-		d->name = xstrdup(c->collection_name);
-		d->id = c->collection_id;
-		d->partitions = c->npartitions;
-		d->segments = meta_collection_segments(c);
-		d->l0_segments = c->nl0_segments;
-		for (p = 0; p < c->npartitions; p++) {
-			size_t g;
-
-			for (g = 0; g < c->partitions[p].nsegments; g++)
-				if (c->partitions[p].segments[g].is_l0)
-					d->l0_segments++;
-		}
-		d->entities = meta_collection_entities(c);
-		d->size = meta_collection_size(c);
-		d->indexes = index_list(c);
-		d->load_state = xstrdup(c->load_state);
-		s->entities = meta_sat_add(s->entities, d->entities);	/* crafted meta: no overflow */
-		rc = add_database(s, d->db);
-		if (rc)
-			return rc;
-		if (!d->db || !d->name || !d->indexes || !d->load_state)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ trees */
-
-static void node_release(struct node *n)
-{
-	size_t i;
-
-	for (i = 0; i < n->nkids; i++)
-		node_release(&n->kids[i]);
-	free(n->kids);
-	free(n->name);
-	memset(n, 0, sizeof(*n));
-}
-
-static struct node *node_child(struct node *dir, const char *name, size_t len)
-{
-	size_t i;
-
-	/* Keys arrive sorted, so the child we want is nearly always the last one added. */
-	for (i = dir->nkids; i-- > 0;)
-		if (strlen(dir->kids[i].name) == len && !memcmp(dir->kids[i].name, name, len))
-			return &dir->kids[i];
-	return NULL;
-}
-
-static struct node *node_add(struct node *dir, const char *name, size_t len, int is_dir)
-{
-	struct node *k;
-
-	if (ARRAY_GROW(dir->kids, dir->nkids, dir->capkids, 4))
-		return NULL;
-	k = &dir->kids[dir->nkids];
-	memset(k, 0, sizeof(*k));
-	k->name = strndup(name, len);
-	if (!k->name)
-		return NULL;
-	k->is_dir = is_dir;
-	dir->nkids++;
-	return k;
-}
-
-/* Insert "a/b/c" (relative to the backup) into the tree.  A trailing '/' is a directory
- * marker object: it creates the directory and no file. */
-static int tree_insert(struct node *root, const char *rel, const struct obj_entry *e)
-{
-	struct node *dir = root;
-	const char *p = rel;
-
-	for (;;) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		struct node *k;
-
-		if (len == 0) {
-			if (!slash)
-				return 0;	/* marker object "dir/" */
-			p = slash + 1;		/* "a//b": skip empty element */
-			continue;
-		}
-		k = node_child(dir, p, len);
-		if (k && k->is_dir != (slash != NULL)) {
-			/* "x" both a file and a directory: S3 allows it, a tree does not.
-			 * The directory wins; the object stays readable through others' tools. */
-			if (!slash)
-				return 0;
-			k->is_dir = 1;
-			k->size = 0;
-		}
-		if (!k) {
-			k = node_add(dir, p, len, slash != NULL);
-			if (!k)
-				return -ENOMEM;
-		}
-		if (e->mtime > k->mtime)
-			k->mtime = e->mtime;
-		if (!slash) {
-			k->size = e->size;
-			return 0;
-		}
-		dir = k;
-		p = slash + 1;
-	}
-}
-
-static int node_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct node *)a)->name, ((const struct node *)b)->name);
-}
-
-static void tree_sort(struct node *n)
-{
-	size_t i;
-
-	if (n->nkids == 0)
-		return;	/* kids is NULL then, and qsort's first argument must not be */
-	qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
-	for (i = 0; i < n->nkids; i++)
-		if (n->kids[i].is_dir)
-			tree_sort(&n->kids[i]);
-}
-
-static const struct node *tree_find(const struct node *n, const char *path)
-{
-	while (*path) {
-		const char *slash = strchr(path, '/');
-		size_t len = slash ? (size_t)(slash - path) : strlen(path);
-		size_t lo = 0, hi = n->nkids;
-		const struct node *found = NULL;
-
-		if (!n->is_dir)
-			return NULL;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			int c = strncmp(n->kids[mid].name, path, len);
-
-			if (c == 0 && n->kids[mid].name[len] != '\0')
-				c = 1;
-			if (c == 0) {
-				found = &n->kids[mid];
-				break;
-			}
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (!found)
-			return NULL;
-		n = found;
-		path = slash ? slash + 1 : path + len;
-	}
-	return n;
 }
 
 /* ------------------------------------------------------------------ backups */
@@ -451,7 +88,7 @@ static void backup_destroy(struct backup *b)
 	free(b);
 }
 
-static void backup_put(struct ns *n, struct backup *b)
+void backup_put(struct ns *n, struct backup *b)
 {
 	int last;
 
@@ -483,14 +120,14 @@ static void backup_revalidate(struct ns *n, struct backup *b)
 	int rc;
 
 	if (!backup_committed(b) || atomic_load(&b->pinned) ||
-	    now_ms() - b->checked_at_ms < n->cfg.ttl_ms)
+	    mono_ms() - b->checked_at_ms < n->cfg.ttl_ms)
 		return;
 	if (asprintf(&key, "%s%s/meta/full_meta.json", n->prefix, b->name) < 0)
 		return;
 	rc = objstore_head(n->store, key, &e, &err);
 	if (rc == 0 && e.size == b->commit_size &&
 	    (!e.etag[0] || !b->commit_etag[0] || !strcmp(e.etag, b->commit_etag))) {
-		b->checked_at_ms = now_ms();
+		b->checked_at_ms = mono_ms();
 	} else if (rc == 0 || rc == -ENOENT) {
 		log_info("backup '%s': its meta/full_meta.json %s since it was read: reading it "
 			 "again", b->name, rc ? "is gone" : "changed");
@@ -512,7 +149,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 
 	backup_revalidate(n, b);
 	if (b->tree_valid && (atomic_load(&b->pinned) || backup_committed(b) ||
-			      now_ms() - b->tree_at_ms < n->cfg.ttl_ms))
+			      mono_ms() - b->tree_at_ms < n->cfg.ttl_ms))
 		return 0;
 	if (asprintf(&prefix, "%s%s/", n->prefix, b->name) < 0)
 		return -ENOMEM;
@@ -549,7 +186,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	b->tree = fresh;
 	memset(&fresh, 0, sizeof(fresh));
 	b->tree_valid = 1;
-	b->tree_at_ms = now_ms();
+	b->tree_at_ms = mono_ms();
 	b->checked_at_ms = b->tree_at_ms;
 out:
 	node_release(&fresh);
@@ -559,7 +196,7 @@ out:
 }
 
 /* Read the meta and decide the state, if needed.  Called with b->lock held. */
-static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
+int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 {
 	struct backup_read br = { 0 };
 	struct ns_summary s = { 0 };
@@ -568,7 +205,7 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 
 	backup_revalidate(n, b);
 	if (b->resolved && (atomic_load(&b->pinned) || backup_committed(b) ||
-			    now_ms() - b->sum_at_ms < n->cfg.ttl_ms))
+			    mono_ms() - b->sum_at_ms < n->cfg.ttl_ms))
 		return 0;
 	rc = backup_load_tree(n, b, err);
 	if (rc)
@@ -619,7 +256,7 @@ static int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	b->sum = s;
 	memset(&s, 0, sizeof(s));
 	b->resolved = 1;
-	b->sum_at_ms = now_ms();
+	b->sum_at_ms = mono_ms();
 out:
 	ns_summary_release(&s);
 	backup_read_release(&br);
@@ -743,7 +380,54 @@ static int bsearch_name(struct backup **v, size_t nv, const char *name)
 }
 
 /* Re-list the root if the cached listing is older than the TTL (or `force`). */
-static int root_refresh(struct ns *n, int force, struct errmsg *err)
+/* A pinned backup (being removed by rm -rf) stays in the new table nb[0..*nnb) until
+ * unpinned, listed or not.  Called with n->lock held; 0 or -ENOMEM. */
+static int keep_pinned_locked(struct ns *n, struct backup ***nbp, size_t *nnb)
+{
+	struct backup **nb = realloc(*nbp, (*nnb + n->nbackups + 1) * sizeof(*nb));
+
+	if (!nb)
+		return -ENOMEM;
+	*nbp = nb;
+	for (size_t i = 0; i < n->nbackups; i++) {
+		struct backup *old = n->backups[i];
+		size_t k;
+
+		if (!atomic_load(&old->pinned))
+			continue;
+		for (k = 0; k < *nnb && nb[k] != old; k++)
+			;
+		if (k < *nnb)
+			continue;
+		old->refs++;
+		nb[(*nnb)++] = old;
+	}
+	return 0;
+}
+
+/* The stray objects of a root listing into nf (*nnf of them); a key equal to a backup's name
+ * ("x" beside "x/") is left out: the directory wins.  0 or -ENOMEM. */
+static int root_files(const struct obj_listing *l, size_t plen, struct backup **nb, size_t nnb,
+		      struct rootfile *nf, size_t *nnf)
+{
+	for (size_t i = 0; i < l->nobjs; i++) {
+		const char *name = l->objs[i].key + plen;
+
+		if (!*name || name[0] == '.')
+			continue;
+		if (nnb && bsearch_name(nb, nnb, name))
+			continue;
+		nf[*nnf].name = strdup(name);
+		if (!nf[*nnf].name)
+			return -ENOMEM;
+		nf[*nnf].size = l->objs[i].size;
+		nf[*nnf].mtime = l->objs[i].mtime;
+		(*nnf)++;
+	}
+	return 0;
+}
+
+int root_refresh(struct ns *n, int force, struct errmsg *err)
 {
 	struct obj_listing l = { 0 };
 	struct backup **nb = NULL;
@@ -754,7 +438,7 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 
 	pthread_mutex_lock(&n->refresh);
 	pthread_mutex_lock(&n->lock);
-	fresh = n->root_valid && !force && now_ms() - n->root_at_ms < n->cfg.ttl_ms;
+	fresh = n->root_valid && !force && mono_ms() - n->root_at_ms < n->cfg.ttl_ms;
 	gen = n->root_gen;
 	pthread_mutex_unlock(&n->lock);
 	if (fresh)
@@ -793,47 +477,12 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 		}
 		nb[nnb++] = b;
 	}
-	/* a pinned backup (being removed by rm -rf) stays until unpinned, listed or not */
-	if (rc == 0) {
-		struct backup **grown = realloc(nb, (nnb + n->nbackups + 1) * sizeof(*nb));
-
-		if (grown)
-			nb = grown;
-		else
-			rc = -ENOMEM;
-	}
-	for (i = 0; rc == 0 && i < n->nbackups; i++) {
-		struct backup *old = n->backups[i];
-		size_t k;
-
-		if (!atomic_load(&old->pinned))
-			continue;
-		for (k = 0; k < nnb && nb[k] != old; k++)
-			;
-		if (k < nnb)
-			continue;
-		old->refs++;
-		nb[nnb++] = old;
-	}
+	if (rc == 0)
+		rc = keep_pinned_locked(n, &nb, &nnb);
 	/* key order is not name order ("a-b/" sorts before "a/"): sort for lookups */
 	qsort(nb, nnb, sizeof(*nb), backup_cmp);
-	for (i = 0; rc == 0 && i < l.nobjs; i++) {
-		const char *name = l.objs[i].key + plen;
-
-		if (!*name || name[0] == '.')
-			continue;
-		/* a key equal to a backup's name ("x" beside "x/"): the directory wins */
-		if (nnb && bsearch_name(nb, nnb, name))
-			continue;
-		nf[nnf].name = strdup(name);
-		if (!nf[nnf].name) {
-			rc = -ENOMEM;
-			break;
-		}
-		nf[nnf].size = l.objs[i].size;
-		nf[nnf].mtime = l.objs[i].mtime;
-		nnf++;
-	}
+	if (rc == 0)
+		rc = root_files(&l, plen, nb, nnb, nf, &nnf);
 	if (rc == 0) {
 		struct backup **old = n->backups;
 		size_t nold = n->nbackups;
@@ -847,7 +496,7 @@ static int root_refresh(struct ns *n, int force, struct errmsg *err)
 		nf = NULL;
 		/* an invalidation during our listing makes it stale: use it once, re-list next time */
 		n->root_valid = gen == n->root_gen;
-		n->root_at_ms = now_ms();
+		n->root_at_ms = mono_ms();
 		n->root_mtime = time(NULL);
 		pthread_mutex_unlock(&n->lock);
 		for (i = 0; i < nold; i++)
@@ -872,19 +521,28 @@ out:
 	return rc;
 }
 
+/* A reference to backup `name` as the table has it now (no listing); NULL if absent. */
+static struct backup *backup_ref(struct ns *n, const char *name)
+{
+	struct backup *b;
+
+	pthread_mutex_lock(&n->lock);
+	b = find_backup_locked(n, name);
+	if (b)
+		b->refs++;
+	pthread_mutex_unlock(&n->lock);
+	return b;
+}
+
 /* Take a reference to backup `name`, refreshing the root listing if stale.  NULL if absent. */
-static struct backup *backup_get(struct ns *n, const char *name, int *rc, struct errmsg *err)
+struct backup *backup_get(struct ns *n, const char *name, int *rc, struct errmsg *err)
 {
 	struct backup *b;
 
 	*rc = root_refresh(n, 0, err);
 	if (*rc)
 		return NULL;
-	pthread_mutex_lock(&n->lock);
-	b = find_backup_locked(n, name);
-	if (b)
-		b->refs++;
-	pthread_mutex_unlock(&n->lock);
+	b = backup_ref(n, name);
 	if (!b)
 		*rc = -ENOENT;
 	return b;
@@ -1110,133 +768,10 @@ unlock:
 	return rc;
 }
 
-int ns_backup_summary(struct ns *n, const char *name, struct ns_summary *out,
-		      struct errmsg *err)
-{
-	struct backup *b;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	b = backup_get(n, name, &rc, err);
-	if (!b)
-		return rc;
-	pthread_mutex_lock(&b->lock);
-	rc = backup_resolve(n, b, err);
-	if (!rc)
-		rc = summary_copy(out, &b->sum);
-	pthread_mutex_unlock(&b->lock);
-	backup_put(n, b);
-	return rc;
-}
-
-struct resolve_work {
-	struct ns *n;
-	struct backup **v;
-	size_t nv;
-	size_t next;			/* guarded by lock */
-	pthread_mutex_t lock;
-};
-
-static void *resolve_worker(void *arg)
-{
-	struct resolve_work *w = arg;
-
-	for (;;) {
-		struct backup *b;
-		struct errmsg e = { { 0 } };	/* ENOMEM paths set no sentence */
-		size_t i;
-		int rc;
-
-		pthread_mutex_lock(&w->lock);
-		i = w->next++;
-		pthread_mutex_unlock(&w->lock);
-		if (i >= w->nv)
-			return NULL;
-		b = w->v[i];
-		pthread_mutex_lock(&b->lock);
-		rc = backup_resolve(w->n, b, &e);
-		if (rc)
-			log_warn("cannot read backup '%s': %s", b->name, errmsg_str(&e, rc));
-		pthread_mutex_unlock(&b->lock);
-	}
-}
-
-int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struct errmsg *err)
-{
-	struct resolve_work w = { 0 };
-	pthread_t th[64];
-	size_t i, nth, done = 0;
-	struct ns_summary *v;
-	int rc;
-
-	*out = NULL;
-	*count = 0;
-	rc = root_refresh(n, 0, err);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&n->lock);
-	w.v = calloc(n->nbackups + 1, sizeof(*w.v));
-	if (!w.v) {
-		pthread_mutex_unlock(&n->lock);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n->nbackups; i++) {
-		w.v[i] = n->backups[i];
-		w.v[i]->refs++;
-	}
-	w.nv = n->nbackups;
-	pthread_mutex_unlock(&n->lock);
-	w.n = n;
-	pthread_mutex_init(&w.lock, NULL);
-	nth = (size_t)n->cfg.resolve_parallel;
-	if (nth > 64)
-		nth = 64;
-	if (nth > w.nv)
-		nth = w.nv;
-	for (i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, resolve_worker, &w))
-			break;
-	nth = i;
-	resolve_worker(&w);	/* the caller works too (and alone if no thread started) */
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&w.lock);
-
-	v = calloc(w.nv + 1, sizeof(*v));
-	for (i = 0; i < w.nv; i++) {
-		struct backup *b = w.v[i];
-
-		pthread_mutex_lock(&b->lock);
-		if (v && b->resolved) {
-			if (summary_copy(&v[done], &b->sum) == 0)
-				done++;
-		} else if (v) {
-			/* could not be read (logged above): still a row, state unknown */
-			v[done].name = strdup(b->name);
-			v[done].state = NS_STATE_UNKNOWN;
-			if (v[done].name)
-				done++;
-		}
-		pthread_mutex_unlock(&b->lock);
-		backup_put(n, b);
-	}
-	free(w.v);
-	if (!v)
-		return -ENOMEM;
-	*out = v;
-	*count = done;
-	return 0;
-}
-
 void ns_pin(struct ns *n, const char *name)
 {
-	struct backup *b;
+	struct backup *b = backup_ref(n, name);
 
-	pthread_mutex_lock(&n->lock);
-	b = find_backup_locked(n, name);
-	if (b)
-		b->refs++;
-	pthread_mutex_unlock(&n->lock);
 	if (!b)
 		return;
 	atomic_store(&b->pinned, 1);
@@ -1248,6 +783,16 @@ void ns_root_stale(struct ns *n)
 	pthread_mutex_lock(&n->lock);
 	n->root_valid = 0;	/* re-listed at the next use; a listing in flight still counts */
 	pthread_mutex_unlock(&n->lock);
+}
+
+uint64_t ns_generation(struct ns *n)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&n->lock);
+	g = n->root_gen;
+	pthread_mutex_unlock(&n->lock);
+	return g;
 }
 
 void ns_invalidate(struct ns *n, const char *name)

@@ -2,7 +2,8 @@
  * restore_ctl.c - `NAME/.restore` (restore_ctl.h): check a command completely, synchronously,
  * then start the restore job (milvus/restore.c) and remember the command for reads.
  */
-#include "mvbackupfs/restore_ctl.h"
+#include "mvbackupfs/fs/restore_ctl.h"
+#include "mvbfs.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,11 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mvbackupfs/backup_read.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/mount.h"
-#include "mvbackupfs/restore.h"
-#include "mvbackupfs/restore_cmd.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/jobs/restore.h"
+#include "mvbackupfs/jobs/restore_cmd.h"
 
 struct restore_ctl {
 	pthread_mutex_t lock;		/* guards v, n */

@@ -1,7 +1,7 @@
 /*
  * vfiles.c - text of the virtual files .info, .info.json and .status (see vfiles.h).
  */
-#include "mvbackupfs/vfiles.h"
+#include "mvbackupfs/fs/vfiles.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mvbackupfs/err.h"
-#include "mvbackupfs/timefmt.h"
+#include "mvbackupfs/base/err.h"
+#include "mvbackupfs/base/timefmt.h"
 
 /*
  * Append one printf-style line and make what it appended safe (text_sanitize), except its

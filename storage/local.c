@@ -13,8 +13,11 @@
  * objstore_abort_uploads removes them (and stray temporary files) under a prefix.
  *
  * The store holds no mutable state besides the base descriptor, so it needs no lock.
+ * Listings are local_list.c's, multipart uploads local_mpu.c's.
  */
-#include "mvbackupfs/local.h"
+#include "local_internal.h"
+
+#include "mvbackupfs/base/rand.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,36 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Names reserved for the store's own use: never valid key elements, never listed. */
-#define RESERVED_PREFIX ".mvbackupfs-"
-#define MPU_DIR ".mvbackupfs-mpu"
-#define TMP_PREFIX ".mvbackupfs-tmp."
-
-#define LIST_DEFAULT_MAX 1000
-#define WALK_MAX_DEPTH 256
-
-struct local_store {
-	struct objstore base;	/* must be first */
-	char *dir;		/* absolute path of the base directory, no trailing '/' */
-	int dirfd;		/* the base directory, O_DIRECTORY */
-};
-
 static const struct objstore_ops local_ops;
 
-static struct local_store *to_local(struct objstore *s)
-{
-	return (struct local_store *)s;
-}
 
 /* ---- keys ---- */
 
 /* 0 when `key` is a usable object key: not empty, relative, no empty, ".", ".." or reserved
  * elements, not ending in '/'. */
-static int key_check(const char *key)
+int local_key_check(const char *key)
 {
 	const char *p = key, *e;
 	size_t n;
@@ -75,7 +59,7 @@ static int key_check(const char *key)
 	}
 }
 
-static int bad_key(struct errmsg *err, const char *what, const char *key)
+int local_bad_key(struct errmsg *err, const char *what, const char *key)
 {
 	return errmsg_set(err, -EINVAL,
 			  "cannot %s '%s': invalid key for a local store (empty, absolute, "
@@ -84,7 +68,7 @@ static int bad_key(struct errmsg *err, const char *what, const char *key)
 }
 
 /* The directory part of `key` ("a/b" for "a/b/c", "." for "c"), in `out`. */
-static void key_parent(const char *key, char *out, size_t outsz)
+void local_key_parent(const char *key, char *out, size_t outsz)
 {
 	const char *slash = strrchr(key, '/');
 
@@ -97,7 +81,7 @@ static void key_parent(const char *key, char *out, size_t outsz)
 /* ---- small file helpers ---- */
 
 /* Create every directory of the relative path `dir` below `dirfd` ("." is a no-op). */
-static int mkdir_p(int dirfd, const char *dir)
+int local_mkdir_p(int dirfd, const char *dir)
 {
 	char path[PATH_MAX];
 	char *p;
@@ -121,18 +105,17 @@ static int mkdir_p(int dirfd, const char *dir)
 }
 
 /* Open a fresh temporary file in `dir` (relative to dirfd); its relative path goes to tmp. */
-static int tmp_open(int dirfd, const char *dir, char *tmp, size_t tmpsz)
+int local_tmp_open(int dirfd, const char *dir, char *tmp, size_t tmpsz)
 {
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		unsigned char r[8];
+		char r[17];
 		int fd;
 
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (rand_hex(r, 8))
 			return -EIO;
-		snprintf(tmp, tmpsz, "%s/" TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", dir,
-			 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+		snprintf(tmp, tmpsz, "%s/" TMP_PREFIX "%s", dir, r);
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0)
 			return fd;
@@ -142,7 +125,7 @@ static int tmp_open(int dirfd, const char *dir, char *tmp, size_t tmpsz)
 	return -EEXIST;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int local_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -163,7 +146,7 @@ static int write_all(int fd, const void *data, size_t len)
 /* Copy `len` bytes of `in` at `off` to the end of `out`: copy_file_range(2) (reflinks or
  * in-kernel copies), falling back to pread/write across filesystems.  -ENODATA when `in`
  * ends early. */
-static int copy_range(int in, uint64_t off, uint64_t len, int out)
+int local_copy_range(int in, uint64_t off, uint64_t len, int out)
 {
 	int use_cfr = 1;
 	char *bounce = NULL;
@@ -191,7 +174,7 @@ static int copy_range(int in, uint64_t off, uint64_t len, int out)
 				chunk = 1 << 20;
 			n = pread(in, bounce, chunk, (off_t)off);
 			if (n > 0) {
-				rc = write_all(out, bounce, (size_t)n);
+				rc = local_write_all(out, bounce, (size_t)n);
 				if (rc)
 					goto out;
 			}
@@ -214,7 +197,7 @@ out:
 	return rc;
 }
 
-static void fsync_dir(int dirfd, const char *dir)
+void local_fsync_dir(int dirfd, const char *dir)
 {
 	int fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -225,7 +208,7 @@ static void fsync_dir(int dirfd, const char *dir)
 }
 
 /* A cheap etag: size and modification time, which change whenever the file is rewritten. */
-static void cheap_etag(const struct stat *st, char *out, size_t outsz)
+void local_cheap_etag(const struct stat *st, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%llx-%llx%09lx", (unsigned long long)st->st_size,
 		 (unsigned long long)st->st_mtim.tv_sec, (unsigned long)st->st_mtim.tv_nsec);
@@ -236,20 +219,19 @@ static void cheap_etag(const struct stat *st, char *out, size_t outsz)
  * fsync'ed, then renamed over the key (or linked, when `excl`: -EEXIST if the key exists).
  * A concurrent delete may remove the freshly made parent directories: retried a few times.
  */
-typedef int (*fill_fn)(int fd, void *arg);
 
-static int atomic_write(struct local_store *ls, const char *key, int excl, fill_fn fill,
+int local_atomic_write(struct local_store *ls, const char *key, int excl, fill_fn fill,
 			void *arg, const char *what, struct errmsg *err)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	int fd = -1, rc = 0, tries;
 
-	key_parent(key, dir, sizeof(dir));
+	local_key_parent(key, dir, sizeof(dir));
 	for (tries = 0; tries < 5; tries++) {
-		rc = mkdir_p(ls->dirfd, dir);
+		rc = local_mkdir_p(ls->dirfd, dir);
 		if (rc)
 			break;
-		fd = tmp_open(ls->dirfd, dir, tmp, sizeof(tmp));
+		fd = local_tmp_open(ls->dirfd, dir, tmp, sizeof(tmp));
 		if (fd != -ENOENT)
 			break;
 	}
@@ -290,7 +272,7 @@ static int atomic_write(struct local_store *ls, const char *key, int excl, fill_
 		rc = -errno;
 		goto fail;
 	}
-	fsync_dir(ls->dirfd, dir);
+	local_fsync_dir(ls->dirfd, dir);
 	return 0;
 fail:
 	if (fd >= 0)
@@ -306,7 +288,7 @@ fail:
 }
 
 /* Open a key for reading; -ENOENT when absent or a directory. */
-static int open_key(struct local_store *ls, const char *key, struct stat *st)
+int local_open_key(struct local_store *ls, const char *key, struct stat *st)
 {
 	int fd = openat(ls->dirfd, key, O_RDONLY | O_CLOEXEC);
 
@@ -325,7 +307,7 @@ static int open_key(struct local_store *ls, const char *key, struct stat *st)
 	return fd;
 }
 
-static int read_error(struct local_store *ls, int rc, const char *key, struct errmsg *err)
+int local_read_error(struct local_store *ls, int rc, const char *key, struct errmsg *err)
 {
 	if (rc == -ENOENT)
 		return errmsg_set(err, rc, "cannot read '%s': no such object in '%s'", key,
@@ -351,273 +333,6 @@ static int local_check(struct objstore *s, struct errmsg *err)
 	return 0;
 }
 
-/* ---- listing ---- */
-
-struct item {
-	char *s;		/* key, or common prefix ending in the delimiter */
-	int is_prefix;
-};
-
-struct walk {
-	const char *prefix;
-	size_t plen;
-	const char *delim;	/* NULL or "" = no roll-up */
-	struct item *items;
-	size_t n, cap;
-};
-
-static int walk_add(struct walk *w, const char *s, size_t len, int is_prefix)
-{
-	if (ARRAY_GROW(w->items, w->n, w->cap, 64))
-		return -ENOMEM;
-	w->items[w->n].s = strndup(s, len);
-	if (!w->items[w->n].s)
-		return -ENOMEM;
-	w->items[w->n].is_prefix = is_prefix;
-	w->n++;
-	return 0;
-}
-
-/* Is d_type (or a stat, when the filesystem does not report it) a file, a directory or
- * something else?  Symbolic links to files count as files; links to directories are not
- * followed (no loops). */
-enum ent_kind { ENT_OTHER, ENT_FILE, ENT_DIR };
-
-static enum ent_kind ent_kind(int dfd, const struct dirent *de)
-{
-	struct stat st;
-
-	if (de->d_type == DT_REG)
-		return ENT_FILE;
-	if (de->d_type == DT_DIR)
-		return ENT_DIR;
-	if (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
-		return ENT_OTHER;
-	if (de->d_type == DT_UNKNOWN) {
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
-			return ENT_OTHER;
-		if (S_ISDIR(st.st_mode))
-			return ENT_DIR;
-		if (S_ISREG(st.st_mode))
-			return ENT_FILE;
-		if (!S_ISLNK(st.st_mode))
-			return ENT_OTHER;
-	}
-	if (fstatat(dfd, de->d_name, &st, 0))
-		return ENT_OTHER;
-	return S_ISREG(st.st_mode) ? ENT_FILE : ENT_OTHER;
-}
-
-static int skip_name(const char *name)
-{
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return 1;
-	return !strncmp(name, RESERVED_PREFIX, sizeof(RESERVED_PREFIX) - 1);
-}
-
-/* 1 when the directory `dfd` holds at least one listable object, anywhere below it. */
-static int has_object(int dfd, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int found = 0;
-
-	if (depth > WALK_MAX_DEPTH)
-		return 0;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return 0;
-	}
-	while (!found && (de = readdir(d))) {
-		enum ent_kind k;
-
-		if (skip_name(de->d_name))
-			continue;
-		k = ent_kind(dirfd(d), de);
-		if (k == ENT_FILE) {
-			found = 1;
-		} else if (k == ENT_DIR) {
-			int sub = openat(dirfd(d), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0)
-				found = has_object(sub, depth + 1);
-		}
-	}
-	closedir(d);
-	return found;
-}
-
-/* Walk the directory `dfd` (takes ownership) whose keys start with `rel` ("" or "a/b/"). */
-static int walk_dir(struct walk *w, int dfd, char *rel, size_t rlen, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
-
-	if (depth > WALK_MAX_DEPTH) {
-		close(dfd);
-		return 0;
-	}
-	d = fdopendir(dfd);
-	if (!d) {
-		rc = -errno;
-		close(dfd);
-		return rc;
-	}
-	while (!rc && (errno = 0, de = readdir(d))) {
-		size_t nlen = strlen(de->d_name), klen = rlen + nlen;
-		enum ent_kind k;
-
-		if (skip_name(de->d_name))
-			continue;
-		if (klen + 2 >= PATH_MAX)
-			continue;
-		/* Cheap pruning before any stat: the name must agree with the prefix. */
-		memcpy(rel + rlen, de->d_name, nlen + 1);
-		if (memcmp(rel, w->prefix, klen < w->plen ? klen : w->plen))
-			continue;
-		k = ent_kind(dirfd(d), de);
-		if (k == ENT_FILE) {
-			const char *hit;
-
-			if (klen < w->plen)
-				continue;
-			hit = w->delim && *w->delim ? strstr(rel + w->plen, w->delim) : NULL;
-			if (hit)
-				rc = walk_add(w, rel, (size_t)(hit - rel) + strlen(w->delim), 1);
-			else
-				rc = walk_add(w, rel, klen, 0);
-		} else if (k == ENT_DIR) {
-			const char *hit = NULL;
-			int sub;
-
-			rel[klen] = '/';
-			rel[klen + 1] = '\0';
-			if (memcmp(rel, w->prefix, klen + 1 < w->plen ? klen + 1 : w->plen))
-				continue;
-			/* Everything below "rel/" matches the prefix and has the delimiter inside
-			 * "rel/": one common prefix, if the subtree holds any object at all. */
-			if (klen + 1 >= w->plen && w->delim && *w->delim)
-				hit = strstr(rel + w->plen, w->delim);
-			sub = openat(dirfd(d), de->d_name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				continue;	/* vanished or unreadable: not listable */
-			if (hit) {
-				if (has_object(sub, depth + 1))
-					rc = walk_add(w, rel, (size_t)(hit - rel) + strlen(w->delim),
-						      1);
-			} else {
-				rc = walk_dir(w, sub, rel, klen + 1, depth + 1);
-			}
-		}
-	}
-	if (!rc && errno)
-		rc = -errno;
-	closedir(d);
-	return rc;
-}
-
-static int item_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct item *)a)->s, ((const struct item *)b)->s);
-}
-
-static int local_list_page(struct objstore *s, const char *prefix, const char *delim,
-			   const char *token, size_t max_keys, struct obj_listing *out,
-			   char **next_token, struct errmsg *err)
-{
-	struct local_store *ls = to_local(s);
-	struct walk w = { .prefix = prefix, .plen = strlen(prefix), .delim = delim };
-	char rel[PATH_MAX];
-	size_t i, j, first, nobj = 0, npfx = 0;
-	int dfd, rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!max_keys)
-		max_keys = LIST_DEFAULT_MAX;
-	if (*prefix == '/')
-		return 0;	/* no key starts with '/' */
-	dfd = openat(ls->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		rc = -errno;
-		return errmsg_set(err, rc, "cannot list '%s' in '%s': %s", prefix, ls->dir,
-				  strerror(-rc));
-	}
-	rel[0] = '\0';
-	rc = walk_dir(&w, dfd, rel, 0, 0);
-	if (rc) {
-		errmsg_set(err, rc, "cannot list '%s' in '%s': %s", prefix, ls->dir,
-			   strerror(-rc));
-		goto out;
-	}
-	/* Nothing matched: w.items is NULL, and qsort's pointer is declared nonnull. */
-	if (w.n)
-		qsort(w.items, w.n, sizeof(*w.items), item_cmp);
-	/* Drop duplicate common prefixes (several files rolling up into one). */
-	for (i = j = 0; i < w.n; i++) {
-		if (j && !strcmp(w.items[j - 1].s, w.items[i].s)) {
-			free(w.items[i].s);
-			continue;
-		}
-		w.items[j++] = w.items[i];
-	}
-	w.n = j;
-	/* Start after the token (the last key or prefix of the previous page). */
-	for (first = 0; token && first < w.n && strcmp(w.items[first].s, token) <= 0; first++)
-		;
-	for (i = first; i < w.n && i - first < max_keys; i++) {
-		if (w.items[i].is_prefix)
-			npfx++;
-		else
-			nobj++;
-	}
-	out->objs = nobj ? calloc(nobj, sizeof(*out->objs)) : NULL;
-	out->prefixes = npfx ? calloc(npfx, sizeof(*out->prefixes)) : NULL;
-	if ((nobj && !out->objs) || (npfx && !out->prefixes)) {
-		rc = errmsg_set(err, -ENOMEM, "cannot list '%s': out of memory", prefix);
-		goto out;
-	}
-	if (w.n - first > max_keys) {
-		*next_token = strdup(w.items[first + max_keys - 1].s);
-		if (!*next_token) {
-			rc = errmsg_set(err, -ENOMEM, "cannot list '%s': out of memory", prefix);
-			goto out;
-		}
-	}
-	for (i = first; i < w.n && i - first < max_keys; i++) {
-		struct item *it = &w.items[i];
-
-		if (it->is_prefix) {
-			out->prefixes[out->nprefixes++] = it->s;
-		} else {
-			struct obj_entry *e = &out->objs[out->nobjs];
-			struct stat st;
-
-			/* A key deleted since the walk is simply not listed. */
-			if (fstatat(ls->dirfd, it->s, &st, 0) || !S_ISREG(st.st_mode)) {
-				free(it->s);
-			} else {
-				e->key = it->s;
-				e->size = (uint64_t)st.st_size;
-				e->mtime = (int64_t)st.st_mtim.tv_sec;
-				cheap_etag(&st, e->etag, sizeof(e->etag));
-				out->nobjs++;
-			}
-		}
-		it->s = NULL;
-	}
-out:
-	for (i = 0; i < w.n; i++)
-		free(w.items[i].s);
-	free(w.items);
-	if (rc)
-		obj_listing_release(out);
-	return rc;
-}
-
 /* ---- head / get ---- */
 
 static int local_head(struct objstore *s, const char *key, struct obj_entry *out,
@@ -626,21 +341,21 @@ static int local_head(struct objstore *s, const char *key, struct obj_entry *out
 	struct local_store *ls = to_local(s);
 	struct stat st;
 
-	if (key_check(key))
-		return bad_key(err, "read", key);
+	if (local_key_check(key))
+		return local_bad_key(err, "read", key);
 	if (fstatat(ls->dirfd, key, &st, 0)) {
 		int rc = errno == ENOTDIR ? -ENOENT : -errno;
 
-		return read_error(ls, rc, key, err);
+		return local_read_error(ls, rc, key, err);
 	}
 	if (!S_ISREG(st.st_mode))
-		return read_error(ls, -ENOENT, key, err);
+		return local_read_error(ls, -ENOENT, key, err);
 	out->key = strdup(key);
 	if (!out->key)
 		return errmsg_set(err, -ENOMEM, "cannot read '%s': out of memory", key);
 	out->size = (uint64_t)st.st_size;
 	out->mtime = (int64_t)st.st_mtim.tv_sec;
-	cheap_etag(&st, out->etag, sizeof(out->etag));
+	local_cheap_etag(&st, out->etag, sizeof(out->etag));
 	return 0;
 }
 
@@ -652,18 +367,18 @@ static int local_get(struct objstore *s, const char *key, uint64_t off, size_t l
 	char *p = dst;
 	int fd, rc = 0;
 
-	if (key_check(key))
-		return bad_key(err, "read", key);
-	fd = open_key(ls, key, &st);
+	if (local_key_check(key))
+		return local_bad_key(err, "read", key);
+	fd = local_open_key(ls, key, &st);
 	if (fd < 0)
-		return read_error(ls, fd, key, err);
+		return local_read_error(ls, fd, key, err);
 	while (*got < len) {
 		ssize_t n = pread(fd, p + *got, len - *got, (off_t)(off + *got));
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = read_error(ls, -errno, key, err);
+			rc = local_read_error(ls, -errno, key, err);
 			break;
 		}
 		if (n == 0)
@@ -676,16 +391,12 @@ static int local_get(struct objstore *s, const char *key, uint64_t off, size_t l
 
 /* ---- put ---- */
 
-struct mem_src {
-	const void *data;
-	size_t len;
-};
 
-static int fill_mem(int fd, void *arg)
+int local_fill_mem(int fd, void *arg)
 {
 	struct mem_src *m = arg;
 
-	return write_all(fd, m->data, m->len);
+	return local_write_all(fd, m->data, m->len);
 }
 
 static int local_put(struct objstore *s, const char *key, const void *data, size_t len,
@@ -693,24 +404,20 @@ static int local_put(struct objstore *s, const char *key, const void *data, size
 {
 	struct mem_src m = { data, len };
 
-	if (key_check(key))
-		return bad_key(err, "write", key);
-	return atomic_write(to_local(s), key, !!(flags & OBJSTORE_IF_NONE_MATCH), fill_mem, &m,
+	if (local_key_check(key))
+		return local_bad_key(err, "write", key);
+	return local_atomic_write(to_local(s), key, !!(flags & OBJSTORE_IF_NONE_MATCH), local_fill_mem, &m,
 			    "write", err);
 }
 
 /* ---- copy ---- */
 
-struct range_src {
-	int fd;
-	uint64_t off, len;
-};
 
-static int fill_range(int fd, void *arg)
+int local_fill_range(int fd, void *arg)
 {
 	struct range_src *r = arg;
 
-	return copy_range(r->fd, r->off, r->len, fd);
+	return local_copy_range(r->fd, r->off, r->len, fd);
 }
 
 static int local_copy(struct objstore *dst, const char *dst_key, struct objstore *src,
@@ -721,276 +428,18 @@ static int local_copy(struct objstore *dst, const char *dst_key, struct objstore
 	struct stat st;
 	int rc;
 
-	if (key_check(dst_key))
-		return bad_key(err, "write", dst_key);
-	if (key_check(src_key))
-		return bad_key(err, "read", src_key);
-	r.fd = open_key(sl, src_key, &st);
+	if (local_key_check(dst_key))
+		return local_bad_key(err, "write", dst_key);
+	if (local_key_check(src_key))
+		return local_bad_key(err, "read", src_key);
+	r.fd = local_open_key(sl, src_key, &st);
 	if (r.fd < 0)
-		return read_error(sl, r.fd, src_key, err);
+		return local_read_error(sl, r.fd, src_key, err);
 	/* The whole source, as S3 CopyObject does; `size` is only a hint. */
 	r.len = (uint64_t)st.st_size;
-	rc = atomic_write(d, dst_key, 0, fill_range, &r, "copy to", err);
+	rc = local_atomic_write(d, dst_key, 0, local_fill_range, &r, "copy to", err);
 	close(r.fd);
 	return rc;
-}
-
-/* ---- multipart ---- */
-
-/* "<dir of key>/.mvbackupfs-mpu/<id>" into out; -EINVAL for a malformed id. */
-static int mpu_path(const char *key, const char *upload_id, char *out, size_t outsz)
-{
-	char dir[PATH_MAX];
-	const char *p;
-
-	if (!upload_id || strlen(upload_id) != 32)
-		return -EINVAL;
-	for (p = upload_id; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return -EINVAL;
-	key_parent(key, dir, sizeof(dir));
-	if ((size_t)snprintf(out, outsz, "%s/" MPU_DIR "/%s", dir, upload_id) >= outsz)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int no_upload(struct errmsg *err, const char *key, const char *upload_id)
-{
-	return errmsg_set(err, -ENOENT, "no multipart upload '%s' for '%s'",
-			  upload_id ? upload_id : "", key);
-}
-
-static int local_mpu_begin(struct objstore *s, const char *key, char **upload_id,
-			   struct errmsg *err)
-{
-	struct local_store *ls = to_local(s);
-	char id[33], path[PATH_MAX];
-	unsigned char r[16];
-	int i, rc;
-
-	if (key_check(key))
-		return bad_key(err, "upload", key);
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return errmsg_set(err, -EIO, "cannot upload '%s': no random bytes", key);
-	for (i = 0; i < 16; i++)
-		snprintf(id + 2 * i, 3, "%02x", r[i]);
-	mpu_path(key, id, path, sizeof(path));
-	rc = mkdir_p(ls->dirfd, path);
-	if (rc)
-		return errmsg_set(err, rc == -EEXIST ? -ENOTDIR : rc,
-				  "cannot start an upload of '%s' in '%s': %s", key, ls->dir,
-				  strerror(-rc));
-	*upload_id = strdup(id);
-	if (!*upload_id) {
-		unlinkat(ls->dirfd, path, AT_REMOVEDIR);
-		return errmsg_set(err, -ENOMEM, "cannot upload '%s': out of memory", key);
-	}
-	return 0;
-}
-
-/* Write part `number` of an upload from `fill`; the part's etag goes to out. */
-static int mpu_write_part(struct local_store *ls, const char *key, const char *upload_id,
-			  int number, fill_fn fill, void *arg, struct mpu_part *out,
-			  struct errmsg *err)
-{
-	char dir[PATH_MAX], tmp[PATH_MAX], part[PATH_MAX + 16];
-	struct stat st;
-	int fd, rc;
-
-	if (key_check(key))
-		return bad_key(err, "upload", key);
-	if (mpu_path(key, upload_id, dir, sizeof(dir)))
-		return no_upload(err, key, upload_id);
-	fd = tmp_open(ls->dirfd, dir, tmp, sizeof(tmp));
-	if (fd == -ENOENT || fd == -ENOTDIR)
-		return no_upload(err, key, upload_id);
-	if (fd < 0)
-		return errmsg_set(err, fd, "cannot upload part %d of '%s': %s", number, key,
-				  strerror(-fd));
-	rc = fill(fd, arg);
-	if (!rc && fstat(fd, &st))
-		rc = -errno;
-	close(fd);
-	snprintf(part, sizeof(part), "%s/%d", dir, number);
-	if (!rc && renameat(ls->dirfd, tmp, ls->dirfd, part))
-		rc = -errno;
-	if (rc) {
-		unlinkat(ls->dirfd, tmp, 0);
-		if (rc == -ENODATA)
-			return errmsg_set(err, -EIO, "cannot copy part %d of '%s': the source "
-					  "ended early", number, key);
-		return errmsg_set(err, rc, "cannot upload part %d of '%s': %s", number, key,
-				  strerror(-rc));
-	}
-	out->number = number;
-	cheap_etag(&st, out->etag, sizeof(out->etag));
-	return 0;
-}
-
-static int local_mpu_part(struct objstore *s, const char *key, const char *upload_id,
-			  int number, const void *data, size_t len, struct mpu_part *out,
-			  struct errmsg *err)
-{
-	struct mem_src m = { data, len };
-
-	return mpu_write_part(to_local(s), key, upload_id, number, fill_mem, &m, out, err);
-}
-
-static int local_mpu_part_copy(struct objstore *s, const char *key, const char *upload_id,
-			       int number, struct objstore *src, const char *src_key,
-			       uint64_t off, uint64_t len, struct mpu_part *out,
-			       struct errmsg *err)
-{
-	struct local_store *sl = to_local(src);
-	struct range_src r = { .off = off, .len = len };
-	struct stat st;
-	int rc;
-
-	if (key_check(src_key))
-		return bad_key(err, "read", src_key);
-	r.fd = open_key(sl, src_key, &st);
-	if (r.fd < 0)
-		return read_error(sl, r.fd, src_key, err);
-	if (off > (uint64_t)st.st_size || len > (uint64_t)st.st_size - off) {
-		close(r.fd);
-		return errmsg_set(err, -EINVAL, "cannot copy bytes %llu..%llu of '%s': it has "
-				  "only %llu bytes", (unsigned long long)off,
-				  (unsigned long long)(off + len), src_key,
-				  (unsigned long long)st.st_size);
-	}
-	rc = mpu_write_part(to_local(s), key, upload_id, number, fill_range, &r, out, err);
-	close(r.fd);
-	return rc;
-}
-
-/* Remove the directories above `path` (a relative path) that are now empty, up to the base:
- * S3 has no directories, so none should outlive the last object in it. */
-static void prune_empty_parents(struct local_store *ls, const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	while ((slash = strrchr(dir, '/'))) {
-		*slash = '\0';
-		if (!strcmp(dir, ".") || unlinkat(ls->dirfd, dir, AT_REMOVEDIR))
-			break;
-	}
-}
-
-/* Remove an upload's staging directory and, when now empty, the .mvbackupfs-mpu above it. */
-static void mpu_remove(struct local_store *ls, const char *dir)
-{
-	char mpu[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	fd = openat(ls->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	unlinkat(ls->dirfd, dir, AT_REMOVEDIR);
-	snprintf(mpu, sizeof(mpu), "%s", dir);
-	*strrchr(mpu, '/') = '\0';
-	/* Fails harmlessly while other uploads to the same directory are staged. */
-	if (!unlinkat(ls->dirfd, mpu, AT_REMOVEDIR))
-		prune_empty_parents(ls, mpu);
-}
-
-struct parts_src {
-	struct local_store *ls;
-	const char *dir;
-	const struct mpu_part *parts;
-	size_t nparts;
-	int bad_part;		/* part number that was missing or changed, for the message */
-};
-
-static int fill_parts(int fd, void *arg)
-{
-	struct parts_src *p = arg;
-	size_t i;
-
-	for (i = 0; i < p->nparts; i++) {
-		char path[PATH_MAX + 16], etag[72];
-		struct stat st;
-		int in, rc;
-
-		snprintf(path, sizeof(path), "%s/%d", p->dir, p->parts[i].number);
-		in = openat(p->ls->dirfd, path, O_RDONLY | O_CLOEXEC);
-		if (in < 0 || fstat(in, &st)) {
-			if (in >= 0)
-				close(in);
-			p->bad_part = p->parts[i].number;
-			return -EINVAL;
-		}
-		cheap_etag(&st, etag, sizeof(etag));
-		if (p->parts[i].etag[0] && strcmp(etag, p->parts[i].etag)) {
-			close(in);
-			p->bad_part = p->parts[i].number;
-			return -EINVAL;
-		}
-		rc = copy_range(in, 0, (uint64_t)st.st_size, fd);
-		close(in);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static int local_mpu_complete(struct objstore *s, const char *key, const char *upload_id,
-			      const struct mpu_part *parts, size_t nparts, struct errmsg *err)
-{
-	struct local_store *ls = to_local(s);
-	struct parts_src p = { .ls = ls, .parts = parts, .nparts = nparts };
-	char dir[PATH_MAX];
-	struct stat st;
-	size_t i;
-	int rc;
-
-	if (key_check(key))
-		return bad_key(err, "upload", key);
-	if (mpu_path(key, upload_id, dir, sizeof(dir)) ||
-	    fstatat(ls->dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode))
-		return no_upload(err, key, upload_id);
-	if (!nparts)
-		return errmsg_set(err, -EINVAL, "cannot complete the upload of '%s': no parts",
-				  key);
-	for (i = 1; i < nparts; i++)
-		if (parts[i].number <= parts[i - 1].number)
-			return errmsg_set(err, -EINVAL, "cannot complete the upload of '%s': "
-					  "parts out of order (%d after %d)", key,
-					  parts[i].number, parts[i - 1].number);
-	p.dir = dir;
-	rc = atomic_write(ls, key, 0, fill_parts, &p, "complete the upload of", err);
-	if (rc && p.bad_part)
-		return errmsg_set(err, -EINVAL, "cannot complete the upload of '%s': part %d is "
-				  "missing or was rewritten", key, p.bad_part);
-	if (!rc)
-		mpu_remove(ls, dir);
-	return rc;
-}
-
-static int local_mpu_abort(struct objstore *s, const char *key, const char *upload_id,
-			   struct errmsg *err)
-{
-	struct local_store *ls = to_local(s);
-	char dir[PATH_MAX];
-
-	if (key_check(key))
-		return bad_key(err, "abort the upload of", key);
-	if (mpu_path(key, upload_id, dir, sizeof(dir)))
-		return no_upload(err, key, upload_id);
-	mpu_remove(ls, dir);	/* already gone (completed, aborted) is fine */
-	return 0;
 }
 
 /* ---- delete ---- */
@@ -1010,8 +459,8 @@ static int local_delete_keys(struct objstore *s, const char *const *keys, size_t
 	int rc = 0;
 
 	for (i = 0; i < nkeys; i++) {
-		if (key_check(keys[i])) {
-			rc = bad_key(err, "delete", keys[i]);
+		if (local_key_check(keys[i])) {
+			rc = local_bad_key(err, "delete", keys[i]);
 			continue;
 		}
 		if (unlinkat(ls->dirfd, keys[i], 0) && errno != ENOENT && errno != ENOTDIR &&
@@ -1023,7 +472,7 @@ static int local_delete_keys(struct objstore *s, const char *const *keys, size_t
 				   strerror(-rc));
 			continue;
 		}
-		prune_empty_parents(ls, keys[i]);
+		local_prune_empty_parents(ls, keys[i]);
 	}
 	return rc;
 }
@@ -1108,7 +557,7 @@ static int clean_walk(int dfd, int depth, size_t *n)
 }
 
 /* The local store's leftovers of interrupted writes under `prefix`: temporary files of
- * atomic_write and upload staging directories.  Emptied directories are pruned. */
+ * local_atomic_write and upload staging directories.  Emptied directories are pruned. */
 static int local_abort_uploads(struct objstore *s, const char *prefix, size_t *n_aborted,
 			       struct errmsg *err)
 {
@@ -1118,11 +567,11 @@ static int local_abort_uploads(struct objstore *s, const char *prefix, size_t *n
 	int fd, rc;
 
 	if (len < 2 || len >= sizeof(dir))
-		return bad_key(err, "clean up", prefix);
+		return local_bad_key(err, "clean up", prefix);
 	memcpy(dir, prefix, len - 1);
 	dir[len - 1] = '\0';
-	if (key_check(dir))
-		return bad_key(err, "clean up", prefix);
+	if (local_key_check(dir))
+		return local_bad_key(err, "clean up", prefix);
 	fd = openat(ls->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 :

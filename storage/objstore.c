@@ -3,7 +3,7 @@
  * dispatch to the backend's ops, and the whole-listing / whole-object helpers built on the
  * per-page and ranged primitives.
  */
-#include "mvbackupfs/objstore.h"
+#include "mvbackupfs/storage/objstore.h"
 
 #include <errno.h>
 #include <stdlib.h>

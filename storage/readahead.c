@@ -8,7 +8,7 @@
  * drop it, then take the chunk's file lock).  A chunk that a reader is copying from is pinned
  * so that the copy runs without the lock held; a pinned chunk is never freed.
  */
-#include "mvbackupfs/readahead.h"
+#include "mvbackupfs/storage/readahead.h"
 
 #include <errno.h>
 #include <pthread.h>

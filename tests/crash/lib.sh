@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/crash/lib.sh -- helpers for the crash-point tests (tests/crash/t_*.sh): everything of
 # tests/snapshot/lib.sh (and so of tests/mount/lib.sh), plus mounts of the crash-point build
-# (include/mvbackupfs/crashpoint.h: MVB_CRASH_AT / MVB_FAIL_AT / MVB_PAUSE_AT) and the one
+# (include/mvbackupfs/base/crashpoint.h: MVB_CRASH_AT / MVB_FAIL_AT / MVB_PAUSE_AT) and the one
 # check every test makes after a crash: the backup is never a false `complete`.
 #
 # Environment: MVB_CRASH_BIN, the daemon built with -DMVB_CRASH_POINTS=ON (tests/crash/run.sh

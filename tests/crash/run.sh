@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/crash/run.sh [t_NAME...] -- the crash-point suite: builds the daemon with
-# -DMVB_CRASH_POINTS=ON in ${BUILD_DIR:-build}-crash/ (include/mvbackupfs/crashpoint.h), then
+# -DMVB_CRASH_POINTS=ON in ${BUILD_DIR:-build}-crash/ (include/mvbackupfs/base/crashpoint.h), then
 # runs tests/crash/t_*.sh, each in its own process, with the Milvus stand-in and the S3 server
 # of the environment (tests/snapshot/run.sh starts a throw-away RGW when S3_ENDPOINT is unset).
 # Remounts after a crash use the normal daemon (MVB_BIN, default build/mvbackupfs).

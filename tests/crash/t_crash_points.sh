@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_crash_points: kill -9 of the daemon at every crash point (include/mvbackupfs/crashpoint.h)
+# t_crash_points: kill -9 of the daemon at every crash point (include/mvbackupfs/base/crashpoint.h)
 # of a snapshot and of a delete.  After each: a remount with the normal daemon shows the backup
 # absent or incomplete - never `complete` with a binlog of its full_meta.json missing (checked
 # on .info and in the bucket) - and rmdir clears it, leaving nothing in the bucket.

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mvbackupfs/log.h"
+#include "mvbackupfs/base/log.h"
 
 /* Abort with the failed condition: libFuzzer records the input as a crash. */
 #define FUZZ_CHECK(cond)                                                                  \

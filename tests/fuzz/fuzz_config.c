@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - backup.yaml loading (milvus/config.c: libyaml events -> a bounded node tree ->
+ * fuzz_config.c - backup.yaml loading (milvus/config/config.c: libyaml events -> a bounded node tree ->
  * struct config, with the size / duration / bool / int value parsers) on arbitrary bytes.
  * config_load reads a path, so each input goes to a memfd read back through /proc/self/fd
  * (no disk traffic).  A loaded config is then dumped (--print-config).  The environment
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "mvbackupfs/buf.h"
-#include "mvbackupfs/config.h"
+#include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

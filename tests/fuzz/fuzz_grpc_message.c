@@ -1,11 +1,11 @@
 /*
  * fuzz_grpc_message.c - the grpc-message trailer's percent-decoding (grpc_percent_decode,
- * milvus/grpc.c): the text of a server's error that ends up in .status and the log.
+ * milvus/rpc/grpc.c): the text of a server's error that ends up in .status and the log.
  * Properties for every output size: NUL-terminated within bounds, the returned length is
  * strlen, and no control character survives (one line of text).
  */
 #include "fuzz.h"
-#include "mvbackupfs/grpc.h"
+#include "grpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,8 +1,8 @@
 /*
  * fuzz_grpc_reply.c - a Milvus gRPC reply as the client takes it apart: the first input byte
- * picks a method of milvus_methods[] (milvus/milvus_client.c), the rest is the HTTP/2 body -
+ * picks a method of milvus_methods[] (milvus/rpc/milvus_client.c), the rest is the HTTP/2 body -
  * the 5-byte gRPC message prefix and the protobuf message - checked and unpacked as that
- * method's reply type (grpc_frame_unpack, milvus/grpc.c, with protobuf-c), then the status
+ * method's reply type (grpc_frame_unpack, milvus/rpc/grpc.c, with protobuf-c), then the status
  * check every call applies (milvus_reply_status) and, for DescribeCollection, the schema
  * conversion the snapshot job stores (schema_from_proto).
  */
@@ -10,10 +10,10 @@
 
 #include "fuzz.h"
 #include "milvus.pb-c.h"
-#include "mvbackupfs/grpc.h"
-#include "mvbackupfs/meta.h"
-#include "mvbackupfs/milvus_client.h"
-#include "mvbackupfs/schema_convert.h"
+#include "grpc.h"
+#include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "schema_convert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

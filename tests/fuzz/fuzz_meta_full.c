@@ -1,11 +1,11 @@
 /*
- * fuzz_meta_full.c - milvus-backup's full_meta.json parser (milvus/meta.c, meta_parse_full) on
+ * fuzz_meta_full.c - milvus-backup's full_meta.json parser (milvus/format/meta.c, meta_parse_full) on
  * arbitrary bytes, followed by what the mount does with a parsed backup: the derived values of
  * .info (entities, segments, sizes, creation time) and the writer of the five meta files.
  * Property: what the writer produces parses again (a backup we write is one we can read).
  */
 #include "fuzz.h"
-#include "mvbackupfs/meta.h"
+#include "mvbackupfs/format/meta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

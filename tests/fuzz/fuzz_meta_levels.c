@@ -1,11 +1,11 @@
 /*
  * fuzz_meta_levels.c - the four level meta files (backup_meta, collection_meta, partition_meta,
- * segment_meta) that milvus-backup reads when there is no full_meta.json (milvus/meta.c,
+ * segment_meta) that milvus-backup reads when there is no full_meta.json (milvus/format/meta.c,
  * meta_parse_levels).  The input is the four documents separated by NUL bytes (JSON text cannot
  * hold one); missing parts are empty documents.  Then the derived values, as the mount shows.
  */
 #include "fuzz.h"
-#include "mvbackupfs/meta.h"
+#include "mvbackupfs/format/meta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

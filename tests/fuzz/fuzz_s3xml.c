@@ -1,5 +1,5 @@
 /*
- * fuzz_s3xml.c - the S3 XML parsers (storage/s3xml.c) on arbitrary bodies: every input goes
+ * fuzz_s3xml.c - the S3 XML parsers (storage/s3/s3xml.c) on arbitrary bodies: every input goes
  * through each parser the S3 client applies to a server's answer (ListObjectsV2 page,
  * DeleteObjects result, <Error>, InitiateMultipartUpload, Copy/Complete results).  Properties:
  * a successful parse yields NUL-terminated strings and counts that match their arrays.
@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "mvbackupfs/s3xml.h"
+#include "s3xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,9 +1,9 @@
 /*
- * fuzz_sidecar.c - mvbackupfs.json, our per-backup sidecar (milvus/sidecar.c, sidecar_parse),
+ * fuzz_sidecar.c - mvbackupfs.json, our per-backup sidecar (milvus/format/sidecar.c, sidecar_parse),
  * on arbitrary bytes.  Property: a parsed sidecar written back parses to the same values.
  */
 #include "fuzz.h"
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/format/sidecar.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

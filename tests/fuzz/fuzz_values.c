@@ -1,7 +1,7 @@
 /*
  * fuzz_values.c - the small value parsers that read untrusted text: RFC 3339 times (sidecar
  * "created"/"expires"; rfc3339_parse), S3's LastModified (s3xml_parse_time), sizes and durations
- * of the config (config_parse_size, config_parse_duration), the snapshot filter spec
+ * of the config (config_parse_size, duration_parse), the snapshot filter spec
  * (backup_filter_parse) and binlog keys from a listing (backup_binlog_key_parse).  Properties:
  * a parsed time formats back to a time that parses to the same second;
  * sizes and durations are never negative.
@@ -9,10 +9,11 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/config.h"
-#include "mvbackupfs/s3xml.h"
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/config/config.h"
+#include "s3xml.h"
+#include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/timefmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)s3xml_parse_time(s);
 	(void)config_parse_size(s, &u);
-	if (config_parse_duration(s, &v) == 0)
+	if (duration_parse(s, &v) == 0)
 		FUZZ_CHECK(v >= 0);
 	if (backup_filter_parse(s, &f, &err) == 0)
 		backup_filter_release(&f);

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """grpc_seeds.py DIR - write seed inputs for fuzz_grpc_reply into DIR.
 
-Each seed is one byte (the index of the method in milvus_methods[], milvus/milvus_client.c)
+Each seed is one byte (the index of the method in milvus_methods[], milvus/rpc/milvus_client.c)
 followed by a gRPC-framed protobuf reply (flag 0, big-endian length, message), encoded here by
-hand with the field numbers of milvus/proto/*.proto.  Indexes that drift when the table changes
+hand with the field numbers of milvus/rpc/proto/*.proto.  Indexes that drift when the table changes
 only make a seed describe another method: it stays a valid fuzzer input.
 """
 import os

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "milvus.pb-c.h"
-#include "mvbackupfs/grpc.h"
-#include "mvbackupfs/milvus_client.h"
+#include "grpc.h"
+#include "mvbackupfs/rpc/milvus_client.h"
 
 #define SVC "milvus.proto.milvus.MilvusService/"
 

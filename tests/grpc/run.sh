@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run.sh -- live tests of the gRPC transport (milvus/grpc.c) and the Milvus client
-# (milvus/milvus_client.c) against the Milvus stand-in (tests/milvus-standin).
+# run.sh -- live tests of the gRPC transport (milvus/rpc/grpc.c) and the Milvus client
+# (milvus/rpc/milvus_client.c) against the Milvus stand-in (tests/milvus-standin).
 #
 # Each case starts its own stand-in with the fault knobs it needs (see the stand-in's README),
 # runs `grpc_live_test CASE` and stops the stand-in.  The TLS cases get throw-away certificates

@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/job.h"
-#include "mvbackupfs/objstore.h"
-#include "mvbackupfs/s3.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/base/job.h"
+#include "mvbackupfs/storage/objstore.h"
+#include "mvbackupfs/storage/s3.h"
 
 #include "live.h"
 

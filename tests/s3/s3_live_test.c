@@ -31,8 +31,8 @@
 
 #include <openssl/evp.h>
 
-#include "mvbackupfs/objstore.h"
-#include "mvbackupfs/s3.h"
+#include "mvbackupfs/storage/objstore.h"
+#include "mvbackupfs/storage/s3.h"
 
 #include "live.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# create_live.sh -- module-level test of the snapshot job (milvus/backup_create.c): a Milvus
+# create_live.sh -- module-level test of the snapshot job (milvus/jobs/backup_create.c): a Milvus
 # stand-in filled through the official Node SDK (populate.js), the job run by
 # create_live_test against it and a backup bucket on the same S3 server, then checked
 # (five meta files, complete per backup_read, entity counts, every binlog key and size, IDs

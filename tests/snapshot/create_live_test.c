@@ -1,5 +1,5 @@
 /*
- * create_live_test.c - the snapshot job (milvus/backup_create.c) against a live Milvus stand-in
+ * create_live_test.c - the snapshot job (milvus/jobs/backup_create.c) against a live Milvus stand-in
  * and an S3 server; run by tests/snapshot/create_live.sh, not by ctest.
  *
  *   create_live_test CASE
@@ -20,12 +20,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/backup_read.h"
-#include "mvbackupfs/job.h"
-#include "mvbackupfs/log.h"
-#include "mvbackupfs/milvus_client.h"
-#include "mvbackupfs/s3.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/base/job.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "mvbackupfs/storage/s3.h"
 
 #define TWO53 (INT64_C(1) << 53)
 

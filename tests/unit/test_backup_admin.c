@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/job.h"
-#include "mvbackupfs/local.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/base/job.h"
+#include "mvbackupfs/storage/local.h"
 
 /* ---- a recording wrapper around the local store ---- */
 

@@ -14,9 +14,10 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/backup_create.h"
-#include "mvbackupfs/milvus_client.h"
-#include "mvbackupfs/schema_convert.h"
+#include "mvbackupfs/jobs/backup_create.h"
+#include "mvbackupfs/rpc/milvus_client.h"
+#include "mvbackupfs/base/b64.h"
+#include "schema_convert.h"
 #include "msg.pb-c.h"
 
 static void test_filter(void **state)
@@ -372,7 +373,7 @@ static void test_checkpoint(void **state)
 	pos.channel_name = "by-dev-rootcoord-dml_0_1v0";
 	pos.timestamp = 18446744073709551557ULL;	/* any uint64 survives */
 	n = milvus__proto__msg__msg_position__pack(&pos, packed);
-	b64 = schema_base64(packed, n);
+	b64 = b64_encode(packed, n);
 	assert_non_null(b64);
 	assert_int_equal(backup_checkpoint_timestamp(b64, &ts), 0);
 	assert_true(ts == 18446744073709551557ULL);
@@ -476,20 +477,20 @@ static void test_base64(void **state)
 	char *e;
 
 	(void)state;
-	e = schema_base64("foobar", 6);
+	e = b64_encode("foobar", 6);
 	assert_string_equal(e, "Zm9vYmFy");
 	free(e);
-	e = schema_base64("fooba", 5);
+	e = b64_encode("fooba", 5);
 	assert_string_equal(e, "Zm9vYmE=");
 	free(e);
-	e = schema_base64("", 0);
+	e = b64_encode("", 0);
 	assert_string_equal(e, "");
 	free(e);
-	assert_int_equal(schema_unbase64("Zm9vYg==", &out, &n), 0);
+	assert_int_equal(b64_decode("Zm9vYg==", &out, &n), 0);
 	assert_int_equal(n, 4);
 	assert_memory_equal(out, "foob", 4);
 	free(out);
-	assert_int_equal(schema_unbase64("Zm9v YmE=", &out, &n), -EINVAL);
+	assert_int_equal(b64_decode("Zm9v YmE=", &out, &n), -EINVAL);
 }
 
 /* format §3.1 feature flags: which server gets DescribeDatabase (from 2.4.3) */

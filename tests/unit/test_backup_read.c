@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/backup_read.h"
-#include "mvbackupfs/local.h"
+#include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/storage/local.h"
 
 static char tmpdir[] = "/tmp/mvb-test-backup-read-XXXXXX";
 static struct objstore *store;

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mvbackupfs/buf.h"
-#include "mvbackupfs/err.h"
+#include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/base/err.h"
 
 static void test_limit_is_an_error(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * test_config.c - backup.yaml loading (milvus/config.c): milvus-backup's defaults, its sample
+ * test_config.c - backup.yaml loading (milvus/config/config.c): milvus-backup's defaults, its sample
  * file, the backupRootPath trap, backup* inheritance, environment overrides, errors with
  * FILE:LINE:COL, the mvbackupfs: section, local storage, secrets masking, and the size and
  * duration parsers.
@@ -18,7 +18,8 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/config.h"
+#include "mvbackupfs/config/config.h"
+#include "mvbackupfs/base/timefmt.h"
 
 static const char *const env_vars[] = {
 	"MILVUS_ADDRESS", "MILVUS_PORT", "MILVUS_USER", "MILVUS_PASSWORD", "MILVUS_TLS_MODE",
@@ -626,11 +627,11 @@ static void test_parse_duration(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		assert_int_equal(config_parse_duration(ok[i].in, &v), 0);
+		assert_int_equal(duration_parse(ok[i].in, &v), 0);
 		assert_int_equal(v, ok[i].want);
 	}
 	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
-		if (config_parse_duration(junk[i], &v) != -EINVAL)
+		if (duration_parse(junk[i], &v) != -EINVAL)
 			fail_msg("'%s' accepted as a duration", junk[i]);
 }
 

@@ -15,11 +15,11 @@
 
 #include <unistd.h>
 
-#include "mvbackupfs/buf.h"
-#include "mvbackupfs/config.h"
-#include "mvbackupfs/vfiles.h"
-#include "mvbackupfs/expiry.h"
-#include "mvbackupfs/local.h"
+#include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/config/config.h"
+#include "mvbackupfs/fs/vfiles.h"
+#include "mvbackupfs/format/expiry.h"
+#include "mvbackupfs/storage/local.h"
 
 #define NOW	1787191200	/* 2026-08-20T02:00:00Z */
 #define DAY	86400

@@ -18,11 +18,11 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/backup_admin.h"
-#include "mvbackupfs/config.h"
-#include "mvbackupfs/err.h"
-#include "mvbackupfs/local.h"
-#include "mvbackupfs/vfiles.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/config/config.h"
+#include "mvbackupfs/base/err.h"
+#include "mvbackupfs/storage/local.h"
+#include "mvbackupfs/fs/vfiles.h"
 
 /* ---- the key guard ---- */
 

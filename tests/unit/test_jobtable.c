@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mvbackupfs/jobtable.h"
+#include "mvbackupfs/fs/jobtable.h"
 
 /* a job that shows phase "one", then waits for the gate (or a cancel) */
 struct gate {

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/local.h"
+#include "mvbackupfs/storage/local.h"
 
 struct fixture {
 	char dir[64];

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/buf.h"
-#include "mvbackupfs/meta.h"
+#include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/format/meta.h"
 
 #define FIX MVB_FIXTURES
 

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mvbackupfs/local.h"
-#include "mvbackupfs/meta.h"
-#include "mvbackupfs/namespace.h"
-#include "mvbackupfs/objstore.h"
+#include "mvbackupfs/storage/local.h"
+#include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/fs/namespace.h"
+#include "mvbackupfs/storage/objstore.h"
 
 #define BIG "9223372036854775807"	/* INT64_MAX */
 

@@ -1,7 +1,7 @@
 /*
  * test_proto_fields.c - our minimal Milvus .proto subset against the real thing.
  *
- * The .proto files in milvus/proto/ re-declare part of Milvus's protos by hand (milvus-grpc.md "The protos");
+ * The .proto files in milvus/rpc/proto/ re-declare part of Milvus's protos by hand (milvus-grpc.md "The protos");
  * a wrong field number or type would silently corrupt data on the wire.  This test walks every
  * message, field and enum value reachable from the method table (milvus_methods[]) in the
  * protobuf-c descriptors and compares them with the protobufjs JSON descriptor shipped in
@@ -25,7 +25,7 @@
 #include "common.pb-c.h"
 #include "milvus.pb-c.h"
 #include "msg.pb-c.h"
-#include "mvbackupfs/milvus_client.h"
+#include "mvbackupfs/rpc/milvus_client.h"
 #include "schema.pb-c.h"
 
 #define SDK_DESCRIPTOR MVB_FIXTURES "/../milvus-standin/node_modules/@zilliz/milvus2-sdk-node" \

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/membudget.h"
-#include "mvbackupfs/objstore.h"
-#include "mvbackupfs/readahead.h"
+#include "mvbackupfs/base/membudget.h"
+#include "mvbackupfs/storage/objstore.h"
+#include "mvbackupfs/storage/readahead.h"
 
 #define MiB (1024u * 1024u)
 #define KiB 1024u

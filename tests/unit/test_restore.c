@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/meta.h"
-#include "mvbackupfs/restore.h"
-#include "mvbackupfs/restore_cmd.h"
+#include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/jobs/restore.h"
+#include "mvbackupfs/jobs/restore_cmd.h"
 
 #define FIX MVB_FIXTURES
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/s3xml.h"
+#include "s3xml.h"
 
 #define HDR "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 #define NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/schedule.h"
+#include "mvbackupfs/base/schedule.h"
 
 static void zone(const char *tz)
 {

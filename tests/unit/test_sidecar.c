@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/sidecar.h"
+#include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/base/timefmt.h"
 
 static void test_rfc3339(void **state)
 {

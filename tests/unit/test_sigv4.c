@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "mvbackupfs/sigv4.h"
+#include "sigv4.h"
 
 #define DATE "20150830T123600Z"
 #define HOST "example.amazonaws.com"

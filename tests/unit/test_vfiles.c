@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mvbackupfs/vfiles.h"
+#include "mvbackupfs/fs/vfiles.h"
 
 static struct ns_collection coll(const char *db, const char *name, int64_t ents, int64_t size)
 {

@@ -1,9 +1,0 @@
-/*
- * version.c - the program's version string, shared by --version and the meta writer.
- */
-#include "mvbackupfs/version.h"
-
-const char *mvb_version(void)
-{
-	return MVB_VERSION;
-}

@@ -1,0 +1,138 @@
+/*
+ * membudget.c - the global byte budget for in-flight data: a counter under a mutex, with a
+ * condition variable for the callers that choose to wait (upload parts) rather than degrade
+ * (read-ahead).  See membudget.h.
+ */
+#include "mvbackupfs/base/membudget.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+int membudget_init(struct membudget *b, uint64_t total)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	b->total = total ? total : MEMBUDGET_DEFAULT;
+	b->used = 0;
+	b->peak = 0;
+	b->waiters = 0;
+	rc = pthread_mutex_init(&b->lock, NULL);
+	if (rc)
+		return -rc;
+	rc = pthread_condattr_init(&ca);
+	if (rc)
+		goto out_mutex;
+	/* deadlines are measured on the monotonic clock: immune to wall-clock jumps */
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (!rc)
+		rc = pthread_cond_init(&b->freed, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		goto out_mutex;
+	return 0;
+out_mutex:
+	pthread_mutex_destroy(&b->lock);
+	return -rc;
+}
+
+void membudget_destroy(struct membudget *b)
+{
+	pthread_cond_destroy(&b->freed);
+	pthread_mutex_destroy(&b->lock);
+}
+
+/* Take n bytes; b->lock held. */
+static void take(struct membudget *b, uint64_t n)
+{
+	b->used += n;
+	if (b->used > b->peak)
+		b->peak = b->used;
+}
+
+int membudget_try_acquire(struct membudget *b, uint64_t n)
+{
+	int rc = 0;
+
+	if (n > b->total)
+		return -E2BIG;
+	pthread_mutex_lock(&b->lock);
+	if (b->used + n > b->total)
+		rc = -EAGAIN;
+	else
+		take(b, n);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+int membudget_acquire(struct membudget *b, uint64_t n, int64_t timeout_ms)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	if (n > b->total)
+		return -E2BIG;
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&b->lock);
+	b->waiters++;
+	while (b->used + n > b->total) {
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&b->freed, &b->lock);
+		} else if (pthread_cond_timedwait(&b->freed, &b->lock, &deadline) == ETIMEDOUT) {
+			if (b->used + n > b->total)
+				rc = -ETIMEDOUT;
+			break;
+		}
+	}
+	b->waiters--;
+	if (!rc)
+		take(b, n);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+void membudget_release(struct membudget *b, uint64_t n)
+{
+	pthread_mutex_lock(&b->lock);
+	if (n > b->used)
+		abort();	/* BUG: more given back than was taken */
+	b->used -= n;
+	/* waiters may each need a different amount: wake them all, they re-check */
+	if (b->waiters && n)
+		pthread_cond_broadcast(&b->freed);
+	pthread_mutex_unlock(&b->lock);
+}
+
+uint64_t membudget_used(struct membudget *b)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&b->lock);
+	v = b->used;
+	pthread_mutex_unlock(&b->lock);
+	return v;
+}
+
+uint64_t membudget_peak(struct membudget *b)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&b->lock);
+	v = b->peak;
+	pthread_mutex_unlock(&b->lock);
+	return v;
+}
+
+uint64_t membudget_total(const struct membudget *b)
+{
+	return b->total;
+}
