@@ -357,7 +357,7 @@ int jobtable_cancel_wait(struct jobtable *t, const char *name)
 	}
 	pthread_mutex_unlock(&t->lock);
 	/* the entry cannot be freed meanwhile: snapshot entries are only replaced or forgotten
-	 * by mkdir/rmdir of the same name, which the caller serialises (name_lock in fsops.c),
+	 * by mkdir/rmdir of the same name, which the caller serialises (name_lock in control.c),
 	 * and pruning frees only deletes */
 	return j ? job_wait(j) : -ENOENT;
 }

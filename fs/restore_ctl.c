@@ -1,6 +1,6 @@
 /*
  * restore_ctl.c - `NAME/.restore` (restore_ctl.h): check a command completely, synchronously,
- * then start the restore job (milvus/restore.c) and remember the command for reads.
+ * then start the restore job (milvus/jobs/restore.c) and remember the command for reads.
  */
 #include "mvbackupfs/fs/restore_ctl.h"
 #include "mvbfs.h"

@@ -84,7 +84,7 @@ int backup_sidecar_get(struct objstore *s, const char *prefix, struct sidecar *s
 		       struct errmsg *err)
 {
 	struct buf b = BUF_INIT(SIDECAR_MAX);
-	char key[1024];
+	char key[OBJSTORE_KEY_MAX];
 	int rc;
 
 	memset(sc, 0, sizeof(*sc));
@@ -102,7 +102,7 @@ int backup_set_expires(struct objstore *s, const char *prefix, int64_t expires,
 {
 	struct buf out = BUF_INIT(SIDECAR_MAX);
 	struct sidecar sc;
-	char key[1024];
+	char key[OBJSTORE_KEY_MAX];
 	int rc;
 
 	rc = backup_sidecar_get(s, prefix, &sc, err);
@@ -131,7 +131,7 @@ int backup_claim_expired(struct objstore *s, const char *prefix, const char *own
 			 int64_t now, struct errmsg *err)
 {
 	struct buf body = BUF_INIT(4096), old = BUF_INIT(4096);
-	char key[1024];
+	char key[OBJSTORE_KEY_MAX];
 	int rc, tries;
 
 	if ((rc = key_of(prefix, EXPIRY_CLAIM_NAME, key, sizeof(key))))
@@ -161,7 +161,7 @@ int backup_claim_expired(struct objstore *s, const char *prefix, const char *own
 
 void backup_unclaim(struct objstore *s, const char *prefix)
 {
-	char key[1024];
+	char key[OBJSTORE_KEY_MAX];
 	const char *k = key;
 
 	if (!key_of(prefix, EXPIRY_CLAIM_NAME, key, sizeof(key)))

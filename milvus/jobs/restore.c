@@ -19,6 +19,7 @@
 #include "mvbackupfs/base/buf.h"
 #include "mvbackupfs/base/clock.h"
 #include "mvbackupfs/base/log.h"
+#include "mvbackupfs/base/workq.h"
 #include "mvbackupfs/rpc/milvus_client.h"
 #include "schema_convert.h"
 
@@ -800,7 +801,7 @@ static int stream_one(struct restore *r, const struct copy_obj *o, unsigned char
 	return rc;
 }
 
-static void *copy_worker(void *arg)
+static void copy_worker(void *arg)
 {
 	struct restore *r = arg;
 	unsigned char *buf = NULL;
@@ -840,13 +841,16 @@ static void *copy_worker(void *arg)
 		break;
 	}
 	free(buf);
-	return NULL;
 }
 
+/* The copies run on a work queue of their own (workq.h), not on the mount's: its workers
+ * keep the root .info's meta reads going, and a restore's copy loops hold theirs for the
+ * whole copy phase. */
 static int copy_all(struct restore *r)
 {
-	pthread_t th[64];
-	int n = r->p->copy_parallel > 0 ? r->p->copy_parallel : RESTORE_PARALLEL, started = 0, i;
+	struct workq *wq = NULL;
+	struct workq_batch batch;
+	int n = r->p->copy_parallel > 0 ? r->p->copy_parallel : RESTORE_PARALLEL, started = 0;
 
 	job_set_phase(r->j, "copy");
 	if (!r->nobjs)
@@ -855,13 +859,17 @@ static int copy_all(struct restore *r)
 		n = 64;
 	if ((size_t)n > r->nobjs)
 		n = (int)r->nobjs;
+	if (workq_new((unsigned)n, (unsigned)n, &wq))
+		return job_fail(r->j, -ENOMEM, "cannot start copy threads");
+	workq_batch_init(&batch);
 	for (; started < n; started++)
-		if (pthread_create(&th[started], NULL, copy_worker, r))
+		if (workq_submit(wq, &batch, copy_worker, r))
 			break;
+	workq_batch_wait(&batch);
+	workq_batch_destroy(&batch);
+	workq_free(wq);
 	if (!started)
 		return job_fail(r->j, -EAGAIN, "cannot start copy threads");
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
 	if (job_cancelled(r->j))
 		return -ECANCELED;
 	if (r->rc)

@@ -6,8 +6,9 @@
  * at most `max_queued` entries; workq_submit() blocks while it is full (back-pressure, never
  * growth).  A caller that fans out N pieces of work submits them in a `struct workq_batch`
  * and waits for the batch: the snapshot's copies (milvus/jobs/backup_create.c) and the root
- * .info's meta reads (fs/namespace.c) do so on the mount's one queue (fs/fsops.c), sized
- * from the configuration; import and restore are to do the same.
+ * .info's meta reads (fs/namespace.c) do so on the mount's one queue (fs/mount.c), sized
+ * from the configuration; import is to do the same; the restore
+ * (milvus/jobs/restore.c) runs its copy loops on a queue of its own.
  *
  * A task must not wait for another task of the same queue (it could wait for itself).
  */
