@@ -38,6 +38,7 @@
 #include "mvbackupfs/backup_admin.h"
 #include "mvbackupfs/backup_create.h"
 #include "mvbackupfs/crashpoint.h"
+#include "mvbackupfs/import.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/sidecar.h"
 #include "mvbackupfs/version.h"
@@ -55,6 +56,7 @@ enum vkind {
 /* An open file: an object streamed through read-ahead, or a rendered virtual file. */
 struct fh {
 	struct ra_file *ra;	/* objects */
+	struct import_handle *imp;	/* a file being copied in (fs/import.c) */
 	char *text;		/* virtual files: rendered at open (.status: again at offset 0) */
 	size_t len;
 	enum vkind kind;
@@ -90,6 +92,8 @@ static void fh_free(struct fh *h)
 {
 	if (h->ra)
 		ra_close(h->ra);
+	if (h->imp)
+		import_release(h->imp);
 	pthread_mutex_destroy(&h->lock);
 	free(h->text);
 	free(h);
@@ -230,6 +234,9 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 					*changes = p.changes;
 				return render_job_status(&p, jk, out);
 			}
+			rc = import_status(m->imports, name, out);
+			if (rc != IMPORT_PASS)
+				return rc;
 		}
 		rc = jobtable_items(m->jobs, &items, &nitems);
 		if (rc)
@@ -241,6 +248,8 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 		}
 		overlay_state(items, nitems, &s);
 		free(items);
+		if (s.state != NS_STATE_COMPLETE && import_active(m->imports, name))
+			s.state = NS_STATE_IMPORTING;
 		if (k == V_BACKUP_INFO)
 			rc = vfile_backup_info(&s, out);
 		else if (k == V_BACKUP_INFO_JSON)
@@ -409,7 +418,9 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		st->st_mode = S_IFDIR | 0555;
 		return 0;
 	}
-	rc = ns_getattr(m->ns, path + 1, &a, NULL, &e);
+	rc = import_getattr(m->imports, path, &a);	/* copies in, and their mtimes */
+	if (rc == IMPORT_PASS)
+		rc = ns_getattr(m->ns, path + 1, &a, NULL, &e);
 	if (rc == -ENOENT && !strchr(path + 1, '/') &&
 	    jobtable_running(m->jobs, path + 1, JT_SNAPSHOT)) {
 		/* just reserved: the root listing has not caught up yet */
@@ -431,6 +442,8 @@ struct fill_ctx {
 	fuse_fill_dir_t filler;
 	int plus;
 	int root;	/* listing the root: skip backups being deleted */
+	char **seen;	/* names filled, when listing inside a backup being copied in */
+	size_t nseen, cap_seen;
 };
 
 static int fill_one(void *arg, const char *name, const struct ns_attr *a)
@@ -440,6 +453,9 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 
 	if (f->root && unlisted(f->m, name))
 		return 0;
+	if (f->cap_seen != (size_t)-1 && !ARRAY_GROW(f->seen, f->nseen, f->cap_seen, 16) &&
+	    (f->seen[f->nseen] = strdup(name)) != NULL)
+		f->nseen++;
 	fill_stat(f->m, &st, a);
 	return f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
 }
@@ -448,7 +464,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct mvbfs *m = ctx();
-	struct fill_ctx f = { m, buf, filler, (flags & FUSE_READDIR_PLUS) != 0, 0 };
+	struct fill_ctx f = { m, buf, filler, (flags & FUSE_READDIR_PLUS) != 0, 0, NULL, 0,
+			      (size_t)-1 };
 	struct errmsg e = { { 0 } };
 	char name[256];
 	int rc;
@@ -476,6 +493,15 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		   (ns_milvus_data(m->ns, name) || hidden(m, name))) {
 		/* Milvus's data (never walked) or a backup being deleted: empty (op_getattr) */
 		rc = strchr(path + 1, '/') ? -ENOENT : 0;
+	} else if (backup_of(path, name, sizeof(name)) && import_active(m->imports, name)) {
+		/* being copied in: what is stored plus what is being written */
+		f.cap_seen = 0;
+		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
+		if (rc == -ENOENT || rc == 0)
+			rc = import_readdir(m->imports, path, f.seen, f.nseen, fill_one, &f);
+		for (size_t i = 0; i < f.nseen; i++)
+			free(f.seen[i]);
+		free(f.seen);
 	} else
 		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
 	if (rc)
@@ -493,12 +519,24 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	enum vkind k;
 	int rc;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return m->read_only ? -EROFS : -EACCES;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && m->read_only)
+		return -EROFS;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		/* spec §5.3: writing is copying in; anything else is read-only */
+		rc = owner_only(m);
+		if (!rc)
+			rc = import_open_write(m->imports, path, fi->flags, &h->imp);
+		if (rc)
+			goto fail;
+		fi->direct_io = 1;
+		fi->fh = (uintptr_t)h;
+		fh_link(m, h);
+		return 0;
+	}
 	k = classify_virtual(path, name, sizeof(name));
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
@@ -563,6 +601,8 @@ static int op_read(const char *path, char *dst, size_t size, off_t off,
 
 	if (off < 0)
 		return -EINVAL;
+	if (h->imp)
+		return -EBADF;	/* files being copied in are write-only */
 	if (h->text) {
 		int rc = 0;
 
@@ -607,6 +647,9 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 
 	if (h->kind == V_BACKUP_STATUS)
 		jobtable_unwatch(m->jobs, h);
+	if (h->imp)
+		import_release(h->imp);	/* the upload goes on in the background */
+	h->imp = NULL;
 	pthread_mutex_lock(&m->open_lock);
 	if (h->prev)
 		h->prev->next = h->next;
@@ -897,9 +940,16 @@ static int op_mkdir(const char *path, mode_t mode)
 	}
 	if (!strncmp(path, "/.snapshot/", 11))
 		return -ENOENT;
-	/* a plain directory at the root is a copy target (spec §5.3): not served yet */
-	log_err("cannot create '%s': copying backups into a mount is not supported yet", path);
-	return -ENOTSUP;
+	if (!strchr(path + 1, '/')) {
+		/* a plain directory at the root is a copy target (spec §5.3) */
+		if ((dir = ns_milvus_data(m->ns, path + 1)))
+			return refuse_milvus_data(m, "create", path, dir);
+		if (path[1] == '.')
+			return -EROFS;
+		return import_mkdir_root(m->imports, path + 1);
+	}
+	rc = import_mkdir(m->imports, path);
+	return rc == IMPORT_PASS ? -EROFS : rc;
 }
 
 /*
@@ -1126,8 +1176,11 @@ static int op_rmdir(const char *path)
 	}
 	if (!backup_of(path, name, sizeof(name)))
 		return -EPERM;	/* ".snapshot" itself and other virtual names */
-	if (strchr(path + 1, '/'))
-		return remove_inside(m, name);
+	if (strchr(path + 1, '/')) {
+		rc = import_rmdir(m->imports, path);
+		return rc != IMPORT_PASS ? rc : remove_inside(m, name);
+	}
+	import_cancel(m->imports, name);	/* a copy in: stop its uploads first */
 	return delete_backup(m, name);
 }
 
@@ -1149,12 +1202,111 @@ static int op_unlink(const char *path)
 	if (!backup_of(path, name, sizeof(name)) || !strchr(path + 1, '/') ||
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
 		return -EROFS;	/* a stray object at the root, or a virtual file */
-	return remove_inside(m, name);
+	rc = import_unlink(m->imports, path);
+	return rc != IMPORT_PASS ? rc : remove_inside(m, name);
 }
 
-static int op_write_denied(const char *path, mode_t mode, struct fuse_file_info *fi)
+/* The write path (spec §5.3): every call goes to fs/import.c. */
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	return ctx()->read_only ? -EROFS : -ENOTSUP;
+	struct mvbfs *m = ctx();
+	struct fh *h;
+	int rc;
+
+	if (m->read_only)
+		return -EROFS;
+	rc = owner_only(m);
+	if (rc)
+		return rc;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	rc = import_create(m->imports, path, fi->flags, &h->imp);
+	if (rc) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return rc;
+	}
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	fh_link(m, h);
+	return 0;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	return h->imp ? import_write(h->imp, buf, size, off) : -EBADF;
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	return h->imp ? import_flush(h->imp) : 0;
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
+
+	return h->imp ? import_fsync(h->imp) : 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct mvbfs *m = ctx();
+	struct fh *h = fi ? (struct fh *)(uintptr_t)fi->fh : NULL;
+	int rc;
+
+	if (m->read_only)
+		return -EROFS;
+	rc = import_truncate(m->imports, path, size, h ? h->imp : NULL);
+	return rc == IMPORT_PASS ? -EROFS : rc;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct mvbfs *m = ctx();
+
+	return m->read_only ? -EROFS : import_rename(m->imports, from, to, flags);
+}
+
+/* chmod/chown/utimens: recorded (mtime) while copying in, accepted as no-ops inside any
+ * other backup (cp -a, tar and rsync set them after the last file); EROFS elsewhere. */
+static int op_setattr_common(const char *path, int64_t mtime)
+{
+	struct mvbfs *m = ctx();
+
+	if (m->read_only)
+		return -EROFS;
+	if (!strcmp(path, "/"))
+		return 0;	/* rsync -a and tar set the target directory's times too */
+	return import_setattr(m->imports, path, mtime);
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	return op_setattr_common(path, -1);
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	return op_setattr_common(path, -1);
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	int64_t mt = -1;
+
+	if (tv[1].tv_nsec == UTIME_NOW)
+		mt = time(NULL);
+	else if (tv[1].tv_nsec != UTIME_OMIT)
+		mt = tv[1].tv_sec;
+	return op_setattr_common(path, mt);
 }
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -1185,7 +1337,15 @@ static const struct fuse_operations ops = {
 	.mkdir = op_mkdir,
 	.rmdir = op_rmdir,
 	.unlink = op_unlink,
-	.create = op_write_denied,
+	.create = op_create,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.truncate = op_truncate,
+	.rename = op_rename,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
 	.poll = op_poll,
 };
 
@@ -1277,6 +1437,9 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 		goto fail;
 	jobtable_on_finish(m->jobs, on_job_finish, m);
 	jobtable_on_forget(m->jobs, on_job_forget, m);
+	rc = import_table_new(m, &m->imports);
+	if (rc)
+		goto fail;
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
 		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
@@ -1310,6 +1473,8 @@ void mvbfs_stop(struct mvbfs *m)
 		m->open_files = h->next;
 		fh_free(h);
 	}
+	import_table_free(m->imports);	/* unfinished copies stay incomplete */
+	m->imports = NULL;
 	if (m->ra)
 		ra_pool_free(m->ra);
 	m->ra = NULL;

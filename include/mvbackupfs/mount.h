@@ -24,6 +24,7 @@
 #include "mvbackupfs/readahead.h"
 
 struct fh;
+struct import_table;
 
 struct mvbfs {
 	const struct config *cfg;	/* not owned */
@@ -35,6 +36,7 @@ struct mvbfs {
 	struct objstore *milvus_store;	/* Milvus' own bucket, for snapshots (owned; may be NULL) */
 	struct milvus_client *milvus;	/* the connected Milvus (owned; no I/O until used) */
 	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
+	struct import_table *imports;	/* backups being copied in (fs/import.c; owned) */
 	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
 	 * while a slow store answers for this one */
 	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
