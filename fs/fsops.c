@@ -216,8 +216,11 @@ static int render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 			free(items);
 			return rc;
 		}
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			overlay_state(items, nitems, &all[i]);
+			if (all[i].state != NS_STATE_COMPLETE && import_active(m->imports, all[i].name))
+				all[i].state = NS_STATE_IMPORTING;
+		}
 		free(items);
 		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
 		for (i = 0; i < n; i++)
@@ -444,6 +447,7 @@ struct fill_ctx {
 	int root;	/* listing the root: skip backups being deleted */
 	char **seen;	/* names filled, when listing inside a backup being copied in */
 	size_t nseen, cap_seen;
+	int hide_sidecar;	/* the top of a backup being copied in: the reservation */
 };
 
 static int fill_one(void *arg, const char *name, const struct ns_attr *a)
@@ -452,6 +456,8 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 	struct stat st;
 
 	if (f->root && unlisted(f->m, name))
+		return 0;
+	if (f->hide_sidecar && !strcmp(name, SIDECAR_NAME))
 		return 0;
 	if (f->cap_seen != (size_t)-1 && !ARRAY_GROW(f->seen, f->nseen, f->cap_seen, 16) &&
 	    (f->seen[f->nseen] = strdup(name)) != NULL)
@@ -496,9 +502,13 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	} else if (backup_of(path, name, sizeof(name)) && import_active(m->imports, name)) {
 		/* being copied in: what is stored plus what is being written */
 		f.cap_seen = 0;
+		f.hide_sidecar = !strchr(path + 1, '/');
 		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
 		if (rc == -ENOENT || rc == 0)
+		{
+			f.hide_sidecar = 0;	/* a copied sidecar held for the commit is listed */
 			rc = import_readdir(m->imports, path, f.seen, f.nseen, fill_one, &f);
+		}
 		for (size_t i = 0; i < f.nseen; i++)
 			free(f.seen[i]);
 		free(f.seen);

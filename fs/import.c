@@ -626,6 +626,8 @@ int import_getattr(struct import_table *t, const char *path, struct ns_attr *a)
 			a->size = f->held ? f->data.len : f->size;
 			a->mtime = f->mtime ? f->mtime : time(NULL);
 			rc = 0;
+		} else if (!strcmp(rel, SIDECAR_NAME)) {
+			rc = -ENOENT;	/* the reservation: invisible until a copied one arrives */
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -1029,6 +1031,10 @@ int import_rename(struct import_table *t, const char *from, const char *to, unsi
 		rc = -ENOMEM;
 		goto out;
 	}
+	if (!f && !strcmp(rel, SIDECAR_NAME)) {
+		rc = -ENOENT;	/* the reservation */
+		goto out;
+	}
 	if (!f) {
 		struct ns_attr a;
 
@@ -1153,6 +1159,10 @@ int import_unlink(struct import_table *t, const char *path)
 		}
 	}
 	f = file_find_locked(imp, rel);
+	if (!f && !strcmp(rel, SIDECAR_NAME)) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOENT;	/* the reservation is not the copy's to remove */
+	}
 	if (f) {
 		if (!f->held && f->state != F_OPEN) {
 			/* uploaded or uploading: the object goes too */
