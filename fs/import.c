@@ -77,6 +77,7 @@ struct import {
 	int dirty;		/* changed since the last commit attempt */
 	char reason[768];	/* why it has not committed yet (or the failure) */
 	int failed;		/* an upload failed: .status `failed` until the file is rewritten */
+	int refs;		/* the table's (while listed) + one per open handle */
 	struct import *next;
 };
 
@@ -227,10 +228,23 @@ static void file_unlist_locked(struct ifile *f)
 	file_put(f);
 }
 
-static void import_free(struct import *imp)
+static void import_put(struct import *imp)
 {
 	size_t i;
 
+	if (--imp->refs > 0)
+		return;
+	for (i = 0; i < imp->ndirs; i++)
+		free(imp->dirs[i]);
+	free(imp->dirs);
+	free(imp->prefix);
+	free(imp);
+}
+
+/* The import has left the table (t->lock held): drop its files (aborting their uploads; files still open
+ * stay until their handles are released, as does the import itself). */
+static void import_free(struct import *imp)
+{
 	while (imp->files) {
 		struct ifile *f = imp->files;
 
@@ -238,11 +252,7 @@ static void import_free(struct import *imp)
 		f->listed = 0;
 		file_put(f);
 	}
-	for (i = 0; i < imp->ndirs; i++)
-		free(imp->dirs[i]);
-	free(imp->dirs);
-	free(imp->prefix);
-	free(imp);
+	import_put(imp);
 }
 
 static void touch_locked(struct import *imp)
@@ -280,6 +290,7 @@ static struct import *import_new_locked(struct import_table *t, const char *name
 	}
 	imp->started = time(NULL);
 	imp->activity_ms = mono_ms();
+	imp->refs = 1;
 	imp->next = t->list;
 	t->list = imp;
 	return imp;
@@ -794,6 +805,7 @@ static int handle_new(struct import_table *t, struct ifile *f, struct import_han
 	(*h)->f = f;
 	f->refs++;
 	f->opens++;
+	f->imp->refs++;
 	return 0;
 }
 
@@ -923,9 +935,14 @@ int import_release(struct import_handle *h)
 {
 	struct import_table *t = h->t;
 	struct ifile *f = h->f;
+	int listed;
 
+	pthread_mutex_lock(&t->lock);
+	listed = f->listed;
+	pthread_mutex_unlock(&t->lock);
 	pthread_mutex_lock(&f->wlock);
-	if (f->opens == 1)
+	/* unlinked while open: never finished (file_put aborts the upload) */
+	if (f->opens == 1 && listed)
 		close_upload(t, f);
 	pthread_mutex_unlock(&f->wlock);
 	pthread_mutex_lock(&t->lock);
@@ -934,7 +951,12 @@ int import_release(struct import_handle *h)
 	f->opens--;
 	if (f->listed)
 		touch_locked(f->imp);
-	file_put(f);
+	{
+		struct import *imp = f->imp;
+
+		file_put(f);
+		import_put(imp);
+	}
 	pthread_cond_broadcast(&t->cv);
 	pthread_mutex_unlock(&t->lock);
 	free(h);
@@ -1305,12 +1327,12 @@ int import_cancel(struct import_table *t, const char *name)
 			mp = &mt->next;
 		}
 	}
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->lock);
 	if (imp) {
 		log_info("copy into '%s' cancelled by rmdir", name);
 		import_free(imp);	/* aborts the uploads (open handles keep their files) */
 	}
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
 
@@ -1514,6 +1536,9 @@ static int try_commit(struct import_table *t, struct import *imp)
 		log_err("copy into '%s': cannot commit: %s", imp->name, errmsg_str(&e, rc));
 		goto out;
 	}
+	/* readers see `complete` from now on: before the import leaves the table, so that no
+	 * write in between takes the backup for an incomplete one to continue */
+	ns_invalidate(m->ns, imp->name);
 	/* what a killed earlier run of this copy left open (invisible, but holding storage) */
 	{
 		size_t n_ab = 0;
@@ -1615,11 +1640,8 @@ static void *committer(void *arg)
 				for (pp = &t->list; *pp != imp; pp = &(*pp)->next)
 					;
 				*pp = imp->next;
-				pthread_cond_broadcast(&t->cv);
-				pthread_mutex_unlock(&t->lock);
-				ns_invalidate(t->m->ns, imp->name);
 				import_free(imp);
-				pthread_mutex_lock(&t->lock);
+				pthread_cond_broadcast(&t->cv);
 			} else {
 				pthread_cond_broadcast(&t->cv);
 			}
