@@ -1213,6 +1213,8 @@ static int op_unlink(const char *path)
 	    classify_virtual(path, name, sizeof(name)) != V_NONE)
 		return -EROFS;	/* a stray object at the root, or a virtual file */
 	rc = import_unlink(m->imports, path);
+	if (rc == IMPORT_PASS && import_unlink_again(m->imports, path))
+		return -ENOENT;	/* tar -x over a complete backup: no endless unlink/EEXIST */
 	return rc != IMPORT_PASS ? rc : remove_inside(m, name);
 }
 

@@ -94,8 +94,16 @@ struct import_handle {
 	struct ifile *f;
 };
 
+#define UNLINKED_RING	64
+#define UNLINKED_MS	30000	/* as fsops.c's PENDING_MS */
+
 struct import_table {
 	struct mvbfs *m;
+	struct {			/* recent unlinks inside complete backups (import_unlink_again) */
+		char *path;
+		int64_t at_ms;
+	} unlinked[UNLINKED_RING];
+	unsigned next_unlinked;
 	struct upload_pool *pool;
 	pthread_mutex_t lock;	/* protects list, mt, stop and everything in them (see top) */
 	pthread_cond_t cv;	/* broadcast on every state change (commit done, stop) */
@@ -1292,6 +1300,26 @@ int import_setattr(struct import_table *t, const char *path, int64_t mtime)
 	return 0;
 }
 
+int import_unlink_again(struct import_table *t, const char *path)
+{
+	int64_t now = mono_ms();
+	unsigned i;
+	int again = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < UNLINKED_RING && !again; i++)
+		again = t->unlinked[i].path && now - t->unlinked[i].at_ms <= UNLINKED_MS &&
+			!strcmp(t->unlinked[i].path, path);
+	if (!again) {
+		i = t->next_unlinked++ % UNLINKED_RING;
+		free(t->unlinked[i].path);
+		t->unlinked[i].path = strdup(path);
+		t->unlinked[i].at_ms = now;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return again;
+}
+
 int import_active(struct import_table *t, const char *name)
 {
 	int r;
@@ -1707,6 +1735,8 @@ void import_table_free(struct import_table *t)
 		t->mt = mt->next;
 		mtimes_free(mt);
 	}
+	for (unsigned i = 0; i < UNLINKED_RING; i++)
+		free(t->unlinked[i].path);
 	upload_pool_free(t->pool);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->lock);

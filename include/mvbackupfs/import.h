@@ -73,6 +73,12 @@ int import_setattr(struct import_table *t, const char *path, int64_t mtime);
  * deletes what is stored).  0 whether or not NAME was importing. */
 int import_cancel(struct import_table *t, const char *name);
 
+/* An unlink inside a complete backup deletes nothing (fsops.c remove_inside), so the file is
+ * still there: a tool that unlinks and re-creates (tar -x over an existing backup: EEXIST,
+ * unlink, EEXIST, ...) would loop forever.  1 when `path` was unlinked already in the last
+ * 30 s (the caller answers ENOENT: rm -rf unlinks every path once), else 0 (remembered). */
+int import_unlink_again(struct import_table *t, const char *path);
+
 /* 1 when NAME is importing on this mount. */
 int import_active(struct import_table *t, const char *name);
 

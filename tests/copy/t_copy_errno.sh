@@ -36,6 +36,10 @@ t_match "a file in .snapshot: Read-only file system" 'Read-only file system' "$(
 t_check "chmod inside a complete backup: accepted" chmod 0600 "$MB/v0_4_30/meta/full_meta.json"
 t_check "touch -d inside a complete backup: accepted" touch -d 2001-01-01 "$MB/v0_4_30/meta"
 t_eq "...and the mode did not change" 444 "$(stat -c %a "$MB/v0_4_30/meta/full_meta.json")"
+# tar -x over the complete copy: EEXIST, unlink (deletes nothing), EEXIST... must not loop
+tar -C "$MA" -c v0_4_30 | timeout 60 tar -C "$MB" -x 2>"$T_TMP/tar.err"; rc=${PIPESTATUS[1]}
+t_check "tar -x over a complete backup fails, and ends (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+t_eq "...v0_4_30 is still complete" complete "$(cp_state "$MB" v0_4_30)"
 t_eq "nothing written for refused writes" "$n0" "$(count)"
 t_check "v0_4_30 is whole and byte-identical after all that" cmp "$MA/v0_4_30/meta/full_meta.json" "$MB/v0_4_30/meta/full_meta.json"
 
