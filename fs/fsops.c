@@ -1332,6 +1332,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->nullpath_ok = 0;
 	/* large kernel read-ahead: cat and cp read sequentially */
 	conn->max_readahead = 1u << 20;
+	/* copy in (spec §8 CPU per GiB): 1 MiB writes instead of 128 KiB, 8x fewer requests */
+	conn->max_write = 1u << 20;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	return m;
