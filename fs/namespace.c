@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "mvbackupfs/backup_admin.h"
+#include "mvbackupfs/import_commit.h"
 #include "mvbackupfs/backup_read.h"
 #include "mvbackupfs/log.h"
 #include "mvbackupfs/meta.h"
@@ -101,6 +102,8 @@ const char *ns_state_name(enum ns_state st)
 		return "failed";
 	case NS_STATE_RESTORING:
 		return "restoring";
+	case NS_STATE_IMPORTING:
+		return "importing";
 	default:
 		return "unknown";
 	}
@@ -531,6 +534,8 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 
 		if (strncmp(l.objs[i].key, prefix, plen) != 0)
 			continue;
+		if (!strcmp(rel, IMPORT_MTIMES_NAME))
+			continue;	/* a copy's recorded mtimes (import_commit.h): never listed */
 		rc = tree_insert(&fresh, rel, &l.objs[i]);
 		if (rc)
 			goto out;

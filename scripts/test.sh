@@ -8,7 +8,7 @@
 #      (-DMVB_TSAN=ON) in build-tsan/;
 #      the libFuzzer targets (scripts/fuzz.sh, FUZZ_SECONDS each, default 10) in BUILD_DIR-fuzz/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/restore, tests/nonroot, tests/crash, tests/faults, tests/expiry (run.sh each) when present;
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/restore, tests/nonroot, tests/crash, tests/faults, tests/expiry, tests/copy (run.sh each) when present;
 #      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
 #      mount suite and the racy part of the snapshot suite against the TSan daemon
 #
@@ -217,6 +217,7 @@ live=()
 [ -f tests/expiry/run.sh ] && live+=(expiry)	# .expires, expiry, schedule (also uses $BUILD_DIR-crash)
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
 [ -f tests/faults/faultproxy.py ] && live+=(faults)	# S3 fault proxy (tests/faults/lib.sh)
+[ -f tests/copy/run.sh ] && live+=(copy)	# copy-in (issue 11): starts a second RGW for the target
 [ -f tests/snapshot/run.sh ] && live+=(snapshot-asan mount-tsan)
 # real Milvus 2.3.5 on real MinIO, the real milvus-backup's output (tests/real/run.sh starts them)
 [ -f tests/real/run.sh ] && live+=(real)

@@ -27,6 +27,7 @@
 struct autopilot;
 
 struct fh;
+struct import_table;
 
 struct mvbfs {
 	const struct config *cfg;	/* not owned */
@@ -40,6 +41,7 @@ struct mvbfs {
 	struct jobtable *jobs;		/* snapshot and delete jobs by backup name (owned) */
 	struct autopilot *autopilot;	/* schedule and expiry worker (owned; autopilot.h) */
 	struct restore_ctl *restore;	/* the .restore control files (restore_ctl.h; owned) */
+	struct import_table *imports;	/* backups being copied in (fs/import.c; owned) */
 	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
 	 * while a slow store answers for this one */
 	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
