@@ -14,6 +14,7 @@
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/backup_admin.h"
 #include "mvbackupfs/fs/autopilot.h"
+#include "mvbackupfs/fs/import.h"
 #include "mvbackupfs/fs/restore_ctl.h"
 
 void mvbfs_milvus_opts(const struct config *cfg, long timeout_ms, int max_conns,
@@ -137,6 +138,9 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	rc = restore_ctl_new(&m->restore);
 	if (rc)
 		goto fail;
+	rc = import_table_new(m, &m->imports);
+	if (rc)
+		goto fail;
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
 		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
@@ -193,6 +197,8 @@ void mvbfs_stop(struct mvbfs *m)
 		m->open_files = h->next;
 		fh_free(h);
 	}
+	import_table_free(m->imports);	/* unfinished copies stay incomplete */
+	m->imports = NULL;
 	if (m->ra)
 		ra_pool_free(m->ra);
 	m->ra = NULL;

@@ -33,6 +33,7 @@
 struct fh;
 struct autopilot;
 struct restore_ctl;
+struct import_table;
 
 struct mvbfs {
 	const struct config *cfg;	/* not owned */
@@ -47,6 +48,7 @@ struct mvbfs {
 	struct workq *wq;		/* the fan-outs' threads: snapshot copies, root .info (owned) */
 	struct autopilot *autopilot;	/* schedule and expiry worker (owned; autopilot.h) */
 	struct restore_ctl *restore;	/* the .restore control files (restore_ctl.h; owned) */
+	struct import_table *imports;	/* backups being copied in (fs/import.c; owned) */
 	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
 	 * while a slow store answers for this one */
 	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */
@@ -93,6 +95,7 @@ enum vkind {
 /* An open file: an object streamed through read-ahead, or a rendered virtual file. */
 struct fh {
 	struct ra_file *ra;	/* objects */
+	struct import_handle *imp;	/* a file being copied in (fs/import.c) */
 	char *text;		/* virtual files: rendered at open (.status: again at offset 0) */
 	size_t len;
 	enum vkind kind;

@@ -18,6 +18,7 @@
 
 #include "mvbackupfs/format/backup_admin.h"
 #include "mvbackupfs/format/backup_read.h"
+#include "mvbackupfs/jobs/import_commit.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/meta.h"
 #include "mvbackupfs/format/sidecar.h"
@@ -38,6 +39,8 @@ const char *ns_state_name(enum ns_state st)
 		return "failed";
 	case NS_STATE_RESTORING:
 		return "restoring";
+	case NS_STATE_IMPORTING:
+		return "importing";
 	default:
 		return "unknown";
 	}
@@ -168,6 +171,8 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 
 		if (strncmp(l.objs[i].key, prefix, plen) != 0)
 			continue;
+		if (!strcmp(rel, IMPORT_MTIMES_NAME))
+			continue;	/* a copy's recorded mtimes (import_commit.h): never listed */
 		rc = tree_insert(&fresh, rel, &l.objs[i]);
 		if (rc)
 			goto out;

@@ -15,6 +15,7 @@
 
 #include "mvbackupfs/base/clock.h"
 #include "mvbackupfs/fs/autopilot.h"
+#include "mvbackupfs/fs/import.h"
 #include "mvbackupfs/fs/restore_ctl.h"
 #include "mvbackupfs/fs/vfiles.h"
 
@@ -163,6 +164,8 @@ int status_render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 		for (i = 0; i < n; i++) {
 			overlay_state(items, nitems, &all[i]);
 			autopilot_mark(&all[i]);
+			if (all[i].state != NS_STATE_COMPLETE && import_active(m->imports, all[i].name))
+				all[i].state = NS_STATE_IMPORTING;
 		}
 		free(items);
 		rc = k == V_ROOT_INFO ? vfile_root_info(all, n, out) : vfile_root_info_json(all, n, out);
@@ -187,6 +190,9 @@ int status_render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 					*changes = p.changes;
 				return render_job_status(&p, jk, out);
 			}
+			rc = import_status(m->imports, name, out);	/* a copy in (fs/import.c) */
+			if (rc != IMPORT_PASS)
+				return rc;
 		}
 		rc = jobtable_items(m->jobs, &items, &nitems);
 		if (rc)
@@ -199,6 +205,8 @@ int status_render(struct mvbfs *m, enum vkind k, const char *name, struct buf *o
 		overlay_state(items, nitems, &s);
 		autopilot_mark(&s);
 		free(items);
+		if (s.state != NS_STATE_COMPLETE && import_active(m->imports, name))
+			s.state = NS_STATE_IMPORTING;
 		if (k == V_BACKUP_INFO)
 			rc = vfile_backup_info(&s, out);
 		else if (k == V_BACKUP_EXPIRES)

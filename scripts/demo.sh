@@ -7,18 +7,16 @@
 #   2. collection default.coll in Milvus A, loaded with pymilvus (scripts/demo.py: DEMO_ROWS rows,
 #      default 3000, in two partitions, every 100th row deleted, an HNSW index)
 #   3. mount backup bucket A, `mkdir .snapshot/nightly_1`, follow `.status`, `cat .info` (the
-#      backup's and the root's)
+#      backup's and the root's), `echo 3d > .expires`
 #   4. check the backup with an independent validator of milvus-backup's format
 #      (tests/snapshot/validate.js)
-#   5. copy it to backup bucket B: `cp -r MNT_A/nightly_1 MNT_B/` (step_copy)
+#   5. copy it to backup bucket B: `cp -r MNT_A/nightly_1 MNT_B/` (step_copy), committed by
+#      mount B once whole; `diff -r` of the two mounts
 #   6. restore it into Milvus B as default.coll_bak:
 #      `echo 'collections=default.coll suffix=_bak' > MNT_B/nightly_1/.restore` (step_restore)
 #   7. verify: count(*), partitions, index and a query by pk in B equal A's
-# Steps 5 and 6 use the mount when this build has copy-in (issue 11) and .restore (issue 8).
-# Until then they say so and do what a user can do today: step 5 copies the backup's objects
-# with `mc mirror` from MinIO A to MinIO B and mounts B to show the same complete backup; step 6
-# copies the binlogs into Milvus B's bucket (`mc cp`) and bulk-inserts them in backup mode
-# (pymilvus), as milvus-backup itself does.
+#   8. rmdir the backup in A
+# Exits non-zero (after stopping everything) when any step fails; scripts/test.sh runs it.
 #
 # Usage: bash scripts/demo.sh        (root or sudo; installs what it needs via scripts/setup.sh)
 # Environment: DEMO_ROWS (3000), MVB_BIN (the daemon, default build/mvbackupfs), KEEP=1 (keep the
@@ -60,15 +58,6 @@ trap 'exit 130' INT TERM
 step "setting up (packages, Milvus 2.3.5 venv, MinIO and mc, the build): scripts/setup.sh"
 bash scripts/setup.sh >"$work/setup.log" 2>&1 || { tail -n 30 "$work/setup.log"; die "setup failed"; }
 echo "done in $((SECONDS - T0)) s"
-export MC_CONFIG_DIR=$work/mc
-mc() { "$top/.tools/bin/mc" --quiet --no-color "$@"; }
-# mc_run ARGS...: show and run an mc command; its one line per object goes to a log, counted
-mc_run() {
-	say "mc $*"
-	mc "$@" >"$work/mc.log" 2>&1 || { cat "$work/mc.log"; die "mc $1 failed"; }
-	grep -v '^`\|^Removed' "$work/mc.log" || true
-	echo "  ($(grep -c '^`\|^Removed' "$work/mc.log") objects)"
-}
 
 # --- servers: MinIO A and B, then Milvus A and B (started side by side: about 30 s each)
 step "MinIO A and MinIO B (two servers on 127.0.0.1), Milvus 2.3.5 A on MinIO A, B on MinIO B"
@@ -157,6 +146,9 @@ run mkdir "$MNT_A/.snapshot/nightly_1"
 follow "$MNT_A" nightly_1
 run cat "$MNT_A/nightly_1/.status"
 run cat "$MNT_A/nightly_1/.info"
+say "echo 3d > $MNT_A/nightly_1/.expires   (kept 3 days; the expiry travels with the copy)"
+echo 3d >"$MNT_A/nightly_1/.expires" || die "setting the expiry failed"
+run cat "$MNT_A/nightly_1/.expires"
 run cat "$MNT_A/.info"
 run ls "$MNT_A/nightly_1" "$MNT_A/nightly_1/meta"
 
@@ -165,54 +157,31 @@ say "node tests/snapshot/validate.js --bucket backup-a --prefix backup/nightly_1
 S3_ENDPOINT=$S3_A node tests/snapshot/validate.js --bucket backup-a --prefix backup/nightly_1 \
 	--milvus-bucket milvus-a --expect "$work/expected.tsv" || die "the validator found violations"
 
-# step_copy: the backup from bucket A (MinIO A) to bucket B (MinIO B), through the mounts when
-# this build has copy-in; else with mc, then mounted in B
+# step_copy: the backup from bucket A (MinIO A) to bucket B (MinIO B), through the two mounts;
+# mount B commits it only once every object is there, then follows it to complete
 step_copy() {
 	step "copy the backup to backup bucket B on MinIO B"
 	run "$B" -c "$work/backup-b.yaml" "$MNT_B"
 	say "cp -r $MNT_A/nightly_1 $MNT_B/"
-	if cp -r "$MNT_A/nightly_1" "$MNT_B/" 2>"$work/cp.err"; then
-		follow "$MNT_B" nightly_1
-		return 0
+	if ! cp -r "$MNT_A/nightly_1" "$MNT_B/" 2>"$work/cp.err"; then
+		cat "$work/cp.err"
+		! grep -q 'not connected' "$work/cp.err" || die "the daemon of mount B died during cp -r"
+		die "cp -r into mount B failed"
 	fi
-	cat "$work/cp.err"
-	! grep -q 'not connected' "$work/cp.err" || die "the daemon of mount B died during cp -r"
-	grep -qi 'not supported\|read-only file system\|not implemented' "$work/cp.err" || die "cp -r into mount B failed"
-	[ ! -e "$MNT_B/nightly_1" ] || die "cp -r into mount B failed half-way: $(ls -d "$MNT_B/nightly_1")"
-	echo
-	echo "-> copying into a mount is not in this build yet (issue 11: copy-in); doing what works today:"
-	echo "   copy the backup's objects from MinIO A to MinIO B with mc, then mount B"
-	run fusermount3 -u "$MNT_B"
-	mc_run mirror a/backup-a/backup/nightly_1 b/backup-b/backup/nightly_1
-	run "$B" -c "$work/backup-b.yaml" "$MNT_B"
+	follow "$MNT_B" nightly_1
 }
 
-# step_restore: the backup in bucket B into Milvus B as default.coll_bak, through .restore when
-# this build has it; else by hand as a user can today without milvus-backup
+# step_restore: the backup in bucket B into Milvus B as default.coll_bak through .restore
 step_restore() {
 	local err prev
 	step "restore it into Milvus B as default.coll_bak"
 	prev=$(awk '$1 == "job" { print $2 }' "$MNT_B/nightly_1/.status")
 	say "echo 'collections=default.coll suffix=_bak' > $MNT_B/nightly_1/.restore"
-	if [ -e "$MNT_B/nightly_1/.restore" ] &&
-		err=$( { echo 'collections=default.coll suffix=_bak' >"$MNT_B/nightly_1/.restore"; } 2>&1); then
-		follow "$MNT_B" nightly_1 "$prev"
-		run cat "$MNT_B/nightly_1/.status"
-		return 0
-	fi
-	[ -e "$MNT_B/nightly_1/.restore" ] || err="$MNT_B/nightly_1/.restore: No such file or directory"
-	echo "$err"
-	grep -qi 'no such file\|not supported\|read-only file system\|not implemented' <<<"$err" || die "writing .restore failed"
-	echo
-	echo "-> restore through .restore is not in this build yet (issue 8); doing what a user can do"
-	echo "   today without milvus-backup: copy the backup's binlogs into Milvus B's bucket (mc, on"
-	echo "   MinIO B), then create the collection from meta/full_meta.json and bulk-insert each"
-	echo "   partition's binlogs in backup mode (pymilvus; what milvus-backup's restore does)"
-	mc_run cp --recursive b/backup-b/backup/nightly_1/binlogs/ b/milvus-b/restore-temp/nightly_1/
-	say "python scripts/demo.py restore-bulk 127.0.0.1 $PORT_B $MNT_B/nightly_1/meta/full_meta.json coll_bak restore-temp/nightly_1"
-	"$PY" scripts/demo.py restore-bulk 127.0.0.1 "$PORT_B" "$MNT_B/nightly_1/meta/full_meta.json" coll_bak \
-		restore-temp/nightly_1 || die "the bulk insert into Milvus B failed"
-	mc_run rm --recursive --force b/milvus-b/restore-temp/nightly_1/
+	err=$( { echo 'collections=default.coll suffix=_bak' >"$MNT_B/nightly_1/.restore"; } 2>&1) \
+		|| die "writing .restore failed: $err"
+	follow "$MNT_B" nightly_1 "$prev"
+	run cat "$MNT_B/nightly_1/.status"
+	[ "$(awk '$1 == "state" { print $2 }' "$MNT_B/nightly_1/.status")" = complete ] || die "the restore did not complete"
 }
 
 step_copy

@@ -29,7 +29,7 @@ PACKAGES=(
 	libcmocka-dev
 	clang libclang-rt-14-dev
 	ceph-mon ceph-osd radosgw ceph-common ceph-base
-	uuid-runtime curl ca-certificates openssl jq rsync rclone valgrind attr procps psmisc iproute2
+	uuid-runtime curl ca-certificates openssl jq rsync rclone s3fs valgrind attr procps psmisc iproute2
 	nodejs npm python3
 	tzdata man-db groff-base
 )

@@ -8,9 +8,10 @@
 #      (-DMVB_TSAN=ON) in build-tsan/;
 #      the libFuzzer targets (scripts/fuzz.sh, FUZZ_SECONDS each, default 10) in BUILD_DIR-fuzz/
 #   5. a throw-away S3 server (Ceph RGW, scripts/s3-server.sh) for the suites below
-#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/restore, tests/nonroot, tests/crash, tests/faults, tests/expiry (run.sh each) when present;
+#   6. tests/mount/run.sh, and tests/s3, tests/grpc, tests/snapshot, tests/restore, tests/nonroot, tests/crash, tests/faults, tests/expiry, tests/copy (run.sh each) when present;
 #      the mount suite against the ASan daemon, the snapshot suite against the ASan daemon, the
 #      mount suite and the racy part of the snapshot suite against the TSan daemon
+#   7. the demo (scripts/demo.sh): the seed scenario on real Milvus and MinIO, end to end
 #
 # Prints one line per suite and ends with "N passed, N failed" (suites); exits 1 on any failure.
 # The S3 server is stopped on every exit.  Environment: JOBS (default 2), KEEP_LOGS=1 (keep the
@@ -217,6 +218,7 @@ live=()
 [ -f tests/expiry/run.sh ] && live+=(expiry)	# .expires, expiry, schedule (also uses $BUILD_DIR-crash)
 [ -f tests/mount/run.sh ] && live+=(mount-asan)
 [ -f tests/faults/faultproxy.py ] && live+=(faults)	# S3 fault proxy (tests/faults/lib.sh)
+[ -f tests/copy/run.sh ] && live+=(copy)	# copy-in (issue 11): starts a second RGW for the target
 [ -f tests/snapshot/run.sh ] && live+=(snapshot-asan mount-tsan)
 # real Milvus 2.3.5 on real MinIO, the real milvus-backup's output (tests/real/run.sh starts them)
 [ -f tests/real/run.sh ] && live+=(real)
@@ -273,6 +275,17 @@ if [ -f tests/s3/run.sh ] && { [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" s3-m
 		minio_started=1	# stop whatever part of it came up
 		tail -n 20 "$logs/minio-server.log"
 		fail=$((fail+1)); results+=("FAIL s3-minio (MinIO could not start)")
+	fi
+fi
+
+# demo: the README's first command, the seed scenario on real Milvus A/B and MinIO A/B through
+# two mounts (snapshot, .info, .expires, cp -r, .restore, verify in B, rmdir); it starts and stops
+# its own servers and exits non-zero when a step fails
+if [ -f scripts/demo.sh ] && { [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" demo "* ]]; }; then
+	if [ $build_ok = 1 ]; then
+		suite demo bash scripts/demo.sh
+	else
+		fail=$((fail+1)); results+=("FAIL demo (no build)")
 	fi
 fi
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# t_badinput: what a read-write mount refuses today, each with a clear errno and nothing
-# written: creating a copy target at the root (not served yet: ENOTSUP), creating or writing
-# files, nested names under .snapshot, removing the virtual directory; and --print-config
+# t_badinput: what a read-write mount refuses, each with a clear errno and nothing written:
+# a copy target at the root with a bad name (EINVAL) or a taken one (EEXIST), creating files
+# outside a backup being copied in or writing into a complete backup (EROFS), nested names
+# under .snapshot, removing the virtual directory; and --print-config
 # shows the resolved configuration without its secrets.
 . "$(dirname "$0")/lib.sh"
 t_begin
@@ -11,11 +12,14 @@ count() { t_rclone lsf -R --files-only "mvbs3:$BUCKET" 2>/dev/null | wc -l; }
 n0=$(count)
 t_check "the bucket holds the fixtures" test "$n0" -gt 0
 
-t_match "mkdir MNT/newbackup: Operation not supported (copy-in comes later)" \
-	'Operation not supported' "$(mkdir "$MNT/newbackup" 2>&1)"
-t_check "newbackup does not appear" sh -c "! ls '$MNT' | grep -qx newbackup"
-t_match "touch MNT/newfile: refused" 'Operation not supported|Permission denied' "$(touch "$MNT/newfile" 2>&1)"
-t_match "writing into a backup's file: refused" 'Permission denied|Read-only' \
+t_match "mkdir MNT/new-backup (not a backup name): Invalid argument" \
+	'Invalid argument' "$(mkdir "$MNT/new-backup" 2>&1)"
+t_check "new-backup does not appear" sh -c "! ls '$MNT' | grep -qx new-backup"
+t_match "mkdir MNT/v0_6_main (taken): File exists" 'File exists' "$(mkdir "$MNT/v0_6_main" 2>&1)"
+t_match "touch MNT/newfile: Read-only file system" 'Read-only file system' "$(touch "$MNT/newfile" 2>&1)"
+t_match "touch MNT/v0_6_main/newfile (a complete backup): Read-only file system" \
+	'Read-only file system' "$(touch "$MNT/v0_6_main/newfile" 2>&1)"
+t_match "writing into a backup's file: Read-only file system" 'Read-only file system' \
 	"$(sh -c "echo x >> '$MNT/v0_6_main/meta/backup_meta.json'" 2>&1)"
 t_check "that file is unchanged" cmp "$FIX/v0_6_main/meta/backup_meta.json" "$MNT/v0_6_main/meta/backup_meta.json"
 t_match "mkdir .snapshot/a/b: No such file or directory" 'No such file or directory' \

@@ -8,6 +8,9 @@
 # Milvus 2.3's Import (backup=true, end_ts) loads them, indexes are rebuilt; then B's copies
 # equal A's collections through pymilvus (schema, auto_id, partitions, indexes, count(*), a
 # query by 100 primary keys), and no restore-temp- object is left in milvus-b.
+# Then the seed scenario itself: `cp -r` of the snapshot from A's mount into a mount of bucket
+# backup-b on MinIO B (committed there only when whole, byte-identical), and `.restore` from
+# there into Milvus B with another suffix: the same checks again.
 . "$(dirname "$0")/../mount/lib.sh"
 . "$(dirname "$0")/lib.sh"
 t_begin
@@ -23,7 +26,7 @@ stop_b() {
 trap 'rc=$?; stop_b; (exit $rc); t_cleanup' EXIT
 
 A_ENDPOINT=$S3_ENDPOINT
-env_b=$(S3_BUCKETS="milvus-b" bash "$SCRIPTS/minio-server.sh" start "$B_MINIO" 2>"$T_TMP/minio-b.err") \
+env_b=$(S3_BUCKETS="milvus-b backup-b" bash "$SCRIPTS/minio-server.sh" start "$B_MINIO" 2>"$T_TMP/minio-b.err") \
 	|| t_bail "MinIO B: $(tail -n 3 "$T_TMP/minio-b.err")"
 B_ENDPOINT=$(printf '%s\n' "$env_b" | sed -n 's/^export S3_ENDPOINT=//p')
 menv=$(S3_ENDPOINT=$B_ENDPOINT MILVUS_BUCKET=milvus-b MILVUS_PORT=0 bash "$SCRIPTS/milvus-server.sh" start "$B_MILVUS" 2>"$T_TMP/milvus-b.err") \
@@ -38,7 +41,6 @@ t_mount_or_bail "$(r_config_milvus "$BA")" "$MNT_A"
 t_check "mkdir .snapshot/real1 on A" mkdir "$MNT_A/.snapshot/real1"
 t_wait 180 r_done "$MNT_A" real1
 t_eq "A's snapshot completes" complete "$(r_state "$MNT_A" real1)" || t_bail "snapshot: $(sed -n 's/^error //p' "$MNT_A/real1/.status")"
-t_umount "$MNT_A"
 diag "snapshot at $SECONDS s"
 
 # a mount of Milvus B (MinIO B) reading the backups in A's bucket on MinIO A
@@ -85,4 +87,27 @@ printf '%s\n' "$out" | sed 's/^/# /'
 t_eq "B's restored collections equal A's (pymilvus)" 0 "$rc"
 temp=$(S3_ENDPOINT=$B_ENDPOINT t_rclone lsf -R --files-only mvbs3:milvus-b 2>/dev/null | grep -c '^restore-temp-')
 t_eq "no restore-temp- object is left in milvus-b" 0 "$temp"
+
+# the seed scenario: cp -r from A's mount into a mount of backup-b on MinIO B, restore from there
+CFG_C=$T_TMP/backup-c.yaml
+sed -e '/^  backup[A-Z][A-Za-z]*:/d' -e 's/^  rootPath: files$/  rootPath: files\n  backupBucketName: backup-b\n  backupRootPath: backup/' \
+	"$CFG_B" >"$CFG_C"
+MNT_C=$(t_mkmnt)
+t_mount_or_bail "$CFG_C" "$MNT_C"
+t_check "cp -r A's real1 into the mount of backup-b on MinIO B" cp -r "$MNT_A/real1" "$MNT_C/"
+t_wait 120 sh -c "grep -qx 'state complete' '$MNT_C/real1/.status'"
+t_eq "the copy in backup-b reads complete" complete "$(r_state "$MNT_C" real1)"
+t_check "the copy is identical to A's (diff -r of the two mounts)" diff -r "$MNT_A/real1" "$MNT_C/real1"
+t_umount "$MNT_A"
+t_check "echo suffix=_c > real1/.restore (the copy) answers 0" sh -c "echo suffix=_c > '$MNT_C/real1/.restore'"
+t_wait 300 sh -c "grep -Eqx 'state (complete|failed|cancelled)' '$MNT_C/real1/.status'"
+t_eq "the restore of the copy into Milvus B completes" complete "$(r_state "$MNT_C" real1)" \
+	|| sed 's/^/#   /' "$MNT_C/real1/.status"
+out=$("$T_TOP/.venv/bin/python" "$T_TOP/tests/real/check_restore.py" "$REAL_MILVUS_PORT" "$B_PORT" _c \
+	default.docs default.bins default.empty sales.orders 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+t_eq "B's collections restored from the copy equal A's (pymilvus)" 0 "$rc"
+temp=$(S3_ENDPOINT=$B_ENDPOINT t_rclone lsf -R --files-only mvbs3:milvus-b 2>/dev/null | grep -c '^restore-temp-')
+t_eq "no restore-temp- object is left in milvus-b after the second restore" 0 "$temp"
 t_done

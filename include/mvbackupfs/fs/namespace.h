@@ -39,6 +39,7 @@ enum ns_state {
 	NS_STATE_DELETING,	/* a delete job of this mount is removing it */
 	NS_STATE_FAILED,	/* this mount's snapshot job failed (storage says incomplete) */
 	NS_STATE_RESTORING,	/* a restore job of this mount reads it */
+	NS_STATE_IMPORTING,	/* a copy into this mount is writing it (fs/import.c) */
 };
 
 const char *ns_state_name(enum ns_state st);

@@ -1,0 +1,471 @@
+/*
+ * upload.c - streaming object writer with write-behind under the global memory budget
+ * (upload.h).
+ *
+ * A writer fills a part buffer whose capacity is charged to the budget as it grows (64 KiB,
+ * doubling, up to the part size).  A full part goes to the pool's queue as a task and the
+ * writer starts a new buffer; the first full part also starts the multipart upload (one
+ * round trip, in the writer's thread, so every part task knows the upload id).  Closing
+ * queues what is left: the whole object as one PUT when no part was full, else the last part.
+ * The worker that finishes the last request of a closed upload completes it (or aborts it
+ * after an error), so no thread ever waits for another upload's parts.
+ */
+#include "mvbackupfs/storage/upload.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mvbackupfs/base/buf.h"
+
+#define BUF_FIRST	(64u << 10)
+#define BUDGET_WAIT_MS	60000
+
+enum task_kind { T_PART, T_PUT, T_FINAL };
+
+struct task {
+	struct upload *u;
+	enum task_kind kind;
+	int number;		/* T_PART */
+	char *data;		/* T_PART, T_PUT: owned, `cap` bytes charged to the budget */
+	size_t len, cap;
+	struct task *next;
+};
+
+struct upload_pool {
+	struct objstore *store;
+	struct membudget *budget;
+	size_t part_size;
+	unsigned nworkers;
+	pthread_t *threads;
+	pthread_mutex_t lock;	/* protects head, tail, stop */
+	pthread_cond_t work;	/* signalled when a task is queued or stop is set */
+	struct task *head, *tail;
+	int stop;
+};
+
+struct upload {
+	struct upload_pool *pool;
+	/* writer-owned until close: the part being filled */
+	char *buf;
+	size_t len, cap;
+	int next_part;		/* number of the next part (from 1) */
+	uint64_t size;		/* bytes accepted */
+	pthread_mutex_t lock;	/* protects everything below */
+	pthread_cond_t cv;	/* broadcast when `done` is set */
+	char *key;
+	char *upload_id;	/* multipart upload, once started */
+	struct mpu_part *parts;	/* parts[number - 1] */
+	size_t nparts, cap_parts;
+	int inflight;		/* tasks queued or running */
+	int started;		/* a request naming `key` has been sent */
+	int closed, done;
+	int rc;			/* first error */
+	struct errmsg err;
+};
+
+static void pool_push(struct upload_pool *p, struct task *t)
+{
+	pthread_mutex_lock(&p->lock);
+	t->next = NULL;
+	if (p->tail)
+		p->tail->next = t;
+	else
+		p->head = t;
+	p->tail = t;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Called with u->lock held: record the first error. */
+static void fail_locked(struct upload *u, int rc, const struct errmsg *e)
+{
+	if (u->rc)
+		return;
+	u->rc = rc;
+	if (e && e->msg[0])
+		u->err = *e;
+	else
+		errmsg_set(&u->err, rc, "cannot write '%s'", u->key);
+}
+
+/* The last request of a closed upload has ended: complete or abort the multipart upload. */
+static void finalize(struct upload *u)
+{
+	struct upload_pool *p = u->pool;
+	struct errmsg e = { { 0 } };
+	int rc = 0;
+
+	pthread_mutex_lock(&u->lock);
+	if (u->upload_id) {
+		int failed = u->rc != 0;
+
+		pthread_mutex_unlock(&u->lock);
+		if (failed)
+			objstore_mpu_abort(p->store, u->key, u->upload_id, NULL);
+		else
+			rc = objstore_mpu_complete(p->store, u->key, u->upload_id, u->parts,
+						   u->nparts, &e);
+		pthread_mutex_lock(&u->lock);
+		if (rc) {
+			fail_locked(u, rc, &e);
+			/* a failed complete leaves the parts on the server */
+			pthread_mutex_unlock(&u->lock);
+			objstore_mpu_abort(p->store, u->key, u->upload_id, NULL);
+			pthread_mutex_lock(&u->lock);
+		}
+	}
+	u->done = 1;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void run(struct upload_pool *p, struct task *t)
+{
+	struct upload *u = t->u;
+	struct errmsg e = { { 0 } };
+	struct mpu_part part = { 0 };
+	int rc = 0, skip, last;
+
+	pthread_mutex_lock(&u->lock);
+	skip = u->rc != 0;
+	if (t->kind == T_PUT)
+		u->started = 1;
+	pthread_mutex_unlock(&u->lock);
+	if (!skip && t->kind == T_PART)
+		rc = objstore_mpu_part(p->store, u->key, u->upload_id, t->number, t->data, t->len,
+				       &part, &e);
+	else if (!skip && t->kind == T_PUT)
+		rc = objstore_put(p->store, u->key, t->data ? t->data : "", t->len, 0, &e);
+	free(t->data);
+	if (t->cap)
+		membudget_release(p->budget, t->cap);
+	pthread_mutex_lock(&u->lock);
+	if (rc)
+		fail_locked(u, rc, &e);
+	else if (!skip && t->kind == T_PART)
+		u->parts[t->number - 1] = part;
+	last = --u->inflight == 0 && u->closed;
+	pthread_mutex_unlock(&u->lock);
+	free(t);
+	if (last)
+		finalize(u);
+}
+
+static void *worker(void *arg)
+{
+	struct upload_pool *p = arg;
+	struct task *t;
+
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		while (!p->head && !p->stop)
+			pthread_cond_wait(&p->work, &p->lock);
+		t = p->head;
+		if (!t) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		p->head = t->next;
+		if (!p->head)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->lock);
+		run(p, t);
+	}
+}
+
+int upload_pool_new(struct objstore *store, struct membudget *budget, size_t part_size,
+		    unsigned workers, struct upload_pool **out)
+{
+	struct upload_pool *p = calloc(1, sizeof(*p));
+	unsigned i;
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->store = store;
+	p->budget = budget;
+	p->part_size = part_size ? part_size : UPLOAD_PART_SIZE;
+	p->nworkers = workers ? workers : UPLOAD_WORKERS;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	p->threads = calloc(p->nworkers, sizeof(*p->threads));
+	if (!p->threads) {
+		free(p);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nworkers; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p)) {
+			p->nworkers = i;
+			upload_pool_free(p);
+			return -EAGAIN;
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+void upload_pool_free(struct upload_pool *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nworkers; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+int upload_open(struct upload_pool *p, const char *key, struct upload **out)
+{
+	struct upload *u = calloc(1, sizeof(*u));
+
+	*out = NULL;
+	if (!u || !(u->key = strdup(key))) {
+		free(u);
+		return -ENOMEM;
+	}
+	u->pool = p;
+	u->next_part = 1;
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->cv, NULL);
+	*out = u;
+	return 0;
+}
+
+/* Queue the current buffer as part `next_part` (or as the whole object: kind T_PUT). */
+static int submit(struct upload *u, enum task_kind kind)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->u = u;
+	t->kind = kind;
+	t->data = u->buf;
+	t->len = u->len;
+	t->cap = u->cap;
+	u->buf = NULL;
+	u->len = u->cap = 0;
+	pthread_mutex_lock(&u->lock);
+	if (kind == T_PART) {
+		t->number = u->next_part++;
+		if (ARRAY_GROW(u->parts, u->nparts, u->cap_parts, 16)) {
+			pthread_mutex_unlock(&u->lock);
+			free(t->data);
+			if (t->cap)
+				membudget_release(u->pool->budget, t->cap);
+			free(t);
+			return -ENOMEM;
+		}
+		memset(&u->parts[u->nparts++], 0, sizeof(u->parts[0]));
+	}
+	u->inflight++;
+	pthread_mutex_unlock(&u->lock);
+	pool_push(u->pool, t);
+	return 0;
+}
+
+/* Make room for `need` bytes in the part buffer, charging the budget for its growth. */
+static int grow(struct upload *u, size_t need, struct errmsg *err)
+{
+	size_t cap = u->cap ? u->cap : BUF_FIRST;
+	char *nb;
+	int rc;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap > u->pool->part_size)
+		cap = u->pool->part_size;
+	if (cap <= u->cap)
+		return 0;
+	rc = membudget_acquire(u->pool->budget, cap - u->cap, BUDGET_WAIT_MS);
+	if (rc)
+		return errmsg_set(err, rc == -ETIMEDOUT ? -ENOBUFS : rc,
+				  "cannot buffer '%s': the memory budget stayed full", u->key);
+	nb = realloc(u->buf, cap);
+	if (!nb) {
+		membudget_release(u->pool->budget, cap - u->cap);
+		return -ENOMEM;
+	}
+	u->buf = nb;
+	u->cap = cap;
+	return 0;
+}
+
+static int upload_error(struct upload *u, struct errmsg *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&u->lock);
+	rc = u->rc;
+	if (rc && err)
+		*err = u->err;
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+int upload_write(struct upload *u, const void *data, size_t len, struct errmsg *err)
+{
+	const char *src = data;
+	int rc = upload_error(u, err);
+
+	while (!rc && len > 0) {
+		size_t n = u->pool->part_size - u->len;
+
+		if (n > len)
+			n = len;
+		rc = grow(u, u->len + n, err);
+		if (rc)
+			break;
+		memcpy(u->buf + u->len, src, n);
+		u->len += n;
+		u->size += n;
+		src += n;
+		len -= n;
+		if (u->len < u->pool->part_size)
+			break;
+		if (!u->upload_id) {
+			char *id = NULL;
+
+			pthread_mutex_lock(&u->lock);
+			u->started = 1;
+			pthread_mutex_unlock(&u->lock);
+			rc = objstore_mpu_begin(u->pool->store, u->key, &id, err);
+			if (rc)
+				break;
+			pthread_mutex_lock(&u->lock);
+			u->upload_id = id;
+			pthread_mutex_unlock(&u->lock);
+		}
+		rc = submit(u, T_PART);
+		if (!rc)
+			rc = upload_error(u, err);
+	}
+	if (rc) {
+		pthread_mutex_lock(&u->lock);
+		fail_locked(u, rc, err);
+		pthread_mutex_unlock(&u->lock);
+	}
+	return rc;
+}
+
+int upload_close(struct upload *u)
+{
+	int rc, idle;
+
+	pthread_mutex_lock(&u->lock);
+	if (u->closed) {
+		rc = u->rc;
+		pthread_mutex_unlock(&u->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!u->upload_id)
+		rc = submit(u, T_PUT);
+	else if (u->len > 0)
+		rc = submit(u, T_PART);
+	else
+		rc = 0;
+	pthread_mutex_lock(&u->lock);
+	if (rc)
+		fail_locked(u, rc, NULL);
+	u->closed = 1;
+	idle = u->inflight == 0;
+	rc = u->rc;
+	pthread_mutex_unlock(&u->lock);
+	if (u->buf) {
+		free(u->buf);
+		membudget_release(u->pool->budget, u->cap);
+		u->buf = NULL;
+		u->cap = u->len = 0;
+	}
+	if (idle)
+		finalize(u);	/* every part is sent already: one complete request */
+	return rc;
+}
+
+int upload_wait(struct upload *u, struct errmsg *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&u->lock);
+	while (!u->done)
+		pthread_cond_wait(&u->cv, &u->lock);
+	rc = u->rc;
+	if (rc && err)
+		*err = u->err;
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+int upload_done(struct upload *u)
+{
+	int d;
+
+	pthread_mutex_lock(&u->lock);
+	d = u->done;
+	pthread_mutex_unlock(&u->lock);
+	return d;
+}
+
+uint64_t upload_size(struct upload *u)
+{
+	return u->size;
+}
+
+int upload_rekey(struct upload *u, const char *key)
+{
+	char *k = strdup(key);
+	int rc = 0;
+
+	if (!k)
+		return -ENOMEM;
+	pthread_mutex_lock(&u->lock);
+	if (u->started || u->upload_id) {
+		rc = -EALREADY;
+		free(k);
+	} else {
+		free(u->key);
+		u->key = k;
+	}
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+void upload_abort(struct upload *u)
+{
+	if (!u)
+		return;
+	pthread_mutex_lock(&u->lock);
+	if (!u->rc)
+		errmsg_set(&u->err, u->rc = -ECANCELED, "upload of '%s' cancelled", u->key);
+	pthread_mutex_unlock(&u->lock);
+	upload_close(u);
+	upload_wait(u, NULL);
+	upload_free(u);
+}
+
+void upload_free(struct upload *u)
+{
+	if (!u)
+		return;
+	upload_wait(u, NULL);
+	free(u->buf);
+	if (u->cap)
+		membudget_release(u->pool->budget, u->cap);
+	free(u->key);
+	free(u->upload_id);
+	free(u->parts);
+	pthread_cond_destroy(&u->cv);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}

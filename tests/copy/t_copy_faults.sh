@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# t_copy_faults: the S3 fault proxy (tests/faults/faultproxy.py) between mount B's daemon and its
+# RGW while backups are copied in.  Whatever S3 does, the copy completes byte-identical or fails
+# with a clear error in .status and the log, and the bucket never holds a copy that reads
+# complete with an object missing:
+#   - 503 SlowDown bursts and connection resets on object PUTs and multipart parts: retried,
+#     the copy completes, byte-identical;
+#   - every data PUT fails: .status says failed and names the file, no meta is written; once S3
+#     is back, the same cp -r completes it.
+# Source: the fixture v0_6_main (64 MiB, multipart-sized binlogs) on a local-directory mount.
+. "$(dirname "$0")/lib.sh"
+. "$T_TOP/tests/faults/lib.sh"
+fp_begin
+[ -n "${S3B_ENDPOINT:-}" ] && diag "target server B: $S3B_ENDPOINT"
+on_b fp_start || t_bail "faultproxy"
+
+FIX=$(t_fixtures) || t_bail "fixtures"
+mkdir -p "$T_TMP/local"
+cp -r "$FIX" "$T_TMP/local/backup"
+MA=$(t_mkmnt)
+t_mount_or_bail "$(t_config_local "$T_TMP/local/backup")" "$MA"
+BB=$(on_b t_bucket) || t_bail "bucket B"
+CFGB=$(on_b fp_endpoint t_config_s3 "$BB" backup "$(printf 'mvbackupfs:\n  s3:\n    requestTimeoutMs: 3000\n    maxTries: 4\n')")
+MB=$(t_mkmnt)
+t_mount_or_bail "$CFGB" "$MB"
+
+local_objects() {
+	(cd "$T_TMP/local/backup/$1" && find . -type f -printf '%P %s\n' | LC_ALL=C sort |
+		while read -r p s; do echo "$p $s $(md5sum <"$p" | cut -d' ' -f1)"; done)
+}
+same_as_source() {	# same_as_source NAME SRC: object for object (the target's own sidecar aside)
+	local_objects "$2" >"$T_TMP/objs-src"
+	on_b cp_objects "$BB" "backup/$1" | grep -v '^mvbackupfs\.json ' >"$T_TMP/objs-$1"
+	cmp -s "$T_TMP/objs-src" "$T_TMP/objs-$1"
+}
+whole() { on_b fp_complete_objects_present "$BB" backup "$1"; }
+
+# 1. 503 bursts and resets: retried, completes
+fp_rule '[{"method":"PUT","path":"/backup/v0_6_main/binlogs/","fault":"status","status":503,"count":3},
+          {"method":"PUT","path":"partNumber=","fault":"reset","count":2},
+          {"method":"PUT","path":"/backup/v0_6_main/binlogs/","nth":5,"fault":"reset_early","count":2},
+          {"method":"POST","path":"/backup/v0_6_main/.*uploadId=","fault":"status","status":503,"count":1}]' || t_bail "rule"
+t_check "burst: cp -r through 503 bursts and resets exits 0" cp -r "$MA/v0_6_main" "$MB/"
+t_check "burst: completes" cp_wait_complete 90 "$MB" v0_6_main || sed 's/^/#   /' "$MB/v0_6_main/.status"
+t_check "burst: the proxy fired its faults" test "$(fp_fired)" -ge 4
+t_check "burst: byte-identical to the source" same_as_source v0_6_main v0_6_main
+t_check "burst: whole (every binlog its meta names is there)" whole v0_6_main
+fp_clear
+t_check "burst: rmdir" rmdir "$MB/v0_6_main"
+t_check "burst: gone from the bucket" t_wait 60 on_b sn_prefix_empty "$BB" backup/v0_6_main/
+
+# 2. every data PUT fails: failed, clearly; nothing reads complete
+fp_rule '{"method":"PUT","path":"/backup/v0_6_main/binlogs/","fault":"status","status":503,"count":0}' || t_bail "rule"
+cp -r "$MA/v0_6_main" "$MB/" 2>"$T_TMP/cp2.err"
+t_check "down: .status says failed" t_wait 90 sh -c "grep -qx 'state failed' '$MB/v0_6_main/.status'"
+t_match "down: .status names the file and the cause" '^error cannot write .binlogs/.*(503|SlowDown|after)' "$(cat "$MB/v0_6_main/.status")"
+t_check "down: no meta/full_meta.json written" on_b sn_no_full_meta "$BB" v0_6_main
+t_check "down: not complete, whole" whole v0_6_main
+fp_clear
+t_check "down: once S3 is back, the same cp -r completes it" cp -rT "$MA/v0_6_main" "$MB/v0_6_main"
+t_check "down: completes" cp_wait_complete 90 "$MB" v0_6_main || sed 's/^/#   /' "$MB/v0_6_main/.status"
+t_check "down: byte-identical to the source" same_as_source v0_6_main v0_6_main
+t_done
