@@ -553,9 +553,21 @@ static struct mtimes *mtimes_load(struct import_table *t, const char *name)
 		return NULL;
 	rc = objstore_get_all(m->store, key, &b, NULL);
 	free(key);
-	if (rc == 0 && asprintf(&fm, "%s/meta/full_meta.json", name) >= 0 &&
-	    ns_getattr(m->ns, fm, &fa, NULL, NULL) == 0)
+	if (rc == 0) {
+		/*
+		 * The record is written before the commit point.  When full_meta.json is not
+		 * visible here yet (this mount's listing of the backup predates the commit), the
+		 * record cannot be checked: try again next time instead of remembering "no
+		 * mtimes" for good (a second rsync -a then saw the stored times and re-sent all).
+		 */
+		if (asprintf(&fm, "%s/meta/full_meta.json", name) < 0 ||
+		    ns_getattr(m->ns, fm, &fa, NULL, NULL) != 0) {
+			free(fm);
+			buf_release(&b);
+			return NULL;
+		}
 		root = json_loadb(b.p ? b.p : "", b.len, 0, NULL);
+	}
 	free(fm);
 	buf_release(&b);
 	if (root && json_integer_value(json_object_get(root, "full_meta_size")) ==
