@@ -133,3 +133,7 @@ printf '%-36s %14s   spread %s %%\n' "read: instructions per MiB" \
 	"$(per "$(median "${rd[@]}")" "$SIZE_MIB")" "$(spread "${rd[@]}")"
 printf '%-36s %14s   spread %s %%\n' "ls -l cold: instructions per 1000" \
 	"$(per "$(median "${cold[@]}")" "$(awk -v n="$BACKUPS" 'BEGIN { print n / 1000 }')")" "$(spread "${cold[@]}")"
+# for scripts/bench.sh's table (the format of bench-lib.sh's bench_row; no peer runs here)
+printf 'ROW|read, instructions per MiB (callgrind)|-|-|%s|Ir/MiB|-|-|-\n' "$(per "$(median "${rd[@]}")" "$SIZE_MIB")"
+printf 'ROW|ls -l cold, instructions per 1000 entries (callgrind)|-|-|%s|Ir/1000|-|-|-\n' \
+	"$(per "$(median "${cold[@]}")" "$(awk -v n="$BACKUPS" 'BEGIN { print n / 1000 }')")"

@@ -1,13 +1,18 @@
 # bench-lib.sh - sourced by scripts/bench-*.sh: exit and cleanup, the S3 server (the one in
 # the environment, or a throw-away Ceph RGW of our own), and curl/rclone wired to it.
 # The caller sets BENCH (its name, for messages), top, work, MNT, BUCKET and MVB_BIN first,
-# then calls bench_s3_up.  Exit status convention of the benchmarks: 0 targets met,
+# then calls bench_s3_up.  bench_row prints a result line that scripts/bench.sh collects into
+# its one table; the peer_*_mount helpers mount the peers a user would pick instead.  Exit status convention of the benchmarks: 0 targets met,
 # 1 a target missed, 2 an error.
 own_rgw=0
 
 die() { echo "bench-$BENCH: error: $*" >&2; exit 2; }
 cleanup() {
+	local m
 	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
+	for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts); do
+		fusermount3 -u "$m"	# a peer's mount (rclone, s3fs) left by an error
+	done
 	[ $own_rgw = 1 ] && bash "$top/scripts/s3-server.sh" stop "$work/rgw" >/dev/null 2>&1
 	grep -qF " $work/" /proc/self/mounts || rm -rf "$work"
 }
@@ -37,4 +42,39 @@ rc_env() {
 	RCLONE_CONFIG_B_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_B_REGION="$REGION" \
 	RCLONE_CONFIG_B_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_B_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
 		rclone --log-level ERROR "$@"
+}
+
+# bench_row METRIC PEER PEER_VALUE OURS UNIT RATIO [RSS_MIB [CPU_S_PER_GIB]]: one result line
+# for scripts/bench.sh's table.  RATIO > 1 means mvbackupfs is ahead (the caller decides which
+# way round that is for its metric: speed ours/peer, or time peer/ours).
+bench_row() {
+	printf 'ROW|%s|%s|%s|%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:--}" "${8:--}"
+}
+
+# peer_rclone_mount REMOTE_PATH MNT: `rclone mount` (defaults: no VFS cache, 5 min dir cache)
+# in the background until MNT is a mount point; sets PEER_PID
+peer_rclone_mount() {
+	local i
+	rc_env mount "b:$1" "$2" >"$work/rclone-mount.log" 2>&1 &
+	PEER_PID=$!
+	for ((i = 0; i < 400; i++)); do mountpoint -q "$2" && return 0; sleep 0.05; done
+	die "rclone mount of '$1' failed: $(tail -n 3 "$work/rclone-mount.log")"
+}
+# peer_s3fs_mount BUCKET[:/PATH] MNT: an s3fs-fuse mount (it daemonises itself)
+peer_s3fs_mount() {
+	local i
+	printf '%s:%s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$work/s3fs.passwd"
+	chmod 600 "$work/s3fs.passwd"
+	s3fs "$1" "$2" -o passwd_file="$work/s3fs.passwd" -o url="$S3_ENDPOINT" \
+		-o use_path_request_style -o endpoint="$REGION" >/dev/null 2>&1 || die "s3fs mount of '$1' failed"
+	for ((i = 0; i < 400; i++)); do mountpoint -q "$2" && return 0; sleep 0.05; done
+	die "s3fs mount of '$1' did not appear"
+}
+# peer_unmount MNT: unmount a peer's mount and wait until it is gone
+peer_unmount() {
+	local i
+	fusermount3 -u "$1" || die "unmount of '$1' failed"
+	for ((i = 0; i < 200; i++)); do mountpoint -q "$1" || break; sleep 0.05; done
+	[ -n "${PEER_PID:-}" ] && wait "$PEER_PID" 2>/dev/null
+	PEER_PID=
 }

@@ -15,7 +15,10 @@
 #   rclone   `rclone lsf` of the root (one paginated delimiter listing by a direct client):
 #            the reference for the cold listing
 #   ls       a fresh mount, `ls MNT` (cold), then `ls MNT` again (warm)
-#   ls -l    a fresh mount, `ls -l MNT` (cold)
+#   ls -l    a fresh mount, `ls -l MNT` (cold), then `ls -l MNT` again (warm)
+#   peers    the same four listings through `rclone mount` and an s3fs-fuse mount of the same
+#            root (PEERS="rclone s3fs" by default; those not installed are skipped): what a user
+#            would mount instead
 # The S3 requests each step made are counted from the RGW's own request counter (its admin
 # socket, when the server runs under S3_SERVER_DIR as scripts/s3-server.sh starts it); without
 # it the counts show as "?".  Prints every run, the medians, the ratio to rclone and the
@@ -24,6 +27,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 MVB_BIN=${MVB_BIN:-$top/build/mvbackupfs}
 RUNS=${RUNS:-5}
+PEERS=${PEERS:-rclone s3fs}
 BACKUPS=${BACKUPS:-1000}
 BUCKET=mvb-bench-list
 ROOT=backup
@@ -125,7 +129,41 @@ count_entries() { grep -vc '^total ' "$1"; }
 mkdir -p "$work/local"
 (cd "$work/local" && for ((i = 1; i <= BACKUPS; i++)); do printf 'backup_%04d\0' "$i"; done | xargs -0 mkdir)
 
-rc_t=() rc_q=() ls_t=() ls_q=() warm_t=() loc_t=() lsl_t=() lsl_q=()
+# peer_listings WHO: one round of the four listings through a peer's fresh mounts at $work/peer
+declare -A PT	# "WHO|LISTING" -> the round's times, space-separated
+peer_listings() {
+	local who=$1 pm=$work/peer l t0 t1 n msg=
+	mkdir -p "$pm"
+	for l in ls "ls -l"; do
+		case $who in
+		rclone) peer_rclone_mount "$BUCKET/$ROOT" "$pm" ;;
+		s3fs)   peer_s3fs_mount "$BUCKET:/$ROOT" "$pm" ;;
+		esac
+		t0=$EPOCHREALTIME
+		$l "$pm" >"$work/out" || die "$l through $who failed"
+		t1=$EPOCHREALTIME
+		n=$(count_entries "$work/out"); [ "$n" = "$BACKUPS" ] || die "$l through $who shows $n entries, not $BACKUPS"
+		PT["$who|$l cold"]+="$(ms_between "$t0" "$t1") "
+		t0=$EPOCHREALTIME
+		$l "$pm" >/dev/null || die "$l through $who failed"
+		t1=$EPOCHREALTIME
+		PT["$who|$l warm"]+="$(ms_between "$t0" "$t1") "
+		peer_unmount "$pm"
+		msg+=$(printf ' %s cold %s ms, warm %s ms;' "$l" "$(set -- ${PT["$who|$l cold"]}; eval echo \${$#})" \
+			"$(set -- ${PT["$who|$l warm"]}; eval echo \${$#})")
+	done
+	echo "run $r $who mount:$msg"
+}
+peers=()
+for p in $PEERS; do
+	case $p in
+	rclone) command -v rclone >/dev/null && peers+=(rclone) || echo "bench-list: rclone not installed: skipped" ;;
+	s3fs)   command -v s3fs >/dev/null && peers+=(s3fs) || echo "bench-list: s3fs not installed: skipped" ;;
+	*) die "unknown peer '$p' (PEERS: rclone s3fs)" ;;
+	esac
+done
+
+rc_t=() rc_q=() ls_t=() ls_q=() warm_t=() loc_t=() lsl_t=() lsl_q=() lslw_t=()
 for ((r = 1; r <= RUNS; r++)); do
 	t0=$EPOCHREALTIME
 	ls "$work/local" >/dev/null || die "ls of a local directory failed"
@@ -159,8 +197,14 @@ for ((r = 1; r <= RUNS; r++)); do
 	t1=$EPOCHREALTIME; t=$(ms_between "$t0" "$t1"); q=$(reqs_since "$q0")
 	n=$(count_entries "$work/out"); [ "$n" = "$BACKUPS" ] || die "ls -l shows $n entries, not $BACKUPS"
 	lsl_t+=("$t"); lsl_q+=("$q")
+	t0=$EPOCHREALTIME
+	ls -l "$MNT" >/dev/null || die "ls -l failed"
+	t1=$EPOCHREALTIME; tw=$(ms_between "$t0" "$t1")
+	lslw_t+=("$tw")
 	unmount
 	echo "run $r ls -l MNT (cold, fresh mount): $t ms, $q requests"
+	echo "run $r ls -l MNT (warm):             $tw ms"
+	for p in "${peers[@]}"; do peer_listings "$p"; done
 done
 
 # --- idle memory: one mount, the listings, then .info (resolves every backup)
@@ -188,6 +232,22 @@ echo "median ls warm:          $m_warm ms (ls of a local directory: $(median "${
 echo "median ls -l cold:       $m_lsl ms ($(median "${lsl_q[@]}") requests)"
 echo "ratio ls cold / rclone lsf:   $(awk -v a="$m_ls" -v b="$m_rc" 'BEGIN { printf "%.2f", a / b }')"
 echo "ratio ls -l cold / rclone lsf: $(awk -v a="$m_lsl" -v b="$m_rc" 'BEGIN { printf "%.2f", a / b }')"
+m_lslw=$(median "${lslw_t[@]}")
+echo "median ls -l warm:       $m_lslw ms"
+
+# side by side with the peers' mounts; the ratio is the peer's time over ours (> 1: ours ahead)
+declare -A OURS=(["ls cold"]=$m_ls ["ls warm"]=$m_warm ["ls -l cold"]=$m_lsl ["ls -l warm"]=$m_lslw)
+for l in "ls cold" "ls warm" "ls -l cold" "ls -l warm"; do
+	line=$(printf '%-11s ours %8s ms' "$l:" "${OURS[$l]}")
+	for p in "${peers[@]}"; do
+		# shellcheck disable=SC2086 # the times are a space-separated list
+		pm=$(median ${PT["$p|$l"]})
+		ratio=$(awk -v a="$pm" -v b="${OURS[$l]}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
+		line+=$(printf '   %s mount %8s ms (%sx)' "$p" "$pm" "$ratio")
+		bench_row "$l, $BACKUPS backups" "$p mount" "$pm" "${OURS[$l]}" ms "$ratio"
+	done
+	echo "$line"
+done
 
 verdict=0
 target() {	# target LABEL VALUE LIMIT UNIT
