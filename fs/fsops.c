@@ -29,6 +29,7 @@
  * themselves all go through backup_delete_keys, which refuses such keys again.
  */
 #include "mvbfs.h"
+#include "dirsnap.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -281,9 +282,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 struct fill_ctx {
 	struct mvbfs *m;
-	void *buf;
-	fuse_fill_dir_t filler;
-	int plus;
+	struct dirsnap *snap;	/* the open directory's listing being taken (dirsnap.h) */
+	int err;		/* -errno when an entry could not be kept */
 	int root;	/* listing the root: skip backups being deleted */
 	char **seen;	/* names filled, when listing inside a backup being copied in */
 	size_t nseen, cap_seen;
@@ -303,22 +303,55 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 	    (f->seen[f->nseen] = strdup(name)) != NULL)
 		f->nseen++;
 	fill_stat(f->m, &st, a);
-	return f->filler(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
+	f->err = dirsnap_add(f->snap, name, &st);
+	return f->err;
 }
 
+struct serve_ctx {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int serve_one(void *arg, const char *name, const struct stat *st, off_t off, int plus)
+{
+	struct serve_ctx *s = arg;
+
+	return s->filler(s->buf, name, st, off, plus ? FUSE_FILL_DIR_PLUS : 0);
+}
+
+static int list_dir(const char *path, struct dirsnap *ds);
+
+/*
+ * The listing is taken once per open directory, on the first readdir (offset 0), and every
+ * page is served from it with stable offsets (dirsnap.h says why: readdirplus entries reach
+ * the kernel, so `ls -l` makes no LOOKUP per entry).
+ */
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
+	struct dirsnap *ds = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct serve_ctx sc = { buf, filler };
+	int rc = 0;
+
+	if (offset == 0) {
+		dirsnap_clear(ds);
+		rc = list_dir(path, ds);
+	}
+	if (rc == 0)
+		dirsnap_serve(ds, offset, (flags & FUSE_READDIR_PLUS) != 0, serve_one, &sc);
+	return rc;
+}
+
+/* Take the listing of `path` into ds. */
+static int list_dir(const char *path, struct dirsnap *ds)
+{
 	struct mvbfs *m = ctx();
 	const char *snap;
-	struct fill_ctx f = { m, buf, filler, (flags & FUSE_READDIR_PLUS) != 0, 0, NULL, 0,
-			      (size_t)-1 };
+	struct fill_ctx f = { m, ds, 0, 0, NULL, 0, (size_t)-1 };
 	struct errmsg e = { { 0 } };
 	char name[256];
 	int rc;
 
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
 	if (!strcmp(path, "/")) {
 		f.root = 1;
 		rc = ns_list_root(m->ns, fill_one, &f, &e);
@@ -354,6 +387,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		free(f.seen);
 	} else
 		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
+	if (rc == 0 && f.err)
+		rc = f.err;
 	if (rc)
 		log_failure("cannot list", path, rc, &e);
 	return rc;
@@ -552,6 +587,17 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 
 static int op_opendir(const char *path, struct fuse_file_info *fi)
 {
+	struct dirsnap *ds = dirsnap_new();
+
+	if (!ds)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)ds;
+	return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
 	return 0;
 }
 
@@ -835,6 +881,7 @@ static const struct fuse_operations ops = {
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.opendir = op_opendir,
+	.releasedir = op_releasedir,
 	.open = op_open,
 	.read = op_read,
 	.release = op_release,
