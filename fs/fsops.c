@@ -32,6 +32,7 @@
 #include "dirsnap.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,6 +186,29 @@ static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
 	}
 }
 
+/*
+ * The attributes of a stored (listable) path: a copy in progress and a copied file's recorded
+ * mtime first, then the namespace.  op_getattr and the listings (fill_one) both use it, so a
+ * readdirplus entry, which the kernel caches as if looked up, says what a lookup would.
+ */
+static int stat_stored(struct mvbfs *m, const char *path, struct ns_attr *a, struct errmsg *e)
+{
+	int rc;
+
+	rc = import_getattr(m->imports, path, a);	/* copies in, and their mtimes */
+	if (rc == IMPORT_PASS)
+		rc = ns_getattr(m->ns, path + 1, a, NULL, e);
+	if (rc == -ENOENT && !strchr(path + 1, '/') &&
+	    jobtable_running(m->jobs, path + 1, JT_SNAPSHOT)) {
+		/* just reserved: the root listing has not caught up yet */
+		memset(a, 0, sizeof(*a));
+		a->is_dir = 1;
+		a->mtime = time(NULL);
+		rc = 0;
+	}
+	return rc;
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct mvbfs *m = ctx();
@@ -262,16 +286,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		st->st_mode = S_IFDIR | 0555;
 		return 0;
 	}
-	rc = import_getattr(m->imports, path, &a);	/* copies in, and their mtimes */
-	if (rc == IMPORT_PASS)
-		rc = ns_getattr(m->ns, path + 1, &a, NULL, &e);
-	if (rc == -ENOENT && !strchr(path + 1, '/') &&
-	    jobtable_running(m->jobs, path + 1, JT_SNAPSHOT)) {
-		/* just reserved: the root listing has not caught up yet */
-		a.is_dir = 1;
-		a.mtime = time(NULL);
-		rc = 0;
-	}
+	rc = stat_stored(m, path, &a, &e);
 	if (rc) {
 		log_failure("cannot stat", path, rc, &e);
 		return rc;
@@ -282,12 +297,14 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 struct fill_ctx {
 	struct mvbfs *m;
+	const char *dir;	/* the path being listed ("/", "/NAME/meta", ...) */
 	struct dirsnap *snap;	/* the open directory's listing being taken (dirsnap.h) */
 	int err;		/* -errno when an entry could not be kept */
 	int root;	/* listing the root: skip backups being deleted */
 	char **seen;	/* names filled, when listing inside a backup being copied in */
 	size_t nseen, cap_seen;
 	int hide_sidecar;	/* the top of a backup being copied in: the reservation */
+	int stat_each;		/* stored entries: their attributes as op_getattr gives them */
 };
 
 static int fill_one(void *arg, const char *name, const struct ns_attr *a)
@@ -302,6 +319,17 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 	if (f->cap_seen != (size_t)-1 && !ARRAY_GROW(f->seen, f->nseen, f->cap_seen, 16) &&
 	    (f->seen[f->nseen] = strdup(name)) != NULL)
 		f->nseen++;
+	if (f->stat_each) {
+		/* what a lookup of the entry would say (stat_stored), else the listing's view */
+		struct errmsg e = { { 0 } };
+		struct ns_attr got = { 0 };
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s", strcmp(f->dir, "/") ? f->dir : "",
+			     name) < (int)sizeof(path) &&
+		    stat_stored(f->m, path, &got, &e) == 0)
+			a = &got;
+	}
 	fill_stat(f->m, &st, a);
 	f->err = dirsnap_add(f->snap, name, &st);
 	return f->err;
@@ -347,7 +375,8 @@ static int list_dir(const char *path, struct dirsnap *ds)
 {
 	struct mvbfs *m = ctx();
 	const char *snap;
-	struct fill_ctx f = { m, ds, 0, 0, NULL, 0, (size_t)-1 };
+	struct fill_ctx f = { .m = m, .dir = path, .snap = ds, .cap_seen = (size_t)-1,
+			      .stat_each = 1 };
 	struct errmsg e = { { 0 } };
 	char name[256];
 	int rc;
@@ -361,6 +390,7 @@ static int list_dir(const char *path, struct dirsnap *ds)
 		struct ns_attr a = { .is_dir = 1, .mtime = time(NULL) };
 		size_t i;
 
+		f.stat_each = 0;	/* not stored: what op_getattr says of /.snapshot/NAME */
 		for (i = 0; names && names[i]; i++)
 			if (fill_one(&f, names[i], &a))
 				break;
