@@ -14,7 +14,10 @@
  * Locking: t->lock protects the import list, every import's fields and every file's fields
  * except the content; f->wlock serialises the content of one file (writes, truncate, the
  * close that hands it to the upload), and is never taken while holding t->lock... except
- * never: writes take f->wlock alone, then t->lock briefly for the counters.
+ * never: writes take f->wlock alone, then t->lock briefly for the counters.  The hooks of
+ * read-only operations (getattr, readdir) look at t->live first and take no lock for a
+ * backup no copy writes; the mtimes record of a committed copy is looked up only for a
+ * backup whose listing holds one (ns_attr.has_mtimes).
  *
  * Size: about 1700 lines, over the tree's ~800-line rule, because every part here (the
  * table, the file handles, renames, the mtimes record, the committer) works under the one
@@ -28,6 +31,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +108,7 @@ struct import_handle {
 
 #define UNLINKED_RING	64
 #define UNLINKED_MS	30000	/* as fsops.c's PENDING_MS */
+#define LIVE_SLOTS	64
 
 struct import_table {
 	struct mvbfs *m;
@@ -113,6 +118,10 @@ struct import_table {
 	} unlinked[UNLINKED_RING];
 	unsigned next_unlinked;
 	struct upload_pool *pool;
+	/* How many listed imports have a name of each hash (live_slot): changed under `lock`,
+	 * read without it, so that the hooks every read-only getattr and readdir call
+	 * (import_getattr, import_active) take no lock for a backup no copy writes. */
+	atomic_uint live[LIVE_SLOTS];
 	pthread_mutex_t lock;	/* protects list, mt, stop and everything in them (see top) */
 	pthread_cond_t cv;	/* broadcast on every state change (commit done, stop) */
 	struct import *list;
@@ -174,6 +183,32 @@ static int is_held(const char *key_rel)
 		return 1;
 	return !strncmp(key_rel, "meta/", 5) && !strchr(key_rel + 5, '/') && n > 10 &&
 	       !strcmp(key_rel + n - 5, ".json");
+}
+
+static unsigned live_slot(const char *name)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 16777619u;
+	return h % LIVE_SLOTS;
+}
+
+/* 0 when no import of `name` is listed (no lock taken); 1 when one may be. */
+static int maybe_live(struct import_table *t, const char *name)
+{
+	return atomic_load(&t->live[live_slot(name)]) != 0;
+}
+
+/* Take `imp` out of the table's list (t->lock held); the caller frees it. */
+static void unlist_locked(struct import_table *t, struct import *imp)
+{
+	struct import **pp;
+
+	for (pp = &t->list; *pp != imp; pp = &(*pp)->next)
+		;
+	*pp = imp->next;
+	atomic_fetch_sub(&t->live[live_slot(imp->name)], 1);
 }
 
 static struct import *find_locked(struct import_table *t, const char *name)
@@ -299,6 +334,7 @@ static struct import *import_new_locked(struct import_table *t, const char *name
 	imp->started = time(NULL);
 	imp->activity_ms = mono_ms();
 	imp->refs = 1;
+	atomic_fetch_add(&t->live[live_slot(name)], 1);
 	imp->next = t->list;
 	t->list = imp;
 	return imp;
@@ -641,6 +677,8 @@ int import_getattr(struct import_table *t, const char *path, struct ns_attr *a)
 	if (split(path, name, &rel))
 		return IMPORT_PASS;
 	memset(a, 0, sizeof(*a));
+	if (!maybe_live(t, name))
+		goto committed;
 	pthread_mutex_lock(&t->lock);
 	imp = find_locked(t, name);
 	if (imp) {
@@ -657,13 +695,17 @@ int import_getattr(struct import_table *t, const char *path, struct ns_attr *a)
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (rc != IMPORT_PASS || imp || !*rel)
+	if (rc != IMPORT_PASS || imp)
 		return rc;
-	/* a committed copy: the file mtimes the copy tool set (rsync's quick check) */
+committed:
+	if (!*rel)
+		return IMPORT_PASS;
+	/* a committed copy: the file mtimes the copy tool set (rsync's quick check); only a
+	 * backup whose listing holds the record has any (no lock, no request for the others) */
 	rc = ns_getattr(t->m->ns, path + 1, a, NULL, NULL);
 	if (rc)
 		return rc;
-	if (a->committed && !a->is_dir)
+	if (a->has_mtimes && !a->is_dir)
 		committed_mtime(t, name, rel, a);
 	return 0;
 }
@@ -1331,6 +1373,8 @@ int import_active(struct import_table *t, const char *name)
 {
 	int r;
 
+	if (!maybe_live(t, name))
+		return 0;
 	pthread_mutex_lock(&t->lock);
 	r = find_locked(t, name) != NULL;
 	pthread_mutex_unlock(&t->lock);
@@ -1339,7 +1383,7 @@ int import_active(struct import_table *t, const char *name)
 
 int import_cancel(struct import_table *t, const char *name)
 {
-	struct import *imp, **pp;
+	struct import *imp;
 	struct mtimes *mt, **mp;
 
 	pthread_mutex_lock(&t->lock);
@@ -1349,11 +1393,8 @@ int import_cancel(struct import_table *t, const char *name)
 			break;
 		pthread_cond_wait(&t->cv, &t->lock);
 	}
-	if (imp) {
-		for (pp = &t->list; *pp != imp; pp = &(*pp)->next)
-			;
-		*pp = imp->next;
-	}
+	if (imp)
+		unlist_locked(t, imp);
 	for (mp = &t->mt; (mt = *mp) != NULL;) {
 		if (!strcmp(mt->name, name)) {
 			*mp = mt->next;
@@ -1670,11 +1711,7 @@ static void *committer(void *arg)
 			pthread_mutex_lock(&t->lock);
 			imp->state = I_IMPORTING;
 			if (rc == 1) {
-				struct import **pp;
-
-				for (pp = &t->list; *pp != imp; pp = &(*pp)->next)
-					;
-				*pp = imp->next;
+				unlist_locked(t, imp);
 				import_free(imp);
 				pthread_cond_broadcast(&t->cv);
 			} else {
