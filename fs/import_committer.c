@@ -20,6 +20,84 @@
 #include "mvbackupfs/format/sidecar.h"
 #include "mvbackupfs/storage/upload.h"
 
+/* The held files of `imp` (its state I_COMMITTING): the meta files into mf[*nmf] (and
+ * full_meta.json's size), the sidecar, and the recorded mtimes into mt[*nmt]. */
+static void collect_held(struct import *imp, struct import_meta *mf, size_t *nmf,
+			 uint64_t *full_size, struct ifile **sidecar, struct relmt *mt, size_t *nmt)
+{
+	struct ifile *f;
+
+	for (f = imp->files; f; f = f->next) {
+		if (f->held && !strncmp(f->key_rel, "meta/", 5)) {
+			mf[*nmf].name = f->key_rel + 5;
+			mf[*nmf].data = f->data.p ? f->data.p : "";
+			mf[*nmf].len = f->data.len;
+			if (!strcmp(mf[*nmf].name, "full_meta.json"))
+				*full_size = f->data.len;
+			(*nmf)++;
+		} else if (f->held) {
+			*sidecar = f;
+		}
+		if (f->mtime) {
+			mt[*nmt].rel = f->key_rel;
+			mt[(*nmt)++].mtime = f->mtime;
+		}
+	}
+}
+
+/* Not committed yet (or failed): the reason for .status; 0 for -EAGAIN (try again), else rc. */
+static int not_yet(struct import_table *t, struct import *imp, struct errmsg *e, int rc)
+{
+	pthread_mutex_lock(&t->lock);
+	snprintf(imp->reason, sizeof(imp->reason), "%s", errmsg_str(e, rc));
+	pthread_mutex_unlock(&t->lock);
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* The copied sidecar travels verbatim (expiry, origin), so the copy is byte-identical; ours
+ * stays when the copied one does not parse.  0 or -errno. */
+static int write_sidecar(struct mvbfs *m, struct import *imp, struct ifile *sidecar,
+			 struct errmsg *e)
+{
+	struct sidecar sc;
+	struct errmsg e2 = { { 0 } };
+	char *key = NULL;
+	int rc = 0;
+
+	if (sidecar_parse(sidecar->data.p ? sidecar->data.p : "", sidecar->data.len,
+			  &sc, &e2) == 0) {
+		if (asprintf(&key, "%s%s", imp->prefix, SIDECAR_NAME) < 0)
+			rc = -ENOMEM;
+		else
+			rc = objstore_put(m->store, key, sidecar->data.p ? sidecar->data.p : "",
+					  sidecar->data.len, 0, e);
+		free(key);
+	} else {
+		log_warn("copy into '%s': the copied %s does not parse (%s): keeping ours",
+			 imp->name, SIDECAR_NAME, errmsg_str(&e2, -EINVAL));
+	}
+	return rc;
+}
+
+/* Keep the mtimes of a committed copy for getattr (rsync's quick check). */
+static void keep_mtimes(struct import_table *t, struct import *imp, const struct relmt *mt,
+			size_t nmt)
+{
+	struct relmt *v = calloc(nmt + 1, sizeof(*v));
+	struct mtimes *nm;
+	size_t i;
+
+	for (i = 0; v && i < nmt; i++)
+		v[i].rel = strdup(mt[i].rel), v[i].mtime = mt[i].mtime;
+	nm = v ? imp_mtimes_build(imp->name, v, nmt) : NULL;
+	if (nm) {
+		pthread_mutex_lock(&t->lock);
+		nm->next = t->mt;
+		t->mt = nm;
+		pthread_mutex_unlock(&t->lock);
+	}
+}
+
 /*
  * Try to commit `imp` (state I_COMMITTING, so nothing changes its files meanwhile; t->lock
  * NOT held).  Returns 1 when committed, 0 when not yet (imp->reason says why), -errno on a
@@ -48,28 +126,10 @@ static int try_commit(struct import_table *t, struct import *imp)
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (f = imp->files; f; f = f->next) {
-		if (f->held && !strncmp(f->key_rel, "meta/", 5)) {
-			mf[nmf].name = f->key_rel + 5;
-			mf[nmf].data = f->data.p ? f->data.p : "";
-			mf[nmf].len = f->data.len;
-			if (!strcmp(mf[nmf].name, "full_meta.json"))
-				full_size = f->data.len;
-			nmf++;
-		} else if (f->held) {
-			sidecar = f;
-		}
-		if (f->mtime) {
-			mt[nmt].rel = f->key_rel;
-			mt[nmt++].mtime = f->mtime;
-		}
-	}
+	collect_held(imp, mf, &nmf, &full_size, &sidecar, mt, &nmt);
 	rc = import_plan(mf, nmf, imp->prefix, &need, &e);
 	if (rc) {
-		pthread_mutex_lock(&t->lock);
-		snprintf(imp->reason, sizeof(imp->reason), "%s", errmsg_str(&e, rc));
-		pthread_mutex_unlock(&t->lock);
-		rc = rc == -EAGAIN ? 0 : rc;
+		rc = not_yet(t, imp, &e, rc);
 		goto out;
 	}
 	pthread_mutex_lock(&t->lock);
@@ -84,10 +144,7 @@ static int try_commit(struct import_table *t, struct import *imp)
 	if (!rc)
 		rc = import_verify(&need, &l, &missing, &e);
 	if (rc) {
-		pthread_mutex_lock(&t->lock);
-		snprintf(imp->reason, sizeof(imp->reason), "%s", errmsg_str(&e, rc));
-		pthread_mutex_unlock(&t->lock);
-		rc = rc == -EAGAIN ? 0 : rc;
+		rc = not_yet(t, imp, &e, rc);
 		goto out;
 	}
 	/* the reservation must still be ours: a delete (any mount) re-marks the sidecar */
@@ -99,26 +156,8 @@ static int try_commit(struct import_table *t, struct import *imp)
 	}
 	if (!rc && nmt)
 		rc = imp_write_mtimes(t, imp, full_size, mt, nmt, &e);
-	if (!rc && sidecar) {
-		struct sidecar sc;
-		struct errmsg e2 = { { 0 } };
-
-		/* the copied sidecar travels verbatim (expiry, origin), so the copy is
-		 * byte-identical; ours stays when the copied one does not parse */
-		if (sidecar_parse(sidecar->data.p ? sidecar->data.p : "", sidecar->data.len,
-				  &sc, &e2) == 0) {
-			if (asprintf(&key, "%s%s", imp->prefix, SIDECAR_NAME) < 0)
-				rc = -ENOMEM;
-			else
-				rc = objstore_put(m->store, key, sidecar->data.p ? sidecar->data.p : "",
-						  sidecar->data.len, 0, &e);
-			free(key);
-			key = NULL;
-		} else {
-			log_warn("copy into '%s': the copied %s does not parse (%s): keeping ours",
-				 imp->name, SIDECAR_NAME, errmsg_str(&e2, -EINVAL));
-		}
-	}
+	if (!rc && sidecar)
+		rc = write_sidecar(m, imp, sidecar, &e);
 	/* level files first, the commit point last (milvus-backup-format.md §1.7) */
 	import_write_order(mf, nmf, need.pre_v031, order);
 	for (i = 0; !rc && i < nmf; i++) {
@@ -150,21 +189,7 @@ static int try_commit(struct import_table *t, struct import *imp)
 	log_info("copy into '%s' complete: %zu binlogs (%llu bytes) verified, %zu meta files "
 		 "written%s", imp->name, need.n, (unsigned long long)need.bytes, nmf,
 		 need.pre_v031 ? " (pre-v0.3.1 backup: level files only)" : "");
-	/* keep the mtimes for getattr (rsync's quick check) */
-	{
-		struct relmt *v = calloc(nmt + 1, sizeof(*v));
-		struct mtimes *nm;
-
-		for (i = 0; v && i < nmt; i++)
-			v[i].rel = strdup(mt[i].rel), v[i].mtime = mt[i].mtime;
-		nm = v ? imp_mtimes_build(imp->name, v, nmt) : NULL;
-		if (nm) {
-			pthread_mutex_lock(&t->lock);
-			nm->next = t->mt;
-			t->mt = nm;
-			pthread_mutex_unlock(&t->lock);
-		}
-	}
+	keep_mtimes(t, imp, mt, nmt);
 	rc = 1;
 out:
 	import_need_release(&need);

@@ -392,6 +392,75 @@ out:
 	return rc;
 }
 
+/*
+ * rename of a file to another object key (t->lock held, dropped while an upload finishes):
+ * the running upload is renamed when it can be; a data file renamed after its upload
+ * started, or a file changing between held and streamed, is finished first, then its object
+ * moved or written.  0 or -errno.
+ */
+static int rekey_locked(struct import_table *t, struct import *imp, struct ifile *f,
+			const char *key2, const char *from, const char *to)
+{
+	int was_held = f->held, slow = f->held != is_held(key2), rc = 0;
+	char *full = NULL;
+
+	if (!slow && f->up) {
+		rc = asprintf(&full, "%s%s", imp->prefix, key2) < 0 ? -ENOMEM :
+		     upload_rekey(f->up, full);
+		free(full);
+		if (rc == -EALREADY)
+			slow = 1;
+		else if (rc)
+			return rc;
+	}
+	if (slow) {
+		/* a data file renamed after its upload started, or a file changing between
+		 * held and streamed: finish it, then move or write the object */
+		struct upload *up = f->up;
+		uint64_t size = f->size;
+		char *old_key = strdup(f->key_rel);
+
+		f->refs++;
+		pthread_mutex_unlock(&t->lock);
+		rc = old_key ? 0 : -ENOMEM;
+		if (!rc && up) {
+			upload_close(up);
+			rc = upload_wait(up, NULL);
+			if (!rc && !is_held(key2))
+				rc = move_object(t, imp, old_key, key2, size);
+			else if (!rc)
+				rc = -EINVAL;	/* streamed data cannot become a meta file */
+		}
+		pthread_mutex_lock(&t->lock);
+		free(old_key);
+		if (!rc && was_held && !is_held(key2)) {
+			/* the held bytes become a plain object now */
+			pthread_mutex_unlock(&t->lock);
+			rc = asprintf(&full, "%s%s", imp->prefix, key2) < 0 ? -ENOMEM :
+			     objstore_put(t->m->store, full, f->data.p ? f->data.p : "",
+					  f->data.len, 0, NULL);
+			free(full);
+			pthread_mutex_lock(&t->lock);
+			if (!rc) {
+				f->held = 0;
+				f->state = F_DONE;
+			}
+		}
+		if (rc == -EINVAL)
+			log_err("cannot rename '%s' to '%s': a file written as data cannot "
+				"become a meta file", from, to);
+		if (!rc && up && f->up == up) {
+			f->up = NULL;
+			upload_free(up);
+			f->state = F_DONE;
+		}
+		imp_file_put(f);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int import_rename(struct import_table *t, const char *from, const char *to, unsigned flags)
 {
 	char name[256], name2[256];
@@ -445,65 +514,9 @@ int import_rename(struct import_table *t, const char *from, const char *to, unsi
 		file_unlist_locked(old);
 	}
 	if (strcmp(key2, f->key_rel)) {
-		int was_held = f->held;
-
-		char *full = NULL;
-		int slow = f->held != is_held(key2);
-
-		if (!slow && f->up) {
-			rc = asprintf(&full, "%s%s", imp->prefix, key2) < 0 ? -ENOMEM :
-			     upload_rekey(f->up, full);
-			free(full);
-			if (rc == -EALREADY)
-				slow = 1;
-			else if (rc)
-				goto out;
-		}
-		if (slow) {
-			/* a data file renamed after its upload started, or a file changing between
-			 * held and streamed: finish it, then move or write the object */
-			struct upload *up = f->up;
-			uint64_t size = f->size;
-			char *old_key = strdup(f->key_rel);
-
-			f->refs++;
-			pthread_mutex_unlock(&t->lock);
-			rc = old_key ? 0 : -ENOMEM;
-			if (!rc && up) {
-				upload_close(up);
-				rc = upload_wait(up, NULL);
-				if (!rc && !is_held(key2))
-					rc = move_object(t, imp, old_key, key2, size);
-				else if (!rc)
-					rc = -EINVAL;	/* streamed data cannot become a meta file */
-			}
-			pthread_mutex_lock(&t->lock);
-			free(old_key);
-			if (!rc && was_held && !is_held(key2)) {
-				/* the held bytes become a plain object now */
-				pthread_mutex_unlock(&t->lock);
-				rc = asprintf(&full, "%s%s", imp->prefix, key2) < 0 ? -ENOMEM :
-				     objstore_put(t->m->store, full, f->data.p ? f->data.p : "",
-						  f->data.len, 0, NULL);
-				free(full);
-				pthread_mutex_lock(&t->lock);
-				if (!rc) {
-					f->held = 0;
-					f->state = F_DONE;
-				}
-			}
-			if (rc == -EINVAL)
-				log_err("cannot rename '%s' to '%s': a file written as data cannot "
-					"become a meta file", from, to);
-			if (!rc && up && f->up == up) {
-				f->up = NULL;
-				upload_free(up);
-				f->state = F_DONE;
-			}
-			imp_file_put(f);
-			if (rc)
-				goto out;
-		}
+		rc = rekey_locked(t, imp, f, key2, from, to);
+		if (rc)
+			goto out;
 	}
 	free(f->path);
 	f->path = strdup(rel2);
