@@ -24,28 +24,6 @@
 #include "mvbackupfs/format/sidecar.h"
 #include "mvbackupfs/base/clock.h"
 
-const char *ns_state_name(enum ns_state st)
-{
-	switch (st) {
-	case NS_STATE_COMPLETE:
-		return "complete";
-	case NS_STATE_INCOMPLETE:
-		return "incomplete";
-	case NS_STATE_CREATING:
-		return "creating";
-	case NS_STATE_DELETING:
-		return "deleting";
-	case NS_STATE_FAILED:
-		return "failed";
-	case NS_STATE_RESTORING:
-		return "restoring";
-	case NS_STATE_IMPORTING:
-		return "importing";
-	default:
-		return "unknown";
-	}
-}
-
 /* The TYPE column (issue 9): what the sidecar says made the backup. */
 static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
 {
