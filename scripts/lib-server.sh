@@ -37,6 +37,18 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
+# make_buckets ENDPOINT: create the buckets named in S3_BUCKETS (existing ones are fine) as
+# S3_ACCESS_KEY / S3_SECRET_KEY, with the curl options in the array CURL_TLS when it is set
+make_buckets() {
+	local b code
+	for b in ${S3_BUCKETS:-}; do
+		code=$(curl -s ${CURL_TLS[@]+"${CURL_TLS[@]}"} -o /dev/null -w '%{http_code}' -X PUT \
+			--aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+			-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
+		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
+	done
+}
+
 # srv_stop_pid NAME PID SECONDS: stop PID when it is ours: SIGTERM, SIGKILL after SECONDS, then
 # wait up to 5 s for it to go
 srv_stop_pid() {

@@ -58,15 +58,6 @@ our_pid() { local p; p=$(cat "$PIDFILE" 2>/dev/null || true); ours "$p" && echo 
 live() { [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$1/minio/health/live" 2>/dev/null)" = 200 ]; }
 
 
-make_buckets() {  # make_buckets ENDPOINT: create the buckets named in S3_BUCKETS
-	local b code
-	for b in ${S3_BUCKETS:-}; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-			--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
-		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
-	done
-}
-
 do_stop() {
 	local pid
 	if pid=$(our_pid); then srv_stop_pid minio "$pid" 10; fi

@@ -99,15 +99,6 @@ make_cert() {  # make_cert DIR: ca.pem, server.pem, server.key (S3_TLS=1)
 	) >"$DIR/log/tls.out" 2>&1 || die "cannot make the TLS certificate: $(tail -n 3 "$DIR/log/tls.out")"
 }
 
-make_buckets() {  # make_buckets ENDPOINT: create the buckets named in S3_BUCKETS
-	local b code
-	for b in ${S3_BUCKETS:-}; do
-		code=$(curl -s "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-			--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
-		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
-	done
-}
-
 wait_for() {  # wait_for DESCRIPTION COMMAND...: poll every 0.2 s up to START_TIMEOUT
 	local what=$1 i=0; shift
 	until "$@" >/dev/null 2>&1; do
