@@ -260,6 +260,79 @@ static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *cl)
 	return rc < 0 ? 1 : 0;
 }
 
+/* The command line into *o and *cl.  -1 to go on, else main's exit status (-V, -h, a bad
+ * option: what was parsed is freed then). */
+static int parse_args(struct fuse_args *args, struct options *o, struct fuse_cmdline_opts *cl,
+		      const char *argv0)
+{
+	struct stat st;
+
+	if (fuse_opt_parse(args, o, opt_spec, opt_proc) == -1)
+		return 1;
+	if (o->source && !o->nonopts) {
+		/* the only non-option: the mountpoint */
+		if (fuse_opt_add_arg(args, o->source) == -1)
+			return 1;
+	} else if (o->source && !o->config && stat(o->source, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* fstab: a SOURCE that is a file is the configuration ("mvbackupfs" is a label) */
+		o->config = strdup(o->source);
+	}
+	free(o->source);
+	o->source = NULL;
+	if (o->version || o->help) {
+		if (o->version)
+			printf("mvbackupfs %s (libfuse %s, %s)\n", mvb_version(), fuse_pkgversion(),
+			       curl_version());
+		else
+			usage(argv0);
+		free(o->config);
+		free(o->log);
+		fuse_opt_free_args(args);
+		return 0;
+	}
+	if (fuse_parse_cmdline(args, cl) != 0) {
+		free(o->config);
+		free(o->log);
+		fuse_opt_free_args(args);
+		return 1;
+	}
+	return -1;
+}
+
+/*
+ * -o log=FILE: opened before daemonising (a relative path is the caller's, and an error is
+ * still one line on the terminal), pointed to by stderr once daemonised.  A file rather than
+ * syslog for hosts and containers without a syslog daemon; and whatever else writes to
+ * stderr (libfuse, a sanitizer's report) is kept instead of going to /dev/null.  The fd, or
+ * -1 after saying why.
+ */
+static int log_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		fail("cannot open the log file '%s': %s", path, strerror(errno));
+	return fd;
+}
+
+/* Once daemonised: the log goes to the -o log file (*log_fd, then closed and -1), else to
+ * stderr in the foreground or syslog.  0, or -1 when stderr cannot be redirected. */
+static int log_start(int *log_fd, const struct fuse_cmdline_opts *cl)
+{
+	if (*log_fd >= 0) {
+		if (dup2(*log_fd, STDERR_FILENO) < 0)
+			return -1;
+		close(*log_fd);
+		*log_fd = -1;
+		setvbuf(stderr, NULL, _IONBF, 0);
+		log_setup(LOG_DEST_FILE, cl->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	} else {
+		log_setup(cl->foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG,
+			  cl->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	}
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -269,39 +342,12 @@ int main(int argc, char *argv[])
 	struct errmsg e = { { 0 } };
 	struct mvbfs *m = NULL;
 	struct fuse *fuse = NULL;
-	struct stat st;
 	int rc, ret = 1, cfg_ok = 0, mounted = 0, log_fd = -1;
 
 	no_core_dumps();
-	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
-		return 1;
-	if (o.source && !o.nonopts) {
-		/* the only non-option: the mountpoint */
-		if (fuse_opt_add_arg(&args, o.source) == -1)
-			return 1;
-	} else if (o.source && !o.config && stat(o.source, &st) == 0 && S_ISREG(st.st_mode)) {
-		/* fstab: a SOURCE that is a file is the configuration ("mvbackupfs" is a label) */
-		o.config = strdup(o.source);
-	}
-	free(o.source);
-	o.source = NULL;
-	if (o.version || o.help) {
-		if (o.version)
-			printf("mvbackupfs %s (libfuse %s, %s)\n", mvb_version(), fuse_pkgversion(),
-			       curl_version());
-		else
-			usage(argv[0]);
-		free(o.config);
-		free(o.log);
-		fuse_opt_free_args(&args);
-		return 0;
-	}
-	if (fuse_parse_cmdline(&args, &cl) != 0) {
-		free(o.config);
-		free(o.log);
-		fuse_opt_free_args(&args);
-		return 1;
-	}
+	rc = parse_args(&args, &o, &cl, argv[0]);
+	if (rc >= 0)
+		return rc;
 
 	if (load_config(o.config, &cfg, &cfg_ok))
 		goto out;
@@ -320,18 +366,9 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
-	/*
-	 * -o log=FILE: opened now (a relative path is the caller's, and an error is still one
-	 * line on the terminal), pointed to by stderr once daemonised.  A file rather than
-	 * syslog for hosts and containers without a syslog daemon; and whatever else writes to
-	 * stderr (libfuse, a sanitizer's report) is kept instead of going to /dev/null.
-	 */
-	if (o.log) {
-		log_fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (log_fd < 0) {
-			ret = fail("cannot open the log file '%s': %s", o.log, strerror(errno));
-			goto out;
-		}
+	if (o.log && (log_fd = log_open(o.log)) < 0) {
+		ret = 1;
+		goto out;
 	}
 
 	/* spec §2: an unreachable Milvus is only a warning - browsing works without it */
@@ -356,17 +393,8 @@ int main(int argc, char *argv[])
 	mounted = 1;
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out;
-	if (log_fd >= 0) {
-		if (dup2(log_fd, STDERR_FILENO) < 0)
-			goto out;	/* cannot happen with a valid fd; nothing to log to */
-		close(log_fd);
-		log_fd = -1;
-		setvbuf(stderr, NULL, _IONBF, 0);
-		log_setup(LOG_DEST_FILE, cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	} else {
-		log_setup(cl.foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG,
-			  cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	}
+	if (log_start(&log_fd, &cl) != 0)
+		goto out;	/* cannot happen with a valid fd; nothing to log to */
 	rc = mvbfs_start(m, &cfg, o.read_only, &e);
 	if (rc) {
 		log_err("%s", errmsg_str(&e, rc));

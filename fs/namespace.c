@@ -24,28 +24,6 @@
 #include "mvbackupfs/format/sidecar.h"
 #include "mvbackupfs/base/clock.h"
 
-const char *ns_state_name(enum ns_state st)
-{
-	switch (st) {
-	case NS_STATE_COMPLETE:
-		return "complete";
-	case NS_STATE_INCOMPLETE:
-		return "incomplete";
-	case NS_STATE_CREATING:
-		return "creating";
-	case NS_STATE_DELETING:
-		return "deleting";
-	case NS_STATE_FAILED:
-		return "failed";
-	case NS_STATE_RESTORING:
-		return "restoring";
-	case NS_STATE_IMPORTING:
-		return "importing";
-	default:
-		return "unknown";
-	}
-}
-
 /* The TYPE column (issue 9): what the sidecar says made the backup. */
 static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
 {
@@ -164,6 +142,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	b->tree_objects = 0;
 	b->tree_bytes = 0;
 	b->has_full_meta = 0;
+	b->has_mtimes = 0;
 	b->commit_size = 0;
 	b->commit_etag[0] = '\0';
 	for (i = 0; i < l.nobjs; i++) {
@@ -171,8 +150,12 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 
 		if (strncmp(l.objs[i].key, prefix, plen) != 0)
 			continue;
-		if (!strcmp(rel, IMPORT_MTIMES_NAME))
-			continue;	/* a copy's recorded mtimes (import_commit.h): never listed */
+		if (!strcmp(rel, IMPORT_MTIMES_NAME)) {
+			/* a copy's recorded mtimes (import_commit.h): never listed; noted, so
+			 * that only such a backup's getattrs look them up (fs/import.c) */
+			b->has_mtimes = 1;
+			continue;
+		}
 		rc = tree_insert(&fresh, rel, &l.objs[i]);
 		if (rc)
 			goto out;
@@ -703,6 +686,7 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 	attr->size = nd->size;
 	attr->mtime = nd->mtime;
 	attr->committed = 1;
+	attr->has_mtimes = b->has_mtimes;
 	if (!nd->is_dir && key_out && asprintf(key_out, "%s%s/%s", n->prefix, name, rest) < 0)
 		rc = -ENOMEM;
 unlock:

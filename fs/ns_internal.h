@@ -39,6 +39,7 @@ struct backup {
 	uint64_t tree_objects;
 	uint64_t tree_bytes;
 	int has_full_meta;	/* meta/full_meta.json was in the last listing */
+	int has_mtimes;		/* so was a copy's mtimes record (IMPORT_MTIMES_NAME) */
 	uint64_t commit_size;	/* its size and ETag then: a HEAD compares them */
 	char commit_etag[72];
 	int64_t checked_at_ms;	/* when a committed backup's commit object was last seen */

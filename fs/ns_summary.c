@@ -15,6 +15,28 @@
 #include "mvbackupfs/base/workq.h"
 #include "mvbackupfs/format/sidecar.h"
 
+const char *ns_state_name(enum ns_state st)
+{
+	switch (st) {
+	case NS_STATE_COMPLETE:
+		return "complete";
+	case NS_STATE_INCOMPLETE:
+		return "incomplete";
+	case NS_STATE_CREATING:
+		return "creating";
+	case NS_STATE_DELETING:
+		return "deleting";
+	case NS_STATE_FAILED:
+		return "failed";
+	case NS_STATE_RESTORING:
+		return "restoring";
+	case NS_STATE_IMPORTING:
+		return "importing";
+	default:
+		return "unknown";
+	}
+}
+
 void ns_summary_release(struct ns_summary *s)
 {
 	size_t i;

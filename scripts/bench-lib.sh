@@ -78,3 +78,37 @@ peer_unmount() {
 	[ -n "${PEER_PID:-}" ] && wait "$PEER_PID" 2>/dev/null
 	PEER_PID=
 }
+
+# bench_config ROOT: $work/backup.yaml for backups under s3://$BUCKET/ROOT/ (no Milvus: port 1)
+bench_config() {
+	local h=${S3_ENDPOINT#*://}
+	h=${h%%/*}
+	cat >"$work/backup.yaml" <<YAML
+milvus:
+  address: 127.0.0.1
+  port: 1
+minio:
+  storageType: minio
+  address: ${h%:*}
+  port: ${h##*:}
+  region: $REGION
+  accessKeyID: $AWS_ACCESS_KEY_ID
+  secretAccessKey: $AWS_SECRET_ACCESS_KEY
+  useSSL: false
+  bucketName: $BUCKET
+  backupBucketName: $BUCKET
+  backupRootPath: $1
+YAML
+}
+
+# bench_mount: a fresh mount of $work/backup.yaml on $MNT (waits until mounted); PID = the daemon
+bench_mount() {
+	local i
+	"$MVB_BIN" -c "$work/backup.yaml" "$MNT" 2>"$work/mount.err" || die "mount failed: $(cat "$work/mount.err")"
+	for ((i = 0; i < 300; i++)); do mountpoint -q "$MNT" && break; sleep 0.05; done
+	mountpoint -q "$MNT" || die "'$MNT' not mounted"
+	PID=$(pgrep -f -- "$(basename "$MVB_BIN") .*$MNT\$" | head -n 1)
+}
+
+# median V...: the median of the values (the mean of the middle two for an even count)
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

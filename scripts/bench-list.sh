@@ -86,37 +86,14 @@ if [ "$have" != "$BACKUPS" ]; then
 	echo "uploaded in $(( $(date +%s) - t0 )) s"
 fi
 
-h=${S3_ENDPOINT#*://}; h=${h%%/*}
-cat >"$work/backup.yaml" <<EOF
-milvus:
-  address: 127.0.0.1
-  port: 1
-minio:
-  storageType: minio
-  address: ${h%:*}
-  port: ${h##*:}
-  region: $REGION
-  accessKeyID: $AWS_ACCESS_KEY_ID
-  secretAccessKey: $AWS_SECRET_ACCESS_KEY
-  useSSL: false
-  bucketName: $BUCKET
-  backupBucketName: $BUCKET
-  backupRootPath: $ROOT
-EOF
+bench_config "$ROOT"
 
 # timestamps from bash itself ($EPOCHREALTIME, bash >= 5): no fork inside the measured interval
 ms_between() { awk -v a="${1/,/.}" -v b="${2/,/.}" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 status_kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$PID/status" 2>/dev/null; }
 
 PID=
-mount_fresh() {
-	local i
-	"$MVB_BIN" -c "$work/backup.yaml" "$MNT" 2>"$work/mount.err" || die "mount failed: $(cat "$work/mount.err")"
-	for ((i = 0; i < 300; i++)); do mountpoint -q "$MNT" && break; sleep 0.05; done
-	mountpoint -q "$MNT" || die "'$MNT' not mounted"
-	PID=$(pgrep -f -- "$(basename "$MVB_BIN") .*$MNT\$" | head -n 1)
-}
+mount_fresh() { bench_mount; }
 unmount() {
 	local i
 	fusermount3 -u "$MNT" || die "unmount failed"

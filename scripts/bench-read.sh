@@ -49,35 +49,16 @@ if [ "$have" != "$size" ]; then
 	[ "$have" = "$size" ] || die "uploaded object has $have bytes, not $size"
 fi
 
-h=${S3_ENDPOINT#*://}; h=${h%%/*}
-cat >"$work/backup.yaml" <<EOF
-milvus:
-  address: 127.0.0.1
-  port: 1
-minio:
-  storageType: minio
-  address: ${h%:*}
-  port: ${h##*:}
-  region: $REGION
-  accessKeyID: $AWS_ACCESS_KEY_ID
-  secretAccessKey: $AWS_SECRET_ACCESS_KEY
-  useSSL: false
-  bucketName: $BUCKET
-  backupBucketName: $BUCKET
-  backupRootPath: backup
-EOF
+bench_config backup
 
 now_ns() { date +%s%N; }
 mibs() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / 1048576 / (ns / 1e9) }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 peak_rss_kib=0 cpu_ticks=0
 run_mount() {
 	local t0 t1 pid hwm i
-	"$MVB_BIN" -c "$work/backup.yaml" "$MNT" 2>"$work/mount.err" || die "mount failed: $(cat "$work/mount.err")"
-	for ((i = 0; i < 300; i++)); do mountpoint -q "$MNT" && break; sleep 0.05; done
-	mountpoint -q "$MNT" || die "'$MNT' not mounted"
-	pid=$(pgrep -f -- "$(basename "$MVB_BIN") .*$MNT\$" | head -n 1)
+	bench_mount
+	pid=$PID
 	t0=$(now_ns)
 	cat "$MNT/bench.bin" >/dev/null || die "cat through the mount failed"
 	t1=$(now_ns)

@@ -27,18 +27,15 @@
 set -euo pipefail
 
 prog=milvus-server
-usage() { echo "usage: $0 start|stop|env DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
-CMD=$1
-DIR=$2
-case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+# shellcheck source=lib-server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-server.sh"
+srv_args "start|stop|env" "$@"
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY="$TOP/.venv/bin/python"
 BIN="$TOP/.tools/milvus-2.3.5/bin"
 PIDFILE="$DIR/run/milvus-server.pid"
 START_TIMEOUT=${START_TIMEOUT:-120}
 
-log() { echo "$prog: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # A pid is ours only while it is `milvus run standalone` working in DIR (a recycled pid is left alone).
@@ -86,37 +83,10 @@ print_env() {
 }
 
 do_stop() {
-	local pid i
-	if pid=$(our_pid); then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do ours "$pid" || break; sleep 0.1; done
-		if ours "$pid"; then log "pid $pid still alive after 10 s, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-		for ((i = 0; i < 50; i++)); do ours "$pid" || break; sleep 0.1; done
-		log "stopped (pid $pid)"
-	fi
+	local pid
+	if pid=$(our_pid); then srv_stop_pid milvus "$pid" 10; fi
 	rm -f "$PIDFILE"
-	if [ "${KEEP:-0}" != 1 ] && [ -e "$DIR" ]; then
-		if [ -f "$DIR/configs/milvus.yaml" ] || [ -z "$(ls -A "$DIR" 2>/dev/null)" ]; then
-			rm -rf "$DIR"
-		else
-			log "refusing to delete '$DIR': it holds no configs/milvus.yaml"
-			return 1
-		fi
-	fi
-	return 0
-}
-
-# free_ports N: N distinct free TCP ports on 127.0.0.1 (held together while chosen)
-free_ports() {
-	"$PY" - "$1" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
+	srv_rm_dir configs/milvus.yaml test -f "$DIR/configs/milvus.yaml"
 }
 
 do_start() {

@@ -17,11 +17,10 @@
 # default 30).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|status DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
-CMD=$1
-DIR=$2
-case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+prog=milvus-standin
+# shellcheck source=lib-server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-server.sh"
+srv_args "start|stop|status" "$@"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC="$HERE/../tests/milvus-standin"
 PIDFILE="$DIR/standin.pid"
@@ -29,15 +28,18 @@ PORTFILE="$DIR/ports"
 LOG="$DIR/standin.log"
 START_TIMEOUT=${START_TIMEOUT:-30}
 
-log() { echo "milvus-standin: $*" >&2; }
+# A pid is ours while it is alive and is the stand-in.
+ours() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep 'milvus-standin/src/main.js' >/dev/null
+}
 
 # Our pid, if the process is alive and is the stand-in.
 running_pid() {
   [ -f "$PIDFILE" ] || return 1
   local pid
   pid=$(cat "$PIDFILE")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep 'milvus-standin/src/main.js' >/dev/null || return 1
+  ours "$pid" || return 1
   echo "$pid"
 }
 
@@ -52,9 +54,6 @@ print_env() {
   } > "$DIR/milvus.env"
   cat "$DIR/milvus.env"
 }
-
-# Does anything accept TCP connections on 127.0.0.1:$1?
-answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
   mkdir -p "$DIR"
@@ -83,7 +82,7 @@ start() {
     fi
     if [ -s "$PORTFILE" ]; then
       port=$(sed -n 's/^MILVUS_PORT=//p' "$PORTFILE")
-      if [ -n "$port" ] && answers "$port"; then break; fi
+      if [ -n "$port" ] && port_busy "$port"; then break; fi
     fi
     if [ $SECONDS -ge $deadline ]; then
       log "ERROR: no answer within ${START_TIMEOUT}s; stopping pid $pid; see $LOG"
@@ -104,17 +103,8 @@ stop() {
     rm -f "$PIDFILE"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  srv_stop_pid stand-in "$pid" 5
   rm -f "$PIDFILE" "$PORTFILE"
-  log "stopped (pid $pid)"
 }
 
 case "$CMD" in

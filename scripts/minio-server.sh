@@ -23,18 +23,15 @@
 set -euo pipefail
 
 prog=minio-server
-usage() { echo "usage: $0 start|stop|env DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
-CMD=$1
-DIR=$2
-case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+# shellcheck source=lib-server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-server.sh"
+srv_args "start|stop|env" "$@"
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIDFILE="$DIR/run/minio.pid"
 S3_ACCESS_KEY=${S3_ACCESS_KEY:-MVBACKUPFSTESTKEY000}
 S3_SECRET_KEY=${S3_SECRET_KEY:-mvbackupfsTestSecret0000000000000000000000}
 START_TIMEOUT=${START_TIMEOUT:-60}
 
-log() { echo "$prog: $*" >&2; }
 STARTING=0
 die() {
 	log "error: $*"
@@ -60,38 +57,12 @@ our_pid() { local p; p=$(cat "$PIDFILE" 2>/dev/null || true); ours "$p" && echo 
 
 live() { [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$1/minio/health/live" 2>/dev/null)" = 200 ]; }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-make_buckets() {  # make_buckets ENDPOINT: create the buckets named in S3_BUCKETS
-	local b code
-	for b in ${S3_BUCKETS:-}; do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-			--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
-		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
-	done
-}
 
 do_stop() {
-	local pid i
-	if pid=$(our_pid); then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do ours "$pid" || break; sleep 0.1; done
-		if ours "$pid"; then log "pid $pid still alive after 10 s, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-		for ((i = 0; i < 50; i++)); do ours "$pid" || break; sleep 0.1; done
-		log "stopped (pid $pid)"
-	fi
+	local pid
+	if pid=$(our_pid); then srv_stop_pid minio "$pid" 10; fi
 	rm -f "$PIDFILE"
-	if [ "${KEEP:-0}" != 1 ] && [ -e "$DIR" ]; then
-		if [ -d "$DIR/data" ] || [ -z "$(ls -A "$DIR" 2>/dev/null)" ]; then
-			rm -rf "$DIR"
-		else
-			log "refusing to delete '$DIR': it holds no data/ of this script"
-			return 1
-		fi
-	fi
-	return 0
+	srv_rm_dir "data/ of this script" test -d "$DIR/data"
 }
 
 do_start() {
@@ -118,7 +89,7 @@ do_start() {
 	fi
 	mkdir -p "$DIR"/{data,run,log,certs}
 	port=${MINIO_PORT:-0}
-	[ "$port" != 0 ] || port=$(free_port)
+	[ "$port" != 0 ] || port=$(free_ports 1)
 	ep="http://127.0.0.1:$port"
 	(
 		cd "$DIR" &&

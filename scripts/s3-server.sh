@@ -30,14 +30,11 @@
 set -euo pipefail
 
 prog=s3-server
-usage() { echo "usage: $0 start|stop|env DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
-CMD=$1
-DIR=$2
-case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+# shellcheck source=lib-server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-server.sh"
+srv_args "start|stop|env" "$@"
 CONF="$DIR/ceph.conf"
 
-log() { echo "$prog: $*" >&2; }
 STARTING=0
 die() {
 	log "error: $*"
@@ -56,17 +53,10 @@ ours() {
 
 # ------------------------------------------------------------------------------------ stop
 stop_one() {  # stop_one NAME SECONDS_BEFORE_KILL
-	local f="$DIR/run/$1.pid" pid i
+	local f="$DIR/run/$1.pid"
 	[ -f "$f" ] || return 0
-	pid=$(cat "$f" 2>/dev/null || true)
-	if ours "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < $2 * 10; i++)); do ours "$pid" || break; sleep 0.1; done
-		# radosgw ignores SIGTERM once the OSD is gone
-		if ours "$pid"; then log "$1 ($pid) still alive, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-		for ((i = 0; i < 50; i++)); do ours "$pid" || break; sleep 0.1; done
-		log "stopped $1 (pid $pid)"
-	fi
+	# radosgw ignores SIGTERM once the OSD is gone: SIGKILL after $2 s
+	srv_stop_pid "$1" "$(cat "$f" 2>/dev/null || true)" "$2"
 	rm -f "$f"
 }
 
@@ -76,15 +66,7 @@ do_stop() {
 		stop_one osd.0 2	# thrown away anyway: no need for memstore to dump its RAM
 		stop_one mon.a 10
 	fi
-	if [ "${KEEP:-0}" != 1 ] && [ -e "$DIR" ]; then
-		if [ -f "$CONF" ] || [ -z "$(ls -A "$DIR" 2>/dev/null)" ]; then
-			rm -rf "$DIR"
-		else
-			log "refusing to delete '$DIR': it holds no ceph.conf"
-			return 1
-		fi
-	fi
-	return 0
+	srv_rm_dir ceph.conf test -f "$CONF"
 }
 
 # ----------------------------------------------------------------------------------- start
@@ -96,8 +78,6 @@ S3_ACCESS_KEY=${S3_ACCESS_KEY:-MVBACKUPFSTESTKEY000}
 S3_SECRET_KEY=${S3_SECRET_KEY:-mvbackupfsTestSecret0000000000000000000000}
 START_TIMEOUT=${START_TIMEOUT:-120}
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { local p=$1; while port_busy "$p"; do p=$((p+1)); done; echo "$p"; }
 CURL_TLS=()	# --cacert FILE for an https server
 http_code() { curl -s -m 5 "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' "$1" 2>/dev/null || true; }
 
@@ -117,15 +97,6 @@ make_cert() {  # make_cert DIR: ca.pem, server.pem, server.key (S3_TLS=1)
 			-sha256 -extfile server.ext -out server.pem &&
 		rm -f ca.key ca.srl server.csr server.ext && chmod 644 ca.pem server.pem
 	) >"$DIR/log/tls.out" 2>&1 || die "cannot make the TLS certificate: $(tail -n 3 "$DIR/log/tls.out")"
-}
-
-make_buckets() {  # make_buckets ENDPOINT: create the buckets named in S3_BUCKETS
-	local b code
-	for b in ${S3_BUCKETS:-}; do
-		code=$(curl -s "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-			--user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
-		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
-	done
 }
 
 wait_for() {  # wait_for DESCRIPTION COMMAND...: poll every 0.2 s up to START_TIMEOUT

@@ -171,11 +171,45 @@ static const char *const keys[] = {
 	"database",
 };
 
+/* The command's blanks (buf, len bytes, NUL-terminated): one trailing newline (echo) is
+ * ignored; a tab is a blank; any other control byte is an error.  0 or -EINVAL. */
+static int cmd_blanks(char *buf, size_t len, struct errmsg *err)
+{
+	size_t i;
+
+	if (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	for (i = 0; i < len; i++) {
+		if (buf[i] == '\t')
+			buf[i] = ' ';
+		else if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return errmsg_set(err, -EINVAL, "a control character in the command");
+	}
+	return 0;
+}
+
+/* What the words of a parsed command (nwords of them) must say together.  0 or -EINVAL. */
+static int cmd_check(const struct restore_cmd *out, size_t nwords, struct errmsg *err)
+{
+	if (!nwords)
+		return errmsg_set(err, -EINVAL, "empty command");
+	if (out->cancel && nwords != 1)
+		return errmsg_set(err, -EINVAL, "'cancel' takes no other words");
+	if (out->nrenames && out->database)
+		return errmsg_set(err, -EINVAL, "rename= and database= cannot be combined: say the "
+				  "target database in the rename");
+	if (out->has_filter && !out->filter.ndbs)
+		return errmsg_set(err, -EINVAL, "collections= names no collection");
+	return 0;
+}
+
 int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, struct errmsg *err)
 {
 	char *buf = NULL, *p, *save = NULL, *w;
 	unsigned seen = 0;
-	size_t nwords = 0, i;
+	size_t nwords = 0;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -186,20 +220,9 @@ int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, str
 		return errmsg_set(err, -EINVAL, "a NUL byte in the command");
 	if (!(buf = strndup(text, len)))
 		return -ENOMEM;
-	/* one trailing newline (echo) is ignored; other control bytes are words' separators
-	 * only when blank */
-	if (len && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	if (len && buf[len - 1] == '\r')
-		buf[--len] = '\0';
-	for (i = 0; i < len; i++) {
-		if (buf[i] == '\t')
-			buf[i] = ' ';
-		else if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) {
-			rc = errmsg_set(err, -EINVAL, "a control character in the command");
-			goto out;
-		}
-	}
+	rc = cmd_blanks(buf, len, err);
+	if (rc)
+		goto out;
 	for (p = buf; (w = strtok_r(p, " ", &save)) != NULL; p = NULL) {
 		char *eq = strchr(w, '='), *v;
 		size_t k;
@@ -265,23 +288,7 @@ int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, str
 		if (rc)
 			goto out;
 	}
-	if (!nwords) {
-		rc = errmsg_set(err, -EINVAL, "empty command");
-		goto out;
-	}
-	if (out->cancel && nwords != 1) {
-		rc = errmsg_set(err, -EINVAL, "'cancel' takes no other words");
-		goto out;
-	}
-	if (out->nrenames && out->database) {
-		rc = errmsg_set(err, -EINVAL, "rename= and database= cannot be combined: say the "
-				"target database in the rename");
-		goto out;
-	}
-	if (out->has_filter && !out->filter.ndbs) {
-		rc = errmsg_set(err, -EINVAL, "collections= names no collection");
-		goto out;
-	}
+	rc = cmd_check(out, nwords, err);
 out:
 	free(buf);
 	if (rc)

@@ -9,7 +9,7 @@
  * backoff and jitter within the caller's deadline.  try_once() sends one try.  The pure
  * wire helpers (status names, grpc-message, grpc-timeout, frame unpacking) are grpc_wire.c's.
  *
- * Length (~880 lines): one connection's transport; its state (struct grpc_conn, touched by
+ * Length (~900 lines): one connection's transport; its state (struct grpc_conn, touched by
  * the curl callbacks, the tries and the error classification alike) stays private to this
  * file rather than spread over files through an internal header.
  */
@@ -777,13 +777,35 @@ static int try_result(struct grpc_conn *c, CURLcode rc, long timeout_ms,
 	return parse_reply(c, resp_desc, resp, retriable, cause, causesz);
 }
 
+/* "grpc-timeout: <left ms>" into *line, replacing what it held.  0 or -ENOMEM (*line NULL). */
+static int timeout_line(char **line, long left)
+{
+	char tmo[32];
+
+	free(*line);
+	if (asprintf(line, "grpc-timeout: %s", grpc_timeout_value(left, tmo, sizeof(tmo))) < 0) {
+		*line = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The pause before try `tries` + 1: exponential backoff with jitter, 100 ms then 200 ms, each
+ * 50..100 % of that. */
+static long backoff_ms(struct grpc_conn *c, int tries)
+{
+	long delay = 100L << (tries - 1);
+
+	return delay / 2 + (long)(rand_r(&c->seed) % (unsigned)(delay / 2 + 1));
+}
+
 int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *req,
 		 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
 		 const struct grpc_call_opts *o, struct errmsg *err)
 {
 	static const struct grpc_call_opts none = { 0, NULL, 0 };
 	struct curl_slist *hdrs = NULL;
-	char *url = NULL, *line = NULL, cause[768], tmo[32];
+	char *url = NULL, *line = NULL, cause[768];
 	unsigned char *frame = NULL;
 	size_t plen;
 	long deadline = 0, left, delay;
@@ -832,12 +854,8 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 				break;
 			}
 			/* tell the server the time left, too (rebuilt per try) */
-			free(line);
-			if (asprintf(&line, "grpc-timeout: %s",
-				     grpc_timeout_value(left, tmo, sizeof(tmo))) < 0) {
-				line = NULL;
+			if (timeout_line(&line, left))
 				goto out;
-			}
 		}
 		if (try_once(c, hdrs, deadline ? line : NULL, deadline, &rc))
 			goto out;
@@ -860,9 +878,7 @@ int grpc_call_ex(struct grpc_conn *c, const char *path, const ProtobufCMessage *
 		if (ret == 0 || !retriable || !(o->flags & GRPC_IDEMPOTENT) ||
 		    tries >= GRPC_MAX_TRIES)
 			break;
-		/* exponential backoff with jitter: 100 ms then 200 ms, each 50..100 % of that */
-		delay = 100L << (tries - 1);
-		delay = delay / 2 + (long)(rand_r(&c->seed) % (unsigned)(delay / 2 + 1));
+		delay = backoff_ms(c, tries);
 		if (deadline && mono_ms() + delay >= deadline)
 			break;
 		c->stats.backoff_retries++;

@@ -89,6 +89,9 @@ struct ns_attr {
 	uint64_t size;
 	int64_t mtime;		/* Unix seconds */
 	int committed;		/* inside (or being) a complete backup: read-only modes */
+	int has_mtimes;		/* ns_getattr of a path inside a backup whose listing holds a
+				 * copy's mtimes record (import_commit.h's IMPORT_MTIMES_NAME):
+				 * only then may the copy tool's mtimes differ from `mtime` */
 };
 
 struct ns_config {

@@ -1,0 +1,283 @@
+/*
+ * import_committer.c - the committer thread of the import table: it collects finished
+ * uploads, and once an import has been quiet for IMPORT_QUIET_MS commits it (import_commit.h
+ * decides whether the backup is whole and verifies every binlog by one listing; the held
+ * meta files are written then, full_meta.json last).  Locking: see import_internal.h.
+ */
+#include "import_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/format/backup_admin.h"
+#include "mvbackupfs/format/sidecar.h"
+#include "mvbackupfs/storage/upload.h"
+
+/* The held files of `imp` (its state I_COMMITTING): the meta files into mf[*nmf] (and
+ * full_meta.json's size), the sidecar, and the recorded mtimes into mt[*nmt]. */
+static void collect_held(struct import *imp, struct import_meta *mf, size_t *nmf,
+			 uint64_t *full_size, struct ifile **sidecar, struct relmt *mt, size_t *nmt)
+{
+	struct ifile *f;
+
+	for (f = imp->files; f; f = f->next) {
+		if (f->held && !strncmp(f->key_rel, "meta/", 5)) {
+			mf[*nmf].name = f->key_rel + 5;
+			mf[*nmf].data = f->data.p ? f->data.p : "";
+			mf[*nmf].len = f->data.len;
+			if (!strcmp(mf[*nmf].name, "full_meta.json"))
+				*full_size = f->data.len;
+			(*nmf)++;
+		} else if (f->held) {
+			*sidecar = f;
+		}
+		if (f->mtime) {
+			mt[*nmt].rel = f->key_rel;
+			mt[(*nmt)++].mtime = f->mtime;
+		}
+	}
+}
+
+/* Not committed yet (or failed): the reason for .status; 0 for -EAGAIN (try again), else rc. */
+static int not_yet(struct import_table *t, struct import *imp, struct errmsg *e, int rc)
+{
+	pthread_mutex_lock(&t->lock);
+	snprintf(imp->reason, sizeof(imp->reason), "%s", errmsg_str(e, rc));
+	pthread_mutex_unlock(&t->lock);
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* The copied sidecar travels verbatim (expiry, origin), so the copy is byte-identical; ours
+ * stays when the copied one does not parse.  0 or -errno. */
+static int write_sidecar(struct mvbfs *m, struct import *imp, struct ifile *sidecar,
+			 struct errmsg *e)
+{
+	struct sidecar sc;
+	struct errmsg e2 = { { 0 } };
+	char *key = NULL;
+	int rc = 0;
+
+	if (sidecar_parse(sidecar->data.p ? sidecar->data.p : "", sidecar->data.len,
+			  &sc, &e2) == 0) {
+		if (asprintf(&key, "%s%s", imp->prefix, SIDECAR_NAME) < 0)
+			rc = -ENOMEM;
+		else
+			rc = objstore_put(m->store, key, sidecar->data.p ? sidecar->data.p : "",
+					  sidecar->data.len, 0, e);
+		free(key);
+	} else {
+		log_warn("copy into '%s': the copied %s does not parse (%s): keeping ours",
+			 imp->name, SIDECAR_NAME, errmsg_str(&e2, -EINVAL));
+	}
+	return rc;
+}
+
+/* Keep the mtimes of a committed copy for getattr (rsync's quick check). */
+static void keep_mtimes(struct import_table *t, struct import *imp, const struct relmt *mt,
+			size_t nmt)
+{
+	struct relmt *v = calloc(nmt + 1, sizeof(*v));
+	struct mtimes *nm;
+	size_t i;
+
+	for (i = 0; v && i < nmt; i++)
+		v[i].rel = strdup(mt[i].rel), v[i].mtime = mt[i].mtime;
+	nm = v ? imp_mtimes_build(imp->name, v, nmt) : NULL;
+	if (nm) {
+		pthread_mutex_lock(&t->lock);
+		nm->next = t->mt;
+		t->mt = nm;
+		pthread_mutex_unlock(&t->lock);
+	}
+}
+
+/*
+ * Try to commit `imp` (state I_COMMITTING, so nothing changes its files meanwhile; t->lock
+ * NOT held).  Returns 1 when committed, 0 when not yet (imp->reason says why), -errno on a
+ * failure that needs the user (also in imp->reason).
+ */
+static int try_commit(struct import_table *t, struct import *imp)
+{
+	struct mvbfs *m = t->m;
+	struct import_meta *mf = NULL;
+	struct import_need need = { 0 };
+	struct obj_listing l = { 0 };
+	struct errmsg e = { { 0 } };
+	struct ifile *f, *sidecar = NULL;
+	struct relmt *mt = NULL;
+	size_t nmf = 0, nfiles = 0, nmt = 0, i, missing, *order = NULL;
+	uint64_t full_size = 0;
+	char job[64], *key = NULL;
+	int rc;
+
+	for (f = imp->files; f; f = f->next)
+		nfiles++;
+	mf = calloc(nfiles + 1, sizeof(*mf));
+	mt = calloc(nfiles + 1, sizeof(*mt));
+	order = calloc(nfiles + 1, sizeof(*order));
+	if (!mf || !mt || !order) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	collect_held(imp, mf, &nmf, &full_size, &sidecar, mt, &nmt);
+	rc = import_plan(mf, nmf, imp->prefix, &need, &e);
+	if (rc) {
+		rc = not_yet(t, imp, &e, rc);
+		goto out;
+	}
+	pthread_mutex_lock(&t->lock);
+	imp->have_plan = 1;
+	imp->expected_files = need.n + nmf + (sidecar ? 1 : 0);
+	imp->expected_bytes = need.bytes;
+	for (i = 0; i < nmf; i++)
+		imp->expected_bytes += mf[i].len;
+	pthread_mutex_unlock(&t->lock);
+	/* spec §5.3: verified by listing, never by trusting write-behind */
+	rc = objstore_list(m->store, imp->prefix, NULL, &l, &e);
+	if (!rc)
+		rc = import_verify(&need, &l, &missing, &e);
+	if (rc) {
+		rc = not_yet(t, imp, &e, rc);
+		goto out;
+	}
+	/* the reservation must still be ours: a delete (any mount) re-marks the sidecar */
+	rc = backup_sidecar_job(m->store, imp->prefix, job, &e);
+	if (!rc && strcmp(job, imp->job)) {
+		rc = errmsg_set(&e, -ESTALE, "the reservation of '%s' changed (sidecar job '%s', "
+				"ours '%s'): deleted or taken over meanwhile; not committing",
+				imp->name, job, imp->job);
+	}
+	if (!rc && nmt)
+		rc = imp_write_mtimes(t, imp, full_size, mt, nmt, &e);
+	if (!rc && sidecar)
+		rc = write_sidecar(m, imp, sidecar, &e);
+	/* level files first, the commit point last (milvus-backup-format.md §1.7) */
+	import_write_order(mf, nmf, need.pre_v031, order);
+	for (i = 0; !rc && i < nmf; i++) {
+		const struct import_meta *x = &mf[order[i]];
+
+		if (asprintf(&key, "%smeta/%s", imp->prefix, x->name) < 0)
+			rc = -ENOMEM;
+		else
+			rc = objstore_put(m->store, key, x->data, x->len, 0, &e);
+		free(key);
+		key = NULL;
+	}
+	if (rc) {
+		pthread_mutex_lock(&t->lock);
+		snprintf(imp->reason, sizeof(imp->reason), "cannot commit: %s", errmsg_str(&e, rc));
+		pthread_mutex_unlock(&t->lock);
+		log_err("copy into '%s': cannot commit: %s", imp->name, errmsg_str(&e, rc));
+		goto out;
+	}
+	/* readers see `complete` from now on: before the import leaves the table, so that no
+	 * write in between takes the backup for an incomplete one to continue */
+	ns_invalidate(m->ns, imp->name);
+	/* what a killed earlier run of this copy left open (invisible, but holding storage) */
+	{
+		size_t n_ab = 0;
+
+		objstore_abort_uploads(m->store, imp->prefix, &n_ab, NULL);
+	}
+	log_info("copy into '%s' complete: %zu binlogs (%llu bytes) verified, %zu meta files "
+		 "written%s", imp->name, need.n, (unsigned long long)need.bytes, nmf,
+		 need.pre_v031 ? " (pre-v0.3.1 backup: level files only)" : "");
+	keep_mtimes(t, imp, mt, nmt);
+	rc = 1;
+out:
+	import_need_release(&need);
+	obj_listing_release(&l);
+	free(order);
+	free(mt);
+	free(mf);
+	return rc;
+}
+
+/* Collect finished uploads of `imp` (t->lock held). */
+static void reap_locked(struct import *imp)
+{
+	struct ifile *f;
+
+	for (f = imp->files; f; f = f->next) {
+		struct errmsg e = { { 0 } };
+		int rc;
+
+		if (f->state != F_UPLOADING || !f->up || !upload_done(f->up))
+			continue;
+		rc = upload_wait(f->up, &e);
+		upload_free(f->up);
+		f->up = NULL;
+		imp->dirty = 1;
+		if (!rc) {
+			f->state = F_DONE;
+			continue;
+		}
+		f->state = F_FAILED;
+		imp->failed++;
+		snprintf(imp->reason, sizeof(imp->reason), "cannot write '%s': %s", f->path,
+			 errmsg_str(&e, rc));
+		log_err("copy into '%s': %s", imp->name, imp->reason);
+	}
+}
+
+static int quiet_locked(struct import *imp)
+{
+	struct ifile *f;
+
+	if (!imp->dirty || imp->failed || mono_ms() - imp->activity_ms < IMPORT_QUIET_MS)
+		return 0;
+	for (f = imp->files; f; f = f->next)
+		if (f->opens > 0 || f->state == F_UPLOADING || f->state == F_OPEN)
+			return 0;
+	return 1;
+}
+
+void *imp_committer(void *arg)
+{
+	struct import_table *t = arg;
+	struct import *imp;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop) {
+		struct timespec ts;
+
+		for (imp = t->list; imp; imp = imp->next)
+			reap_locked(imp);
+		for (imp = t->list; imp; imp = imp->next) {
+			int rc;
+
+			if (imp->state != I_IMPORTING || !quiet_locked(imp))
+				continue;
+			imp->state = I_COMMITTING;
+			imp->dirty = 0;
+			pthread_mutex_unlock(&t->lock);
+			rc = try_commit(t, imp);
+			pthread_mutex_lock(&t->lock);
+			imp->state = I_IMPORTING;
+			if (rc == 1) {
+				imp_unlist_locked(t, imp);
+				imp_free(imp);
+				pthread_cond_broadcast(&t->cv);
+			} else {
+				pthread_cond_broadcast(&t->cv);
+			}
+			break;	/* the list may have changed while unlocked */
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&t->cv, &t->lock, &ts);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}

@@ -1,0 +1,214 @@
+/*
+ * import_mtimes.c - the file mtimes a copy tool set (utimens), recorded at the commit in a
+ * hidden object (import_commit.h's IMPORT_MTIMES_NAME) so that a second `rsync -a` finds
+ * nothing to do: its writer, its reader, and the table's cache of what was read
+ * (import_table.mt; the namespace tells which backups hold a record: ns_attr.has_mtimes).
+ * Locking: see import_internal.h.
+ */
+#include "import_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "mvbackupfs/format/meta.h"
+
+static int mtime_lookup_locked(struct mtimes *mt, const char *rel, int64_t *out)
+{
+	size_t lo = 0, hi = mt->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(rel, mt->rel[mid]);
+
+		if (!c) {
+			*out = mt->mtime[mid];
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+void imp_mtimes_free(struct mtimes *mt)
+{
+	size_t i;
+
+	for (i = 0; i < mt->n; i++)
+		free(mt->rel[i]);
+	free(mt->rel);
+	free(mt->mtime);
+	free(mt);
+}
+
+static int cmp_relmt(const void *a, const void *b)
+{
+	return strcmp(((const struct relmt *)a)->rel, ((const struct relmt *)b)->rel);
+}
+
+/* Build an mtimes entry from `v` (taken). */
+struct mtimes *imp_mtimes_build(const char *name, struct relmt *v, size_t n)
+{
+	struct mtimes *mt = calloc(1, sizeof(*mt));
+	size_t i;
+
+	if (!mt)
+		goto fail;
+	snprintf(mt->name, sizeof(mt->name), "%s", name);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_relmt);
+	mt->rel = calloc(n + 1, sizeof(*mt->rel));
+	mt->mtime = calloc(n + 1, sizeof(*mt->mtime));
+	if (!mt->rel || !mt->mtime)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		mt->rel[i] = v[i].rel;
+		mt->mtime[i] = v[i].mtime;
+	}
+	mt->n = n;
+	free(v);
+	return mt;
+fail:
+	for (i = 0; i < n; i++)
+		free(v[i].rel);
+	free(v);
+	if (mt) {
+		free(mt->rel);
+		free(mt->mtime);
+		free(mt);
+	}
+	return NULL;
+}
+
+/* Read "<prefix>.mvbackupfs-mtimes.json" of a committed copy (absent: an empty entry).  The
+ * record is used only while full_meta.json has the size it was written for. */
+static struct mtimes *mtimes_load(struct import_table *t, const char *name)
+{
+	struct mvbfs *m = t->m;
+	struct buf b = BUF_INIT(MTIMES_MAX);
+	struct relmt *v = NULL;
+	struct ns_attr fa;
+	char *key = NULL, *fm = NULL;
+	json_t *root = NULL, *files;
+	size_t n = 0;
+	int rc;
+
+	if (asprintf(&key, "%s%s/%s", ns_root_prefix(m->ns), name, IMPORT_MTIMES_NAME) < 0)
+		return NULL;
+	rc = objstore_get_all(m->store, key, &b, NULL);
+	free(key);
+	if (rc == 0) {
+		/*
+		 * The record is written before the commit point.  When full_meta.json is not
+		 * visible here yet (this mount's listing of the backup predates the commit), the
+		 * record cannot be checked: try again next time instead of remembering "no
+		 * mtimes" for good (a second rsync -a then saw the stored times and re-sent all).
+		 */
+		if (asprintf(&fm, "%s/meta/full_meta.json", name) < 0 ||
+		    ns_getattr(m->ns, fm, &fa, NULL, NULL) != 0) {
+			free(fm);
+			buf_release(&b);
+			return NULL;
+		}
+		root = json_loadb(b.p ? b.p : "", b.len, 0, NULL);
+	}
+	free(fm);
+	buf_release(&b);
+	if (root && json_integer_value(json_object_get(root, "full_meta_size")) ==
+	    (json_int_t)fa.size && json_is_object(files = json_object_get(root, "files"))) {
+		const char *k;
+		json_t *val;
+
+		v = calloc(json_object_size(files) + 1, sizeof(*v));
+		json_object_foreach(files, k, val) {
+			if (!v || !json_is_integer(val))
+				continue;
+			v[n].rel = strdup(k);
+			v[n].mtime = json_integer_value(val);
+			if (v[n].rel)
+				n++;
+		}
+	} else if (rc != 0 && rc != -ENOENT) {
+		json_decref(root);
+		return NULL;	/* try again next time */
+	}
+	json_decref(root);
+	if (!v)
+		v = calloc(1, sizeof(*v));
+	return v ? imp_mtimes_build(name, v, n) : NULL;
+}
+
+/* getattr of a committed file: the source's mtime, when the copy recorded one. */
+void imp_committed_mtime(struct import_table *t, const char *name, const char *rel,
+			    struct ns_attr *a)
+{
+	struct mtimes *mt;
+
+	pthread_mutex_lock(&t->lock);
+	for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
+		;
+	pthread_mutex_unlock(&t->lock);
+	if (!mt) {
+		struct mtimes *nm = mtimes_load(t, name);
+
+		if (!nm)
+			return;
+		pthread_mutex_lock(&t->lock);
+		for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
+			;
+		if (!mt) {
+			nm->next = t->mt;
+			t->mt = mt = nm;
+			nm = NULL;
+		}
+		pthread_mutex_unlock(&t->lock);
+		if (nm)
+			imp_mtimes_free(nm);
+	}
+	/* entries are never freed while the table lives except by import_cancel/_table_free */
+	pthread_mutex_lock(&t->lock);
+	for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
+		;
+	if (mt)
+		mtime_lookup_locked(mt, rel, &a->mtime);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Write the recorded mtimes (hidden object, before the meta so the commit carries them). */
+int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_size,
+			struct relmt *v, size_t n, struct errmsg *err)
+{
+	struct buf b = BUF_INIT(MTIMES_MAX);
+	char *key = NULL;
+	size_t i;
+	int rc;
+
+	rc = buf_addf(&b, "{\"format\":1,\"full_meta_size\":%llu,\"files\":{",
+		      (unsigned long long)full_size);
+	for (i = 0; !rc && i < n; i++) {
+		if (i)
+			rc = buf_adds(&b, ",");
+		if (!rc)
+			rc = meta_json_string(&b, v[i].rel);
+		if (!rc)
+			rc = buf_addf(&b, ":%lld", (long long)v[i].mtime);
+	}
+	if (!rc)
+		rc = buf_adds(&b, "}}");
+	if (!rc && asprintf(&key, "%s%s", imp->prefix, IMPORT_MTIMES_NAME) < 0)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = objstore_put(t->m->store, key, b.p, b.len, 0, err);
+	free(key);
+	buf_release(&b);
+	return rc;
+}
