@@ -1533,24 +1533,12 @@ static int try_commit(struct import_table *t, struct import *imp)
 	if (!rc && nmt)
 		rc = write_mtimes(t, imp, full_size, mt, nmt, &e);
 	if (!rc && sidecar) {
-		struct sidecar sc;
-		struct errmsg e2 = { { 0 } };
-
-		/* the copied sidecar travels verbatim (expiry, origin), so the copy is
-		 * byte-identical; ours stays when the copied one does not parse */
-		if (sidecar_parse(sidecar->data.p ? sidecar->data.p : "", sidecar->data.len,
-				  &sc, &e2) == 0) {
-			if (asprintf(&key, "%s%s", imp->prefix, SIDECAR_NAME) < 0)
-				rc = -ENOMEM;
-			else
-				rc = objstore_put(m->store, key, sidecar->data.p ? sidecar->data.p : "",
-						  sidecar->data.len, 0, &e);
-			free(key);
-			key = NULL;
-		} else {
-			log_warn("copy into '%s': the copied %s does not parse (%s): keeping ours",
-				 imp->name, SIDECAR_NAME, errmsg_str(&e2, -EINVAL));
-		}
+		/* the copied sidecar merged with our reservation (import_commit.h) */
+		rc = import_commit_sidecar(m->store, imp->prefix, imp->job, sidecar->data.p ?
+					   sidecar->data.p : "", sidecar->data.len, &e);
+		if (rc == 1)
+			log_warn("copy into '%s': %s: keeping ours", imp->name, errmsg_str(&e, rc));
+		rc = rc == 1 ? 0 : rc;
 	}
 	/* level files first, the commit point last (milvus-backup-format.md §1.7) */
 	import_write_order(mf, nmf, need.pre_v031, order);
