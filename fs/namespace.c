@@ -47,7 +47,7 @@ const char *ns_state_name(enum ns_state st)
 }
 
 /* The TYPE column (issue 9): what the sidecar says made the backup. */
-static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
+const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
 {
 	if (!has_sidecar)
 		return "external";
@@ -166,6 +166,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	b->has_full_meta = 0;
 	b->commit_size = 0;
 	b->commit_etag[0] = '\0';
+	b->sidecar_sig[0] = '\0';
 	for (i = 0; i < l.nobjs; i++) {
 		const char *rel = l.objs[i].key + plen;
 
@@ -184,6 +185,8 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 			b->has_full_meta = 1;
 			b->commit_size = l.objs[i].size;
 			snprintf(b->commit_etag, sizeof(b->commit_etag), "%s", l.objs[i].etag);
+		} else if (!strcmp(rel, SIDECAR_NAME)) {
+			sidecar_sig(&l.objs[i], b->sidecar_sig);	/* ns_sidecar.c */
 		}
 	}
 	tree_sort(&fresh);
@@ -262,6 +265,7 @@ int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	memset(&s, 0, sizeof(s));
 	b->resolved = 1;
 	b->sum_at_ms = mono_ms();
+	b->sidecar_at_ms = b->sum_at_ms;
 out:
 	ns_summary_release(&s);
 	backup_read_release(&br);
