@@ -297,6 +297,7 @@ int ns_new(struct objstore *store, const char *root, const struct ns_config *cfg
 	}
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->refresh, NULL);
+	pthread_mutex_init(&n->listed, NULL);
 	*out = n;
 	return 0;
 }
@@ -324,6 +325,7 @@ void ns_free(struct ns *n)
 	root_clear(n);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->refresh);
+	pthread_mutex_destroy(&n->listed);
 	free(n->prefix);
 	free(n->milvus_root);
 	free(n);

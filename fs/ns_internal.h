@@ -74,7 +74,9 @@ struct ns {
 	uint64_t root_gen;		/* bumped by ns_invalidate: a listing started before is stale */
 	int64_t root_at_ms;
 	int64_t root_mtime;		/* shown as the mtime of backup dirs not yet listed */
-	int64_t listed_at_ms;		/* last ns_refresh_listed (ns_sidecar.c) */
+	pthread_mutex_t listed;		/* serialises ns_refresh_listed (held across its I/O;
+					 * taken before lock and any b->lock, never inside them) */
+	int64_t listed_at_ms;		/* when ns_refresh_listed last finished (under listed) */
 };
 
 /* ns_tree.c */

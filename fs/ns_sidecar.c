@@ -113,16 +113,21 @@ int ns_refresh_listed(struct ns *n, struct errmsg *err)
 
 	if (!plen)
 		return 0;	/* the bucket's root: Milvus's own data would be listed too */
-	pthread_mutex_lock(&n->lock);
-	rc = mono_ms() - n->listed_at_ms < n->cfg.ttl_ms;
-	if (!rc)
-		n->listed_at_ms = mono_ms();
-	pthread_mutex_unlock(&n->lock);
-	if (rc)
+	/* one at a time: a pass that comes while another lists waits and uses its result
+	 * (else it would find the listing fresh but the backups not yet marked checked, and
+	 * HEAD each) */
+	pthread_mutex_lock(&n->listed);
+	if (mono_ms() - n->listed_at_ms < n->cfg.ttl_ms) {
+		pthread_mutex_unlock(&n->listed);
 		return 0;
+	}
 	rc = objstore_list(n->store, n->prefix, LISTED_DELIM, &l, err);
-	if (rc)
+	if (rc) {
+		pthread_mutex_unlock(&n->listed);
 		return rc;
+	}
+	log_debug("listed %s with delimiter %s: %zu keys, %zu rolled up", n->prefix,
+		  LISTED_DELIM, l.nobjs, l.nprefixes);
 	pthread_mutex_lock(&n->lock);
 	v = calloc(n->nbackups + 1, sizeof(*v));
 	fm = calloc(n->nbackups + 1, sizeof(*fm));
@@ -179,7 +184,9 @@ int ns_refresh_listed(struct ns *n, struct errmsg *err)
 		}
 		pthread_mutex_unlock(&b->lock);
 	}
+	n->listed_at_ms = mono_ms();
 out:
+	pthread_mutex_unlock(&n->listed);
 	for (i = 0; v && i < nv; i++)
 		backup_put(n, v[i]);
 	free(v);
