@@ -47,9 +47,26 @@ void sidecar_sig(const struct obj_entry *e, char out[72])
 		snprintf(out, 72, "%llu:%lld", (unsigned long long)e->size, (long long)e->mtime);
 }
 
-/* Read the sidecar again and put it into b->sum (b->lock held).  0, or the store's error
- * (then nothing changed and the next check tries again). */
-static int reread(struct ns *n, struct backup *b, const char *sig)
+/* The tree's entry of the sidecar follows `e` (NULL: gone), so that a stat or read of
+ * NAME/mvbackupfs.json sees the object's new size, not the one listed before. */
+static void tree_follow(struct backup *b, const struct obj_entry *e)
+{
+	struct node *nd = (struct node *)tree_find(&b->tree, SIDECAR_NAME);
+
+	if (!b->tree_valid || !e)
+		return;
+	if (nd) {
+		nd->size = e->size;
+		nd->mtime = e->mtime;
+	} else if (tree_insert(&b->tree, SIDECAR_NAME, e) == 0) {
+		tree_sort(&b->tree);
+	}
+}
+
+/* Read the sidecar again and put it into b->sum (b->lock held); `e` is what the HEAD or
+ * listing said of it (NULL: absent).  0, or the store's error (then nothing changed and the
+ * next check tries again). */
+static int reread(struct ns *n, struct backup *b, const char *sig, const struct obj_entry *ent)
 {
 	struct errmsg e = { { 0 } };
 	struct sidecar sc;
@@ -70,6 +87,7 @@ static int reread(struct ns *n, struct backup *b, const char *sig)
 			 SIDECAR_NAME);
 	b->sum.expires = rc ? 0 : sc.expires;
 	b->sum.type = ns_type_of(!rc, sc.kind);
+	tree_follow(b, ent);
 	snprintf(b->sidecar_sig, sizeof(b->sidecar_sig), "%s", sig);
 	b->sidecar_at_ms = mono_ms();
 	return 0;
@@ -91,7 +109,7 @@ void backup_sidecar_refresh(struct ns *n, struct backup *b)
 	if (rc == 0 || rc == -ENOENT) {
 		sidecar_sig(rc ? NULL : &e, sig);
 		if (strcmp(sig, b->sidecar_sig))
-			reread(n, b, sig);
+			reread(n, b, sig, rc ? NULL : &e);
 		else
 			b->sidecar_at_ms = mono_ms();
 	}
@@ -172,7 +190,7 @@ int ns_refresh_listed(struct ns *n, struct errmsg *err)
 				b->checked_at_ms = mono_ms();	/* spares backup_revalidate's HEAD */
 				sidecar_sig(sc[i], sig);
 				if (strcmp(sig, b->sidecar_sig))
-					reread(n, b, sig);
+					reread(n, b, sig, sc[i]);
 				else
 					b->sidecar_at_ms = mono_ms();
 			} else {

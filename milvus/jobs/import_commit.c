@@ -306,7 +306,7 @@ int import_commit_sidecar(struct objstore *s, const char *prefix, const char *jo
 			  const char *data, size_t len, struct errmsg *err)
 {
 	struct sidecar src, resv, out;
-	struct buf b = BUF_INIT(SIDECAR_MAX);
+	struct buf b = BUF_INIT(8 * SIDECAR_MAX);	/* escaped "as_copied": checked below */
 	struct errmsg e2 = { { 0 } };
 	char *key = NULL;
 	int rc, bad = 0;
@@ -324,6 +324,11 @@ int import_commit_sidecar(struct objstore *s, const char *prefix, const char *jo
 		goto out;
 	sidecar_merge_copy(data ? &src : NULL, &resv, &out);
 	rc = sidecar_write_copied(&out, data, data ? len : 0, &b);
+	if (!rc && b.len > SIDECAR_MAX) {
+		/* the bytes as copied do not fit beside the merge: the merge alone */
+		buf_reset(&b);
+		rc = sidecar_write(&out, &b);
+	}
 	if (!rc && asprintf(&key, "%s%s", prefix, SIDECAR_NAME) < 0)
 		rc = -ENOMEM;
 	if (rc)

@@ -2,7 +2,8 @@
 # t_expires_shared: two mounts of one bucket (issue 9).  `echo 7d > .expires` on mount A shows
 # on mount B -- in B's .expires, .info and root .info -- within a bounded time (B checks a
 # committed backup's sidecar by its ETag at most once per cache TTL, fs/ns_sidecar.c), also
-# when B had read all three before the change.  And back: `never` set on B shows on A.
+# when B had read all three before the change; B's NAME/mvbackupfs.json reads the new sidecar
+# whole.  And back: `never` set on B shows on A.
 # shellcheck disable=SC2010
 . "$(dirname "$0")/lib.sh"
 t_begin
@@ -25,6 +26,7 @@ for b in v0_5_9 v0_4_30; do
 	t_eq "B: root .info EXPIRES of $b is never" never "$(expcol "$MB" "$b")"
 	cat "$MB/$b/.info" >/dev/null
 done
+t_check "B: v0_4_30/mvbackupfs.json reads (cached with its size)" grep -q '"job":"j1"' "$MB/v0_4_30/mvbackupfs.json"
 
 t_eq "A: echo 7d > v0_4_30/.expires succeeds" "" "$(ex_write "$MA/v0_4_30/.expires" 7d)"
 want=$(cat "$MA/v0_4_30/.expires")
@@ -35,6 +37,8 @@ t_check "B: v0_4_30/.info shows it (deadline 10 s)" \
 	t_wait 10 sh -c "grep -Eq '^expires: +$want\$' '$MB/v0_4_30/.info'"
 bexp() { [ "$(expcol "$MB" v0_4_30)" = "$want" ]; }
 t_check "B: root .info EXPIRES shows it (deadline 10 s)" t_wait 10 bexp
+t_check "B: v0_4_30/mvbackupfs.json reads A's new sidecar whole, its new size (deadline 10 s)" \
+	t_wait 10 sh -c "python3 -c 'import json,sys; d = json.load(sys.stdin); sys.exit(d.get(\"expires\") != \"$want\")' <'$MB/v0_4_30/mvbackupfs.json'"
 t_eq "B: root .info TYPE stays manual" manual "$(awk '$1 == "v0_4_30" { print $3 }' "$MB/.info")"
 t_eq "B: v0_5_9 is untouched (never)" never "$(cat "$MB/v0_5_9/.expires" 2>&1)"
 
