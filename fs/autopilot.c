@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/storage/s3.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/base/schedule.h"
 #include "mvbackupfs/base/timefmt.h"
@@ -335,11 +336,17 @@ static void scan(struct autopilot *a, int64_t now)
 	struct ns_summary *all = NULL;
 	struct expiry_backup *v = NULL;
 	enum expiry_verdict *verdict = NULL;
+	struct s3_stats st0, st1;
 	size_t n = 0, i;
 	int deleted = 0, rc;
 
 	a->next_scan = now + SCAN_S;
+	s3_store_stats(m->store, &st0);
 	rc = ns_all_summaries(m->ns, &all, &n, &e);
+	s3_store_stats(m->store, &st1);
+	/* one listing + the sidecars that changed, not a HEAD per backup (fs/ns_sidecar.c) */
+	log_debug("expiry scan: %zu backups, %llu store requests", n,
+		  (unsigned long long)(st1.requests - st0.requests));
 	if (rc) {
 		log_warn("expiry: cannot list the backups: %s", errmsg_str(&e, rc));
 		return;

@@ -304,6 +304,13 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		log_failure("cannot stat", path, rc, &e);
 		return rc;
 	}
+	if (a.committed && !a.is_dir) {
+		struct buf v = BUF_INIT(SIDECAR_MAX);
+
+		if (sidecar_view(m, path, &v) == 1)
+			a.size = v.len;	/* a copy's sidecar as it arrived (sidecar_view.c) */
+		buf_release(&v);
+	}
 	fill_stat(m, st, &a);
 	return 0;
 }
@@ -357,7 +364,9 @@ static int serve_one(void *arg, const char *name, const struct stat *st, off_t o
 {
 	struct serve_ctx *s = arg;
 
-	return s->filler(s->buf, name, st, off, plus ? FUSE_FILL_DIR_PLUS : 0);
+	/* the sidecar's size may not be the listing's (sidecar_view.c): looked up on its own */
+	return s->filler(s->buf, name, st, off,
+			 plus && strcmp(name, SIDECAR_NAME) ? FUSE_FILL_DIR_PLUS : 0);
 }
 
 static int list_dir(const char *path, struct dirsnap *ds);
@@ -525,6 +534,23 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	if (a.is_dir) {
 		rc = -EISDIR;
 		goto fail;
+	}
+	if (a.committed) {
+		struct buf v = BUF_INIT(SIDECAR_MAX);
+
+		if (sidecar_view(m, path, &v) == 1) {
+			/* a copy's sidecar as it arrived (sidecar_view.c) */
+			free(key);
+			h->text = buf_detach(&v, &h->len);
+			buf_release(&v);
+			if (!h->text && (rc = -ENOMEM))
+				goto fail;
+			fi->direct_io = 1;
+			fi->fh = (uintptr_t)h;
+			fh_link(m, h);
+			return 0;
+		}
+		buf_release(&v);
 	}
 	h->ra = ra_open(m->ra, key, a.size);
 	free(key);

@@ -54,29 +54,18 @@ static int not_yet(struct import_table *t, struct import *imp, struct errmsg *e,
 	return rc == -EAGAIN ? 0 : rc;
 }
 
-/* The copied sidecar travels verbatim (expiry, origin), so the copy is byte-identical; ours
- * stays when the copied one does not parse.  0 or -errno. */
+/* The copied sidecar merged with our reservation (import_commit.h: expiry and origin kept,
+ * TYPE copied, our job intact); ours stays when the copied one does not parse.  0 or -errno. */
 static int write_sidecar(struct mvbfs *m, struct import *imp, struct ifile *sidecar,
 			 struct errmsg *e)
 {
-	struct sidecar sc;
-	struct errmsg e2 = { { 0 } };
-	char *key = NULL;
-	int rc = 0;
+	int rc;
 
-	if (sidecar_parse(sidecar->data.p ? sidecar->data.p : "", sidecar->data.len,
-			  &sc, &e2) == 0) {
-		if (asprintf(&key, "%s%s", imp->prefix, SIDECAR_NAME) < 0)
-			rc = -ENOMEM;
-		else
-			rc = objstore_put(m->store, key, sidecar->data.p ? sidecar->data.p : "",
-					  sidecar->data.len, 0, e);
-		free(key);
-	} else {
-		log_warn("copy into '%s': the copied %s does not parse (%s): keeping ours",
-			 imp->name, SIDECAR_NAME, errmsg_str(&e2, -EINVAL));
-	}
-	return rc;
+	rc = import_commit_sidecar(m->store, imp->prefix, imp->job, sidecar->data.p ?
+				   sidecar->data.p : "", sidecar->data.len, e);
+	if (rc == 1)
+		log_warn("copy into '%s': %s: keeping ours", imp->name, errmsg_str(e, rc));
+	return rc == 1 ? 0 : rc;
 }
 
 /* Keep the mtimes of a committed copy for getattr (rsync's quick check). */

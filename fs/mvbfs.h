@@ -130,4 +130,8 @@ int remove_inside(struct mvbfs *m, const char *name);
 int pending_marked(struct mvbfs *m, const char *name);
 int refuse_milvus_data(struct mvbfs *m, const char *op, const char *path, const char *dir);
 
+/* sidecar_view.c: when `path` ("/<name>/mvbackupfs.json") is the sidecar of a committed copy
+ * that still holds the bytes that arrived, those bytes into `out` and 1; else 0 (-ENOMEM). */
+int sidecar_view(struct mvbfs *m, const char *path, struct buf *out);
+
 #endif

@@ -25,7 +25,7 @@
 #include "mvbackupfs/base/clock.h"
 
 /* The TYPE column (issue 9): what the sidecar says made the backup. */
-static const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
+const char *ns_type_of(int has_sidecar, enum sidecar_kind kind)
 {
 	if (!has_sidecar)
 		return "external";
@@ -145,6 +145,7 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 	b->has_mtimes = 0;
 	b->commit_size = 0;
 	b->commit_etag[0] = '\0';
+	b->sidecar_sig[0] = '\0';
 	for (i = 0; i < l.nobjs; i++) {
 		const char *rel = l.objs[i].key + plen;
 
@@ -167,6 +168,8 @@ static int backup_load_tree(struct ns *n, struct backup *b, struct errmsg *err)
 			b->has_full_meta = 1;
 			b->commit_size = l.objs[i].size;
 			snprintf(b->commit_etag, sizeof(b->commit_etag), "%s", l.objs[i].etag);
+		} else if (!strcmp(rel, SIDECAR_NAME)) {
+			sidecar_sig(&l.objs[i], b->sidecar_sig);	/* ns_sidecar.c */
 		}
 	}
 	tree_sort(&fresh);
@@ -245,6 +248,7 @@ int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err)
 	memset(&s, 0, sizeof(s));
 	b->resolved = 1;
 	b->sum_at_ms = mono_ms();
+	b->sidecar_at_ms = b->sum_at_ms;
 out:
 	ns_summary_release(&s);
 	backup_read_release(&br);
@@ -276,6 +280,7 @@ int ns_new(struct objstore *store, const char *root, const struct ns_config *cfg
 	}
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->refresh, NULL);
+	pthread_mutex_init(&n->listed, NULL);
 	*out = n;
 	return 0;
 }
@@ -303,6 +308,7 @@ void ns_free(struct ns *n)
 	root_clear(n);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->refresh);
+	pthread_mutex_destroy(&n->listed);
 	free(n->prefix);
 	free(n->milvus_root);
 	free(n);

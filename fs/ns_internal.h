@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "mvbackupfs/fs/namespace.h"
+#include "mvbackupfs/format/sidecar.h"
 #include "mvbackupfs/format/meta.h"
 
 /* A file or directory inside a backup.  Children are kept sorted by name. */
@@ -46,6 +47,8 @@ struct backup {
 	atomic_int pinned;	/* ns_pin: serve the cached tree as it is, never re-list, and
 				 * keep the backup in the root table even when no longer listed
 				 * (read without b->lock: root_refresh holds ns->lock) */
+	char sidecar_sig[72];	/* the sidecar's ETag when sum was taken from it ("" none) */
+	int64_t sidecar_at_ms;	/* when the sidecar was last checked (ns_sidecar.c) */
 	int resolved;		/* sum is valid */
 	int64_t sum_at_ms;
 	struct ns_summary sum;
@@ -72,6 +75,9 @@ struct ns {
 	uint64_t root_gen;		/* bumped by ns_invalidate: a listing started before is stale */
 	int64_t root_at_ms;
 	int64_t root_mtime;		/* shown as the mtime of backup dirs not yet listed */
+	pthread_mutex_t listed;		/* serialises ns_refresh_listed (held across its I/O;
+					 * taken before lock and any b->lock, never inside them) */
+	int64_t listed_at_ms;		/* when ns_refresh_listed last finished (under listed) */
 };
 
 /* ns_tree.c */
@@ -91,5 +97,13 @@ void backup_put(struct ns *n, struct backup *b);
 int backup_resolve(struct ns *n, struct backup *b, struct errmsg *err);
 int root_refresh(struct ns *n, int force, struct errmsg *err);
 struct backup *backup_get(struct ns *n, const char *name, int *rc, struct errmsg *err);
+const char *ns_type_of(int has_sidecar, enum sidecar_kind kind);
+
+/* ns_sidecar.c: a listing entry's signature (ETag, else "size:mtime"; "" for NULL); the
+ * per-backup check of the sidecar (b->lock held), at most once per TTL; and the check of
+ * every committed backup from one listing, at most once per TTL (0 or the store's error) */
+void sidecar_sig(const struct obj_entry *e, char out[72]);
+void backup_sidecar_refresh(struct ns *n, struct backup *b);
+int ns_refresh_listed(struct ns *n, struct errmsg *err);
 
 #endif

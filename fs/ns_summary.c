@@ -215,6 +215,8 @@ int ns_backup_summary(struct ns *n, const char *name, struct ns_summary *out,
 	pthread_mutex_lock(&b->lock);
 	rc = backup_resolve(n, b, err);
 	if (!rc)
+		backup_sidecar_refresh(n, b);	/* another mount's .expires (ns_sidecar.c) */
+	if (!rc)
 		rc = summary_copy(out, &b->sum);
 	pthread_mutex_unlock(&b->lock);
 	backup_put(n, b);
@@ -268,6 +270,7 @@ int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struc
 	rc = root_refresh(n, 0, err);
 	if (rc)
 		return rc;
+	ns_refresh_listed(n, NULL);	/* spares a HEAD per backup; best effort (ns_sidecar.c) */
 	pthread_mutex_lock(&n->lock);
 	w.v = calloc(n->nbackups + 1, sizeof(*w.v));
 	if (!w.v) {

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mvbackupfs/format/meta.h"
@@ -119,6 +120,10 @@ int sidecar_parse(const char *json, size_t len, struct sidecar *out, struct errm
 	    (rc = str_field(root, "job", out->job, sizeof(out->job), err)))
 		goto out;
 	out->kind = sidecar_kind_parse(kind);
+	if ((rc = str_field(root, "origin", kind, sizeof(kind), err)) ||
+	    (rc = time_field(root, "origin_created", &out->origin_created, err)))
+		goto out;
+	out->origin = sidecar_kind_parse(kind);
 	rc = 0;
 out:
 	json_decref(root);
@@ -127,7 +132,7 @@ out:
 	return rc;
 }
 
-int sidecar_write(const struct sidecar *s, struct buf *out)
+static int write_fields(const struct sidecar *s, struct buf *out)
 {
 	char t[32];
 	int rc;
@@ -146,5 +151,68 @@ int sidecar_write(const struct sidecar *s, struct buf *out)
 		return rc;
 	if (s->job[0] && ((rc = buf_adds(out, ",\"job\":")) || (rc = meta_json_string(out, s->job))))
 		return rc;
-	return buf_adds(out, "}");
+	if (s->origin != SIDECAR_KIND_UNKNOWN &&
+	    (rc = buf_addf(out, ",\"origin\":\"%s\"", sidecar_kind_name(s->origin))))
+		return rc;
+	if (s->origin_created && !rfc3339_format(s->origin_created, t) &&
+	    (rc = buf_addf(out, ",\"origin_created\":\"%s\"", t)))
+		return rc;
+	return 0;
+}
+
+int sidecar_write(const struct sidecar *s, struct buf *out)
+{
+	int rc = write_fields(s, out);
+
+	return rc ? rc : buf_adds(out, "}");
+}
+
+int sidecar_write_copied(const struct sidecar *s, const char *raw, size_t len,
+			 struct buf *out)
+{
+	char *z;
+	int rc = write_fields(s, out);
+
+	if (rc || !len)
+		return rc ? rc : buf_adds(out, "}");
+	z = strndup(raw, len);	/* meta_json_string takes a C string; a sidecar has no NUL */
+	if (!z)
+		return -ENOMEM;
+	if (!(rc = buf_adds(out, ",\"as_copied\":")) && !(rc = meta_json_string(out, z)))
+		rc = buf_adds(out, "}");
+	free(z);
+	return rc;
+}
+
+int sidecar_as_copied(const char *json, size_t len, struct buf *out)
+{
+	json_t *root = json_loadb(json, len, 0, NULL), *v;
+	int rc = 0;
+
+	v = root ? json_object_get(root, "as_copied") : NULL;
+	if (v && json_is_string(v)) {
+		rc = buf_add(out, json_string_value(v), json_string_length(v));
+		rc = rc ? rc : 1;
+	}
+	json_decref(root);
+	return rc;
+}
+
+void sidecar_merge_copy(const struct sidecar *src, const struct sidecar *resv,
+			struct sidecar *out)
+{
+	*out = *resv;
+	out->kind = SIDECAR_KIND_IMPORT;
+	out->origin = SIDECAR_KIND_UNKNOWN;
+	out->origin_created = 0;
+	if (!src)
+		return;
+	out->expires = src->expires;
+	if (src->kind == SIDECAR_KIND_IMPORT) {
+		out->origin = src->origin;
+		out->origin_created = src->origin_created;
+	} else {
+		out->origin = src->kind;
+		out->origin_created = src->created;
+	}
 }

@@ -5,13 +5,16 @@
 #include "mvbackupfs/jobs/import_commit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mvbackupfs/jobs/backup_create.h"
 #include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/format/expiry.h"
 #include "mvbackupfs/format/meta.h"
+#include "mvbackupfs/format/sidecar.h"
 
 
 void import_need_release(struct import_need *n)
@@ -297,4 +300,46 @@ void import_write_order(const struct import_meta *files, size_t nfiles, int pre_
 			order[j] = order[j - 1];
 		order[j] = v;
 	}
+}
+
+int import_commit_sidecar(struct objstore *s, const char *prefix, const char *job,
+			  const char *data, size_t len, struct errmsg *err)
+{
+	struct sidecar src, resv, out;
+	struct buf b = BUF_INIT(8 * SIDECAR_MAX);	/* escaped "as_copied": checked below */
+	struct errmsg e2 = { { 0 } };
+	char *key = NULL;
+	int rc, bad = 0;
+
+	if (data && sidecar_parse(data, len, &src, &e2)) {
+		bad = 1;
+		data = NULL;
+	}
+	rc = backup_sidecar_get(s, prefix, &resv, err);
+	if (rc == -ENOENT || (!rc && strcmp(resv.job, job)))
+		rc = errmsg_set(err, -ESTALE, "the reservation of '%s' changed (sidecar job "
+				"'%s', ours '%s'): deleted or taken over meanwhile", prefix,
+				rc ? "" : resv.job, job);
+	if (rc)
+		goto out;
+	sidecar_merge_copy(data ? &src : NULL, &resv, &out);
+	rc = sidecar_write_copied(&out, data, data ? len : 0, &b);
+	if (!rc && b.len > SIDECAR_MAX) {
+		/* the bytes as copied do not fit beside the merge: the merge alone */
+		buf_reset(&b);
+		rc = sidecar_write(&out, &b);
+	}
+	if (!rc && asprintf(&key, "%s%s", prefix, SIDECAR_NAME) < 0)
+		rc = -ENOMEM;
+	if (rc)
+		rc = errmsg_set(err, rc, "cannot encode the sidecar of '%s'", prefix);
+	else
+		rc = objstore_put(s, key, b.p, b.len, 0, err);
+	if (!rc && bad)
+		rc = errmsg_set(err, 1, "the copied %s does not parse (%s)", SIDECAR_NAME,
+				errmsg_str(&e2, -EINVAL));
+out:
+	free(key);
+	buf_release(&b);
+	return rc;
 }

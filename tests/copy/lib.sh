@@ -58,14 +58,15 @@ cp_target() {
 }
 
 # cp_objects BUCKET PREFIX: "path size md5" of every object below PREFIX (content hashed by
-# downloading), sorted; the hidden mtimes record of a copy is left out (import_commit.h)
+# downloading), sorted; the hidden mtimes record of a copy is left out (import_commit.h), and
+# so is the sidecar mvbackupfs.json: a copy commits with its merge (cp_same_sidecar checks it)
 cp_objects() {
 	local b=$1 p=$2
 	{ t_rclone lsf -R --files-only --format ps --separator ' ' "mvbs3:$b/$p" || return 1; } |
 		LC_ALL=C sort >"$T_TMP/.cp-sizes"
 	{ t_rclone md5sum --download "mvbs3:$b/$p" || return 1; } |
 		awk '{ print $2, $1 }' | LC_ALL=C sort >"$T_TMP/.cp-md5"
-	LC_ALL=C join "$T_TMP/.cp-sizes" "$T_TMP/.cp-md5" | grep -v '^\.mvbackupfs-mtimes\.json ' || true
+	LC_ALL=C join "$T_TMP/.cp-sizes" "$T_TMP/.cp-md5" | grep -Ev '^(\.mvbackupfs-mtimes|mvbackupfs)\.json ' || true
 }
 
 # cp_same_objects DESC BUCKET_A PREFIX_A BUCKET_B PREFIX_B: object for object, byte-identical
@@ -79,6 +80,25 @@ cp_same_objects() {
 		diff "$T_TMP/objs-a" "$T_TMP/objs-b" | head -n 20 | sed 's/^/#   /'
 		return 1
 	fi
+}
+
+# cp_same_sidecar DESC MNT_A MNT_B NAME [FMT]: the copy's root .info row has TYPE copied and
+# A's EXPIRES, and its mvbackupfs.json reads as A's byte for byte with the same stat -c FMT
+# (default '%s %Y': size and mtime; '%s' for cp -r, which does not keep mtimes)
+cp_same_sidecar() {
+	local desc=$1 a=$2 b=$3 n=$4 f=${5:-%s %Y} ta tb ea eb
+	ta=$(cp_root_col "$a" "$n" TYPE) tb=$(cp_root_col "$b" "$n" TYPE)
+	ea=$(cp_root_col "$a" "$n" EXPIRES) eb=$(cp_root_col "$b" "$n" EXPIRES)
+	t_eq "$desc: root .info TYPE copied (A: $ta)" copied "$tb"
+	t_eq "$desc: root .info EXPIRES as on A" "$ea" "$eb"
+	t_check "$desc: mvbackupfs.json reads as A's, same stat '$f'" \
+		sh -c "cmp -s '$a/$n/mvbackupfs.json' '$b/$n/mvbackupfs.json' && [ \"\$(stat -c '$f' '$a/$n/mvbackupfs.json')\" = \"\$(stat -c '$f' '$b/$n/mvbackupfs.json')\" ]"
+}
+
+# cp_root_col MNT NAME COLUMN: NAME's value in COLUMN (a header of MNT/.info's table)
+cp_root_col() {
+	awk -v n="$2" -v c="$3" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+		$1 == n && k { print $k }' "$1/.info"
 }
 
 # cp_state MNT NAME: the state in MNT/NAME/.status

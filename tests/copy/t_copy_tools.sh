@@ -2,11 +2,13 @@
 # t_copy_tools: a snapshot on mount A (stand-in data: two databases, deletes) copied into mount B
 # (another S3 server, other credentials) with cp -r, rsync -a, tar -c | tar -x and cp -a; each
 # copy commits (complete), is byte-identical object for object, passes the format validator,
-# and a fresh mount of B shows the same .info as A; a second rsync -a transfers no file.
+# and a fresh mount of B shows the same .info as A; a second rsync -a transfers no file.  The
+# sidecar travels: the copy is TYPE copied with A's expiry, its mvbackupfs.json reads as A's.
 . "$(dirname "$0")/lib.sh"
 cp_begin
 
 cp_source nightly_1
+t_eq "echo 3d > MA/nightly_1/.expires succeeds" "" "$( (echo 3d >"$MA/nightly_1/.expires") 2>&1)"
 # four targets on B, one bucket and mount per tool: a backup keeps its name (its meta says it)
 declare -A TB TM TC
 for tool in cp_r rsync tar cp_a; do
@@ -40,6 +42,8 @@ for tool in cp_r rsync tar cp_a; do
 	t_eq "$tool: complete on a fresh mount of B" complete "$(cp_state "$MB" nightly_1)"
 	sn_info_rows "$MB" nightly_1 >"$T_TMP/info-b.tsv"
 	t_same_lines "$tool: .info on a fresh mount of B lists what A lists" "$T_TMP/info-a.tsv" "$T_TMP/info-b.tsv"
+	if [ "$tool" = cp_r ]; then fmt=%s; else fmt='%s %Y'; fi
+	cp_same_sidecar "$tool" "$MA" "$MB" nightly_1 "$fmt"
 done
 MB2=${TM[rsync]}
 

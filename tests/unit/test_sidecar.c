@@ -178,6 +178,71 @@ static void test_truncation_keeps_utf8(void **state)
 	buf_release(&b);
 }
 
+/* The sidecar a copy commits with: expiry and origin from what arrived, the reservation's
+ * job/created/created_by intact, kind import; a chain keeps the first maker. */
+static void test_merge_copy(void **state)
+{
+	struct sidecar src = { .format = 1, .created = 1787191200, .expires = 1787450400,
+			       .kind = SIDECAR_KIND_SCHEDULED };
+	struct sidecar resv = { .format = 1, .created = 1787277600,
+				.kind = SIDECAR_KIND_IMPORT };
+	struct sidecar out, chain, resv2 = { .format = 1, .created = 1787364000 };
+	struct buf b = BUF_INIT(SIDECAR_MAX), as = BUF_INIT(SIDECAR_MAX);
+	const char *raw = "{\"format\":1,\"kind\":\"scheduled\",\"job\":\"j\\\"1\"}";
+	struct errmsg err;
+
+	(void)state;
+	snprintf(src.job, sizeof(src.job), "snapshot-a");
+	snprintf(src.created_by, sizeof(src.created_by), "mvbackupfs 0.0.9");
+	snprintf(resv.job, sizeof(resv.job), "import-b");
+	snprintf(resv.created_by, sizeof(resv.created_by), "mvbackupfs 0.1.0");
+	sidecar_merge_copy(&src, &resv, &out);
+	assert_int_equal(out.kind, SIDECAR_KIND_IMPORT);
+	assert_int_equal(out.expires, src.expires);
+	assert_int_equal(out.origin, SIDECAR_KIND_SCHEDULED);
+	assert_int_equal(out.origin_created, src.created);
+	assert_string_equal(out.job, "import-b");
+	assert_string_equal(out.created_by, "mvbackupfs 0.1.0");
+	assert_int_equal(out.created, resv.created);
+
+	/* copied on from the copy: the first maker stays the origin */
+	snprintf(resv2.job, sizeof(resv2.job), "import-c");
+	sidecar_merge_copy(&out, &resv2, &chain);
+	assert_int_equal(chain.origin, SIDECAR_KIND_SCHEDULED);
+	assert_int_equal(chain.origin_created, src.created);
+	assert_int_equal(chain.expires, src.expires);
+	assert_string_equal(chain.job, "import-c");
+
+	/* none arrived (a milvus-backup backup): copied, no origin, the reservation's expiry */
+	resv.expires = 0;
+	sidecar_merge_copy(NULL, &resv, &out);
+	assert_int_equal(out.kind, SIDECAR_KIND_IMPORT);
+	assert_int_equal(out.origin, SIDECAR_KIND_UNKNOWN);
+	assert_int_equal(out.expires, 0);
+	assert_string_equal(out.job, "import-b");
+
+	/* written with the bytes that arrived: they read back verbatim, the fields parse */
+	sidecar_merge_copy(&src, &resv, &out);
+	assert_int_equal(sidecar_write_copied(&out, raw, strlen(raw), &b), 0);
+	assert_int_equal(sidecar_parse(b.p, b.len, &chain, &err), 0);
+	assert_int_equal(chain.kind, SIDECAR_KIND_IMPORT);
+	assert_int_equal(chain.origin, SIDECAR_KIND_SCHEDULED);
+	assert_int_equal(chain.origin_created, src.created);
+	assert_int_equal(chain.expires, src.expires);
+	assert_string_equal(chain.job, "import-b");
+	assert_int_equal(sidecar_as_copied(b.p, b.len, &as), 1);
+	assert_int_equal(as.len, strlen(raw));
+	assert_memory_equal(as.p, raw, as.len);
+	/* a rewrite through struct sidecar (an .expires change) drops them */
+	buf_reset(&b);
+	buf_reset(&as);
+	assert_int_equal(sidecar_write(&chain, &b), 0);
+	assert_int_equal(sidecar_as_copied(b.p, b.len, &as), 0);
+	assert_int_equal(sidecar_as_copied("not json", 8, &as), 0);
+	buf_release(&b);
+	buf_release(&as);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_tolerant_and_bounded),
 		cmocka_unit_test(test_time_outside_writable_range),
 		cmocka_unit_test(test_truncation_keeps_utf8),
+		cmocka_unit_test(test_merge_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

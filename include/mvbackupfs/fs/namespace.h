@@ -144,12 +144,15 @@ int ns_is_backup(struct ns *n, const char *name, struct errmsg *err);
  * failure is never "no such backup". */
 int ns_backup_exists(struct ns *n, const char *name, struct errmsg *err);
 
-/* Resolve and return the summary of backup `name` (reads its meta if not cached).
- * -ENOENT when no such backup. */
+/* Resolve and return the summary of backup `name` (reads its meta if not cached; a committed
+ * backup's sidecar is checked at most once per TTL by a HEAD, so another mount's `.expires`
+ * shows within the TTL).  -ENOENT when no such backup. */
 int ns_backup_summary(struct ns *n, const char *name, struct ns_summary *out,
 		      struct errmsg *err);
 
-/* Summaries of every backup at the root, resolved in parallel.  *out is a malloc'd array. */
+/* Summaries of every backup at the root, resolved in parallel.  *out is a malloc'd array.
+ * Committed backups are checked (commit object, sidecar) by one listing of the root at most
+ * once per TTL instead of a HEAD each (fs/ns_sidecar.c). */
 int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struct errmsg *err);
 
 /* Freeze what is cached about `name` (its tree stays as listed, no re-listing) until the

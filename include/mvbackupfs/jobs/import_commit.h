@@ -75,4 +75,18 @@ int import_verify(const struct import_need *need, const struct obj_listing *l, s
 void import_write_order(const struct import_meta *files, size_t nfiles, int pre_v031,
 			size_t *order);
 
+/*
+ * Write the sidecar a copy commits with (before the meta, so the commit carries it): the
+ * merge (sidecar_merge_copy) of the `len` bytes of `data` that arrived as mvbackupfs.json
+ * (data NULL: none arrived) with the reservation at "<prefix>mvbackupfs.json", which must
+ * still carry `job`.  While the merge keeps the expiry that arrived, the bytes that arrived
+ * are kept too ("as_copied", sidecar.h), so the mount shows them unchanged.  The one
+ * function of this module that does I/O: a GET of the reservation and a PUT.
+ * 0; 1 when the bytes that arrived do not parse (the reservation is merged as if none had
+ * arrived; the sentence says why, for a warning); -ESTALE when the reservation is gone or
+ * another job's; the store's error.
+ */
+int import_commit_sidecar(struct objstore *s, const char *prefix, const char *job,
+			  const char *data, size_t len, struct errmsg *err);
+
 #endif
