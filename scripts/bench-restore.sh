@@ -93,6 +93,9 @@ echo "objects:               $nobj binlogs in the backup"
 echo "restore (whole):       median ${mt}s over $RUNS runs (${tot[*]})"
 echo "restore copy phase:    median ${mc}s (${cp_[*]})"
 echo "rclone copy (1 remote, server-side, --transfers $TRANSFERS): median ${mr}s (${rcl[*]})"
+# one line for scripts/bench.sh's table (bench-lib.sh's bench_row format; ratio > 1: ours ahead)
+printf 'ROW|%s|%s|%s|%s|s|%s|%s|-\n' "restore copy phase, $nobj binlogs, s" "rclone copy server-side" "$mr" "$mc" \
+	"$(printf '%.2f' "$(echo "scale=4; $mr / $mc" | bc)")" -
 if [ "$(echo "$ratio <= 1.2" | bc)" = 1 ]; then
 	echo "ratio copy/rclone: ${ratio}x (target <= 1.2x: met)"
 else

@@ -75,6 +75,9 @@ ratio=$(printf '%.2f' "$(echo "scale=4; $ms / $mr" | bc)")
 echo "objects:               $nobj ($nbytes bytes, $SEGMENTS segments)"
 echo "mkdir .snapshot/X:     median ${ms}s over $RUNS runs (${snap[*]})"
 echo "rclone copy (1 remote, server-side, --transfers $TRANSFERS): median ${mr}s (${rcl[*]})"
+# one line for scripts/bench.sh's table (bench-lib.sh's bench_row format; ratio > 1: ours ahead)
+printf 'ROW|%s|%s|%s|%s|s|%s|%s|-\n' "mkdir .snapshot of $nobj binlogs, s" "rclone copy server-side" "$mr" "$ms" \
+	"$(printf '%.2f' "$(echo "scale=4; $mr / $ms" | bc)")" -
 if [ "$(echo "$ratio <= 1.2" | bc)" = 1 ]; then
 	echo "ratio snapshot/rclone: ${ratio}x (target <= 1.2x: met)"
 else

@@ -179,3 +179,6 @@ echo "mkdir .snapshot/X:                 median ${ms}s over $RUNS rounds (${snap
 echo "mc cp --recursive (server-side):   median ${mm}s (${mcs[*]})"
 echo "ratio snapshot/mc:                 $(printf '%.2f' "$(echo "scale=4; $ms / $mm" | bc)")x"
 echo "daemon peak RSS (VmHWM):           ${rss:-?} kB"
+# one line for scripts/bench.sh's table (bench-lib.sh's bench_row format; ratio > 1: ours ahead)
+printf 'ROW|%s|%s|%s|%s|s|%s|%s|-\n' "real Milvus: mkdir .snapshot of $nobj binlogs, s" "mc cp --recursive server-side" "$mm" "$ms" \
+	"$(printf '%.2f' "$(echo "scale=4; $mm / $ms" | bc)")" "$(awk -v k="${rss:-0}" 'BEGIN { printf "%.1f", k / 1024 }')"
