@@ -15,6 +15,7 @@
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/backup_read.h"
 #include "mvbackupfs/jobs/restore.h"
+#include "mvbackupfs/jobs/restore_rbac.h"
 #include "mvbackupfs/jobs/restore_cmd.h"
 
 struct restore_ctl {
@@ -252,6 +253,10 @@ static int check_milvus(struct mvbfs *m, const char *name, struct restore_params
 				      p->targets[i].coll);
 		}
 	}
+	if (!rc && p->cmd.rbac && (rc = restore_rbac_check(probe, &e)) == -ENOTSUP) {
+		milvus_client_free(probe);
+		return refuse(m, name, rc, "%s", e.msg);
+	}
 	milvus_client_free(probe);
 	if (rc)
 		return refuse(m, name, milvus_errno(rc), "milvus at %s:%d: %s", m->cfg->milvus.address,
@@ -305,10 +310,6 @@ static int start(struct mvbfs *m, const char *name, const char *data, size_t siz
 	if (p->meta.format && !strcmp(p->meta.format, "snapshot")) {
 		rc = refuse(m, name, -EINVAL, "backup '%s' is in the snapshot format (Milvus 3), "
 			    "which cannot be restored through binlog import", name);
-		goto out;
-	}
-	if (p->cmd.rbac) {
-		rc = refuse(m, name, -EINVAL, "rbac=1 is not supported yet");
 		goto out;
 	}
 	if ((rc = choose(m, name, p)))

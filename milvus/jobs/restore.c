@@ -25,6 +25,7 @@
 #include "mvbackupfs/base/clock.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/base/workq.h"
+#include "mvbackupfs/jobs/restore_rbac.h"
 #include "mvbackupfs/rpc/milvus_client.h"
 #include "schema_convert.h"
 
@@ -1214,6 +1215,10 @@ static int run(struct restore *r)
 						    cs->t->db, cs->t->coll)))
 			return -ENOMEM;
 	}
+	/* §4.1 step 3, before the databases */
+	if (r->p->cmd.rbac && (rc = restore_rbac_run(r->j, r->p->milvus, r->p->name,
+						     r->p->meta.rbac_meta_json)))
+		return rc;
 	if ((rc = databases(r)) || (rc = collections(r)))
 		return rc;
 	if (!r->p->cmd.meta_only) {

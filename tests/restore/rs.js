@@ -189,8 +189,30 @@ async function aliases(o) {
   await cl.closeConnection();
 }
 
+// rbac-get --address H:P: the RBAC summary (BackupRBAC), one sorted line per entry:
+//   "user NAME roles=R1,R2 hash=HASH", "role NAME", "grant ROLE OBJECT NAME PRIVILEGE DB",
+//   "group NAME privileges=P1,P2"
+// rbac-put --address H:P --json FILE: RestoreRBAC with the RBACMeta in FILE
+async function rbacGet(o) {
+  const cl = client(o.address);
+  const m = ok(await cl.backupRBAC(), 'BackupRBAC').RBAC_meta || {};
+  const lines = [];
+  for (const u of m.users || []) lines.push(`user ${u.user} roles=${(u.roles || []).map((r) => r.name).sort().join(',')} hash=${u.password}`);
+  for (const r of m.roles || []) lines.push(`role ${r.name}`);
+  for (const g of m.grants || []) lines.push(`grant ${g.role.name} ${g.object.name} ${g.object_name} ${g.grantor.privilege.name} ${g.db_name}`);
+  for (const g of m.privilege_groups || []) lines.push(`group ${g.group_name} privileges=${(g.privileges || []).map((p) => p.name).sort().join(',')}`);
+  process.stdout.write(lines.sort().map((l) => `${l}\n`).join(''));
+  await cl.closeConnection();
+}
+
+async function rbacPut(o) {
+  const cl = client(o.address);
+  ok(await cl.restoreRBAC({ RBAC_meta: JSON.parse(require('node:fs').readFileSync(o.json, 'utf8')) }), 'RestoreRBAC');
+  await cl.closeConnection();
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
-const fns = { populate, compare, has, create, info, alias, aliases };
+const fns = { populate, compare, has, create, info, alias, aliases, 'rbac-get': rbacGet, 'rbac-put': rbacPut };
 (fns[cmd] || (() => { throw new Error(`unknown command ${cmd}`); }))(args(rest)).catch((e) => {
   console.error(`rs.js ${cmd}: ${e.message}`);
   process.exit(2);

@@ -8,6 +8,7 @@ const { MilvusError } = require('./store');
 const { columnValues, toFieldData } = require('./fielddata');
 const { decodeSchema, MsgPosition } = require('./proto');
 const { Importer } = require('./importer');
+const { versionAtLeast } = require('./config');
 
 function kv(list) {
   const m = {};
@@ -160,6 +161,18 @@ function makeService(store, settings, knobs) {
     GetVersion() {
       return { version: settings.version };
     },
+
+    // ------------------------------------------------------------ RBAC (Milvus >= 2.5; older
+    // versions answer gRPC 12 UNIMPLEMENTED, as a real 2.3 / 2.4 does)
+    ...(versionAtLeast(settings.version, 2, 5) ? {
+      BackupRBAC() {
+        return { RBAC_meta: store.rbac.backup() };
+      },
+      RestoreRBAC(req) {
+        store.rbac.restore(req.RBAC_meta);
+        store.scheduleSave();
+      },
+    } : {}),
 
     // ------------------------------------------------------------ databases
     ListDatabases() {

@@ -24,6 +24,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { encodeObject, decodeObject, isVectorType } = require('./binlog');
 const { fieldDim } = require('./fielddata');
+const { Rbac } = require('./rbac');
 
 class MilvusError extends Error {
   constructor(code, reason) {
@@ -66,6 +67,7 @@ class Store {
     this.log = log;
     this.dbs = new Map();
     this.imports = new Map();
+    this.rbac = new Rbac();
     this.saveTimer = null;
   }
 
@@ -556,7 +558,7 @@ class Store {
       })),
     }));
     const imports = [...this.imports.values()].map((t) => Object.assign({}, t, { timer: undefined }));
-    const state = { format: 'mvbackupfs-milvus-standin-state-1', last: this.ids.last.toString(), dbs, imports };
+    const state = { format: 'mvbackupfs-milvus-standin-state-1', last: this.ids.last.toString(), dbs, imports, rbac: this.rbac.toJSON() };
     const tmp = this.stateFile + '.tmp';
     fs.mkdirSync(path.dirname(path.resolve(this.stateFile)), { recursive: true });
     fs.writeFileSync(tmp, JSON.stringify(state));
@@ -577,6 +579,7 @@ class Store {
     if (state.format !== 'mvbackupfs-milvus-standin-state-1') throw new Error(`state file "${this.stateFile}" has an unknown format`);
     if (BigInt(state.last) > this.ids.last) this.ids.last = BigInt(state.last);
     this.dbs.clear();
+    this.rbac = Rbac.fromJSON(state.rbac);
     for (const d of state.dbs) {
       const db = this.addDatabase(d.name, d.properties, d.id);
       db.createdTs = d.createdTs;
