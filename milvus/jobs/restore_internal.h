@@ -66,11 +66,17 @@ struct pbschema {
 char *rs_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
 /* restore_schema.c: meta -> packed CollectionSchema (the reverse of schema_convert.c) */
-int rs_pbkvs_from(const struct meta_kvs *in, struct pbkvs *o, const char *skip);
+/* `in` as KeyValuePairs (pointing into `in`), without the keys in `skip` (NULL: none); with
+ * set_key (not NULL) any entry of that key replaced by set_key=set_value at the end. */
+int rs_pbkvs_from(const struct meta_kvs *in, struct pbkvs *o, const struct restore_keys *skip,
+		  const char *set_key, const char *set_value);
 void rs_pbkvs_free(struct pbkvs *o);
 void rs_pbschema_free(struct pbschema *b);
-int rs_schema_build(const struct meta_collection *c, const char *name, struct pbschema *b,
-		    struct errmsg *err);
+int rs_schema_build(const struct meta_collection *c, const char *name,
+		    const struct restore_cmd *cmd, struct pbschema *b, struct errmsg *err);
+/* One field as a packed FieldSchema (AddCollectionField's `schema`); *out malloc'd. */
+int rs_field_pack(const struct meta_field *mf, const struct restore_cmd *cmd, uint8_t **out,
+		  size_t *len, struct errmsg *err);
 
 /* restore.c */
 int rs_nap(struct job *j, long ms);

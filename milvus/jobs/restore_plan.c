@@ -5,6 +5,7 @@
  */
 #include "restore_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -242,4 +243,87 @@ int restore_import_options(const struct restore_unit *u, const struct meta_colle
 		rc = kv_add(out, "storage_version", num);
 	}
 	return rc;
+}
+
+static int has_id(const struct meta_schema *s, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfields; i++)
+		if (!s->fields[i].is_dynamic && s->fields[i].field_id == id)
+			return 1;
+	return 0;
+}
+
+int64_t restore_dyn_field_id(const struct meta_schema *s)
+{
+	int64_t best = 0;
+	size_t i;
+
+	if (!s->enable_dynamic_field)
+		return 0;
+	for (i = 0; i < s->nfields; i++)
+		if (s->fields[i].is_dynamic)
+			return s->fields[i].field_id;
+	/* the first gap in the sorted user IDs is the smallest id + 1 that is not an ID; with
+	 * no gap that is the largest + 1 */
+	for (i = 0; i < s->nfields; i++) {
+		int64_t next = s->fields[i].field_id + 1;
+
+		if (s->fields[i].field_id < 100 || has_id(s, next))
+			continue;
+		if (!best || next < best)
+			best = next;
+	}
+	return best ? best : 100;
+}
+
+int restore_field_added_later(const struct meta_schema *s, const struct meta_field *f)
+{
+	if (!s->enable_dynamic_field || f->is_dynamic || f->field_id < 100)
+		return 0;
+	return f->field_id >= restore_dyn_field_id(s);
+}
+
+int restore_index_params(const struct meta_index *ix, int is_vector, int auto_index,
+			 const struct restore_keys *skip, struct meta_kvs *out)
+{
+	const char *metric = "";
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ix->params.n; i++)
+		if (!strcmp(ix->params.v[i].key, "metric_type"))
+			metric = ix->params.v[i].value;
+	if (auto_index && is_vector) {
+		/* §4.1 6.1 useAutoIndex: only the metric survives */
+		rc = kv_add(out, "index_type", "AUTOINDEX");
+		if (!rc && !restore_keys_has(skip, "metric_type"))
+			rc = kv_add(out, "metric_type", metric);
+		return rc;
+	}
+	for (i = 0; i < ix->params.n && !rc; i++) {
+		const char *k = ix->params.v[i].key, *v = ix->params.v[i].value;
+
+		if (restore_keys_has(skip, k))
+			continue;
+		if (!strcmp(k, "index_type") && !strcmp(v, "marisa-trie"))
+			v = "Trie";
+		rc = kv_add(out, k, v);
+	}
+	return rc;
+}
+
+const char *restore_index_name(const struct meta_index *ix, int is_vector)
+{
+	const char *n = ix->index_name ? ix->index_name : "", *p;
+
+	if (is_vector || !*n)
+		return n;
+	if (*n != '_' && !isalpha((unsigned char)*n))
+		return "";
+	for (p = n; *p; p++)
+		if (*p != '_' && !isalnum((unsigned char)*p))
+			return "";
+	return n;
 }
