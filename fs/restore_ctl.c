@@ -335,6 +335,7 @@ static int start(struct mvbfs *m, const char *name, const char *data, size_t siz
 	p->milvus_bucket = strdup(m->cfg->milvus_storage.bucket ? m->cfg->milvus_storage.bucket : "");
 	p->force_streaming = m->cfg->cross_storage;
 	p->copy_parallel = m->cfg->fs.copy_parallel;
+	p->budget = &m->budget;
 	p->milvus = m->milvus;
 	if (!p->name || !p->milvus_bucket) {
 		rc = -ENOMEM;

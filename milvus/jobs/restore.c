@@ -287,7 +287,6 @@ int restore_job(struct job *j, void *arg)
 	memset(&r, 0, sizeof(r));
 	r.j = j;
 	r.p = arg;
-	pthread_mutex_init(&r.lock, NULL);
 	rc = run(&r);
 	if (rc == -ENOMEM)
 		job_fail(j, rc, "out of memory");
@@ -313,6 +312,5 @@ int restore_job(struct job *j, void *arg)
 		free(r.cs[i].temp);
 	}
 	free(r.cs);
-	pthread_mutex_destroy(&r.lock);
 	return rc;
 }

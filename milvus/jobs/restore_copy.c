@@ -1,7 +1,8 @@
 /*
  * restore_copy.c - the units of a restore copied into Milvus' bucket when Milvus cannot read
- * the backup bucket (format §4.4, §1.9): listing, the copy pool (server-side copies, streaming
- * otherwise), and the removal of the temporary objects on every way out.
+ * the backup bucket (format §4.4, §1.9): listing, the copies (the storage copy engine:
+ * server-side when the stores share an endpoint, streaming otherwise), and the removal of the
+ * temporary objects on every way out.
  */
 #include "restore_internal.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #include "mvbackupfs/base/log.h"
-#include "mvbackupfs/base/workq.h"
+#include "mvbackupfs/storage/copy.h"
 
 int rs_list_units(struct restore *r)
 {
@@ -74,127 +75,58 @@ int rs_list_units(struct restore *r)
 	return rc;
 }
 
-#define STREAM_PART	((uint64_t)8 << 20)
-
-static int stream_one(struct restore *r, const struct copy_obj *o, unsigned char **buf,
-		      struct errmsg *err)
+static int copy_cancelled(void *arg)
 {
-	struct mpu_part *parts = NULL;
-	char *upload = NULL;
-	size_t got, nparts, i;
-	int rc;
-
-	if (!*buf && !(*buf = malloc(STREAM_PART)))
-		return -ENOMEM;
-	if (o->size <= STREAM_PART) {
-		rc = objstore_get(r->p->backup_store, o->src, 0, (size_t)o->size, *buf, &got, err);
-		if (!rc && got != o->size)
-			rc = errmsg_set(err, -EIO, "'%s' changed size while being copied", o->src);
-		if (!rc)
-			rc = objstore_put(r->p->milvus_store, o->dst, *buf, got, 0, err);
-		return rc;
-	}
-	nparts = (size_t)((o->size + STREAM_PART - 1) / STREAM_PART);
-	if (!(parts = calloc(nparts, sizeof(*parts))))
-		return -ENOMEM;
-	rc = objstore_mpu_begin(r->p->milvus_store, o->dst, &upload, err);
-	for (i = 0; !rc && i < nparts; i++) {
-		uint64_t off = (uint64_t)i * STREAM_PART;
-		size_t len = (size_t)(o->size - off < STREAM_PART ? o->size - off : STREAM_PART);
-
-		if (job_cancelled(r->j))
-			rc = -ECANCELED;
-		if (!rc)
-			rc = objstore_get(r->p->backup_store, o->src, off, len, *buf, &got, err);
-		if (!rc && got != len)
-			rc = errmsg_set(err, -EIO, "'%s' changed size while being copied", o->src);
-		if (!rc)
-			rc = objstore_mpu_part(r->p->milvus_store, o->dst, upload, (int)i + 1, *buf,
-					       len, &parts[i], err);
-	}
-	if (!rc)
-		rc = objstore_mpu_complete(r->p->milvus_store, o->dst, upload, parts, nparts, err);
-	if (rc && upload)
-		objstore_mpu_abort(r->p->milvus_store, o->dst, upload, NULL);
-	free(upload);
-	free(parts);
-	return rc;
+	return job_cancelled(((struct restore *)arg)->j);
 }
 
-static void copy_worker(void *arg)
+static void copy_done(void *arg, uint64_t bytes)
 {
-	struct restore *r = arg;
-	unsigned char *buf = NULL;
-	struct errmsg err = { "" };
-	int server_side = !r->p->force_streaming &&
-			  objstore_same_backend(r->p->milvus_store, r->p->backup_store);
-
-	for (;;) {
-		const struct copy_obj *o;
-		int rc = -EXDEV;
-
-		pthread_mutex_lock(&r->lock);
-		if (r->rc || r->next == r->nobjs) {
-			pthread_mutex_unlock(&r->lock);
-			break;
-		}
-		o = &r->objs[r->next++];
-		pthread_mutex_unlock(&r->lock);
-		if (job_cancelled(r->j))
-			rc = -ECANCELED;
-		else if (server_side && o->size)
-			rc = objstore_copy(r->p->milvus_store, o->dst, r->p->backup_store, o->src,
-					   o->size, &err);
-		if (rc == -EXDEV)
-			rc = stream_one(r, o, &buf, &err);
-		if (!rc) {
-			job_add_done(r->j, o->size, 1);
-			continue;
-		}
-		pthread_mutex_lock(&r->lock);
-		if (!r->rc) {
-			r->rc = rc;
-			errmsg_set(&r->perr, rc, "cannot copy '%s' to 's3://%s/%s': %s", o->src,
-				   r->p->milvus_bucket, o->dst, errmsg_str(&err, rc));
-		}
-		pthread_mutex_unlock(&r->lock);
-		break;
-	}
-	free(buf);
+	job_add_done(((struct restore *)arg)->j, bytes, 1);
 }
 
-/* The copies run on a work queue of their own (workq.h), not on the mount's: its workers
- * keep the root .info's meta reads going, and a restore's copy loops hold theirs for the
- * whole copy phase. */
+/* The copies go through the storage copy engine (storage/copy.h) on a work queue of their
+ * own, not the mount's: its workers keep the root .info's meta reads going, and a restore's
+ * copy loops hold theirs for the whole copy phase. */
 int rs_copy_all(struct restore *r)
 {
-	struct workq *wq = NULL;
-	struct workq_batch batch;
-	int n = r->p->copy_parallel > 0 ? r->p->copy_parallel : RESTORE_PARALLEL, started = 0;
+	struct objcopy_opts o;
+	struct objcopy_item *v;
+	struct errmsg e = { "" };
+	size_t i, failed = (size_t)-1;
+	int n = r->p->copy_parallel > 0 ? r->p->copy_parallel : RESTORE_PARALLEL, rc;
 
 	job_set_phase(r->j, "copy");
 	if (!r->nobjs)
 		return 0;
-	if (n > 64)
-		n = 64;
-	if ((size_t)n > r->nobjs)
-		n = (int)r->nobjs;
-	if (workq_new((unsigned)n, (unsigned)n, &wq))
-		return job_fail(r->j, -ENOMEM, "cannot start copy threads");
-	workq_batch_init(&batch);
-	for (; started < n; started++)
-		if (workq_submit(wq, &batch, copy_worker, r))
-			break;
-	workq_batch_wait(&batch);
-	workq_batch_destroy(&batch);
-	workq_free(wq);
-	if (!started)
-		return job_fail(r->j, -EAGAIN, "cannot start copy threads");
-	if (job_cancelled(r->j))
-		return -ECANCELED;
-	if (r->rc)
-		return job_fail(r->j, r->rc, "%s", r->perr.msg);
-	return 0;
+	if (!(v = calloc(r->nobjs, sizeof(*v))))
+		return -ENOMEM;
+	for (i = 0; i < r->nobjs; i++) {
+		v[i].src = r->objs[i].src;
+		v[i].dst = r->objs[i].dst;
+		v[i].size = r->objs[i].size;
+	}
+	memset(&o, 0, sizeof(o));
+	o.src_store = r->p->backup_store;
+	o.dst_store = r->p->milvus_store;
+	o.server_side = !r->p->force_streaming;
+	o.stream_part = (uint64_t)8 << 20;
+	o.parallel = n > 64 ? 64 : n;
+	o.stream_parallel = o.parallel;	/* bounded by the budget */
+	o.budget = r->p->budget;
+	o.cancelled = copy_cancelled;
+	o.done = copy_done;
+	o.arg = r;
+	rc = objcopy_run(&o, v, r->nobjs, &failed, &e);
+	if (rc && job_cancelled(r->j))
+		rc = -ECANCELED;
+	else if (rc && failed != (size_t)-1)
+		rc = job_fail(r->j, rc, "cannot copy '%s' to 's3://%s/%s': %s", v[failed].src,
+			      r->p->milvus_bucket, v[failed].dst, e.msg);
+	else if (rc)
+		rc = job_fail(r->j, rc, "%s", errmsg_str(&e, rc));
+	free(v);
+	return rc;
 }
 
 /* Delete every temporary object (those listed and anything else under the temp prefixes). */

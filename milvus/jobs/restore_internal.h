@@ -36,11 +36,6 @@ struct restore {
 	size_t nobjs;
 	int v23;		/* Milvus 2.3: no L0, v0.4 import options */
 	struct errmsg err;
-	/* copy pool */
-	pthread_mutex_t lock;	/* guards next, rc, perr */
-	size_t next;
-	int rc;
-	struct errmsg perr;
 };
 
 struct pbkvs {

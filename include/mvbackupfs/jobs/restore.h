@@ -38,6 +38,7 @@
 #include "mvbackupfs/jobs/restore_cmd.h"
 
 struct milvus_client;
+struct membudget;
 
 /* One chosen collection of the backup and where it goes. */
 struct restore_target {
@@ -59,6 +60,8 @@ struct restore_params {
 	int copy;			/* copy the units into Milvus' bucket first (§4.4) */
 	int force_streaming;		/* never server-side copies */
 	int copy_parallel;		/* copies in flight (0 = 16) */
+	struct membudget *budget;	/* not owned: streaming buffers are charged to it (NULL:
+					 * not) */
 	struct milvus_client *milvus;	/* not owned, connected */
 	long poll_ms;			/* GetImportState / loading polls back off from 100 ms
 					 * to this (0 = 2000) */
