@@ -226,6 +226,53 @@ static const char *const keys[] = {
 	"skip_field_index_params", "skip_index_params",
 };
 
+/* The value `v` of known key `w` into `out`. */
+static int parse_value(struct restore_cmd *out, const char *w, const char *v, struct errmsg *err)
+{
+	int rc = 0;
+
+	if (!strcmp(w, "collections")) {
+		out->has_filter = 1;
+		rc = backup_filter_parse(v, &out->filter, err);
+		if (!rc)
+			rc = check_filter(&out->filter, err);
+	} else if (!strcmp(w, "suffix")) {
+		if (!suffix_valid(v))
+			rc = errmsg_set(err, -EINVAL, "bad suffix '%.200s': only letters, "
+					"digits and '_'", v);
+		else if (!(out->suffix = strdup(v)))
+			rc = -ENOMEM;
+	} else if (!strcmp(w, "rename")) {
+		rc = parse_renames(out, v, err);
+	} else if (!strcmp(w, "database")) {
+		if (!restore_name_valid(v))
+			rc = errmsg_set(err, -EINVAL, "bad database name '%.200s'", v);
+		else if (!(out->database = strdup(v)))
+			rc = -ENOMEM;
+	} else if (!strcmp(w, "drop_existing")) {
+		rc = parse_bool(w, v, &out->drop_existing, err);
+	} else if (!strcmp(w, "index")) {
+		rc = parse_bool(w, v, &out->index, err);
+	} else if (!strcmp(w, "load")) {
+		rc = parse_bool(w, v, &out->load, err);
+	} else if (!strcmp(w, "meta_only")) {
+		rc = parse_bool(w, v, &out->meta_only, err);
+	} else if (!strcmp(w, "rbac")) {
+		rc = parse_bool(w, v, &out->rbac, err);
+	} else if (!strcmp(w, "auto_index")) {
+		rc = parse_bool(w, v, &out->auto_index, err);
+	} else if (!strcmp(w, "skip_collection_properties")) {
+		rc = parse_keys(w, v, &out->skip_coll_props, err);
+	} else if (!strcmp(w, "skip_field_type_params")) {
+		rc = parse_keys(w, v, &out->skip_field_type, err);
+	} else if (!strcmp(w, "skip_field_index_params")) {
+		rc = parse_keys(w, v, &out->skip_field_index, err);
+	} else if (!strcmp(w, "skip_index_params")) {
+		rc = parse_keys(w, v, &out->skip_index, err);
+	}
+	return rc;
+}
+
 int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, struct errmsg *err)
 {
 	char *buf = NULL, *p, *save = NULL, *w;
@@ -290,45 +337,7 @@ int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, str
 			rc = errmsg_set(err, -EINVAL, "empty value for '%s'", w);
 			goto out;
 		}
-		if (!strcmp(w, "collections")) {
-			out->has_filter = 1;
-			rc = backup_filter_parse(v, &out->filter, err);
-			if (!rc)
-				rc = check_filter(&out->filter, err);
-		} else if (!strcmp(w, "suffix")) {
-			if (!suffix_valid(v))
-				rc = errmsg_set(err, -EINVAL, "bad suffix '%.200s': only letters, "
-						"digits and '_'", v);
-			else if (!(out->suffix = strdup(v)))
-				rc = -ENOMEM;
-		} else if (!strcmp(w, "rename")) {
-			rc = parse_renames(out, v, err);
-		} else if (!strcmp(w, "database")) {
-			if (!restore_name_valid(v))
-				rc = errmsg_set(err, -EINVAL, "bad database name '%.200s'", v);
-			else if (!(out->database = strdup(v)))
-				rc = -ENOMEM;
-		} else if (!strcmp(w, "drop_existing")) {
-			rc = parse_bool(w, v, &out->drop_existing, err);
-		} else if (!strcmp(w, "index")) {
-			rc = parse_bool(w, v, &out->index, err);
-		} else if (!strcmp(w, "load")) {
-			rc = parse_bool(w, v, &out->load, err);
-		} else if (!strcmp(w, "meta_only")) {
-			rc = parse_bool(w, v, &out->meta_only, err);
-		} else if (!strcmp(w, "rbac")) {
-			rc = parse_bool(w, v, &out->rbac, err);
-		} else if (!strcmp(w, "auto_index")) {
-			rc = parse_bool(w, v, &out->auto_index, err);
-		} else if (!strcmp(w, "skip_collection_properties")) {
-			rc = parse_keys(w, v, &out->skip_coll_props, err);
-		} else if (!strcmp(w, "skip_field_type_params")) {
-			rc = parse_keys(w, v, &out->skip_field_type, err);
-		} else if (!strcmp(w, "skip_field_index_params")) {
-			rc = parse_keys(w, v, &out->skip_field_index, err);
-		} else if (!strcmp(w, "skip_index_params")) {
-			rc = parse_keys(w, v, &out->skip_index, err);
-		}
+		rc = parse_value(out, w, v, err);
 		if (rc)
 			goto out;
 	}
