@@ -125,6 +125,7 @@ static struct backup_create_params *snapshot_params(struct mvbfs *m, const char 
 	p->filter = strdup(cfg->fs.snapshot_filter ? cfg->fs.snapshot_filter : "");
 	p->copy_parallel = cfg->fs.copy_parallel;
 	p->wq = m->wq;
+	p->budget = &m->budget;
 	p->force_streaming = cfg->cross_storage;
 	p->multipart_threshold = cfg->multipart_copy_threshold;
 	p->gc_pause_address = strdup(cfg->milvus.gc_pause_address ? cfg->milvus.gc_pause_address : "");

@@ -15,6 +15,7 @@
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/backup_read.h"
 #include "mvbackupfs/jobs/restore.h"
+#include "mvbackupfs/jobs/restore_rbac.h"
 #include "mvbackupfs/jobs/restore_cmd.h"
 
 struct restore_ctl {
@@ -252,6 +253,10 @@ static int check_milvus(struct mvbfs *m, const char *name, struct restore_params
 				      p->targets[i].coll);
 		}
 	}
+	if (!rc && p->cmd.rbac && (rc = restore_rbac_check(probe, &e)) == -ENOTSUP) {
+		milvus_client_free(probe);
+		return refuse(m, name, rc, "%s", e.msg);
+	}
 	milvus_client_free(probe);
 	if (rc)
 		return refuse(m, name, milvus_errno(rc), "milvus at %s:%d: %s", m->cfg->milvus.address,
@@ -307,10 +312,6 @@ static int start(struct mvbfs *m, const char *name, const char *data, size_t siz
 			    "which cannot be restored through binlog import", name);
 		goto out;
 	}
-	if (p->cmd.rbac) {
-		rc = refuse(m, name, -EINVAL, "rbac=1 is not supported yet");
-		goto out;
-	}
 	if ((rc = choose(m, name, p)))
 		goto out;
 	p->copy = !config_same_bucket(&m->cfg->milvus_storage, &m->cfg->backup_storage) ||
@@ -334,6 +335,7 @@ static int start(struct mvbfs *m, const char *name, const char *data, size_t siz
 	p->milvus_bucket = strdup(m->cfg->milvus_storage.bucket ? m->cfg->milvus_storage.bucket : "");
 	p->force_streaming = m->cfg->cross_storage;
 	p->copy_parallel = m->cfg->fs.copy_parallel;
+	p->budget = &m->budget;
 	p->milvus = m->milvus;
 	if (!p->name || !p->milvus_bucket) {
 		rc = -ENOMEM;

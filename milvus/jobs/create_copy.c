@@ -10,6 +10,7 @@
 #include "mvbackupfs/base/clock.h"
 #include "mvbackupfs/base/rand.h"
 #include "mvbackupfs/base/crashpoint.h"
+#include "mvbackupfs/storage/copy.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,276 +28,67 @@
 #include "schema_convert.h"
 
 /* ------------------------------------------------------------------------------------------
- * Copy (§3.2 step 8.4): a bounded pool of threads over a shuffled list
+ * Copy (§3.2 step 8.4): the storage copy engine (storage/copy.h) over a shuffled list
  */
 
-struct pool {
-	struct create *cr;
-	int server_side;		/* try objstore_copy first */
-	pthread_mutex_t lock;		/* guards next, rc, err, streams */
-	pthread_cond_t cond;		/* signalled when a stream slot frees */
-	size_t next;			/* next item to take */
-	int rc;				/* first failure (0 = none) */
-	struct errmsg err;		/* its sentence */
-	int streams;			/* streaming copies in progress (<= BACKUP_STREAM_PARALLEL) */
-};
-
-static int stream_copy(struct pool *pl, const struct copy_item *it, unsigned char **bufp,
-		       struct errmsg *err)
+static int copy_cancelled(void *arg)
 {
-	struct backup_create_params *p = pl->cr->p;
-	uint64_t part = BACKUP_STREAM_PART, single = part;
-	struct mpu_part *parts = NULL;
-	char *upload = NULL;
-	size_t got, nparts;
-	int rc;
-
-	if (p->multipart_threshold && p->multipart_threshold < single)
-		single = p->multipart_threshold;
-	if (!it->size)
-		return objstore_put(p->backup_store, it->dst, "", 0, 0, err);
-	if (!*bufp && !(*bufp = malloc(part)))
-		return -ENOMEM;
-	if (it->size <= single) {
-		rc = objstore_get(p->milvus_store, it->src, 0, (size_t)it->size, *bufp, &got, err);
-		if (!rc && got != it->size)
-			rc = errmsg_set(err, -EIO, "'%s' changed size while being copied", it->src);
-		if (!rc)
-			rc = objstore_put(p->backup_store, it->dst, *bufp, got, 0, err);
-		return rc;
-	}
-	nparts = (size_t)((it->size + part - 1) / part);
-	if (nparts > 10000)
-		return errmsg_set(err, -EFBIG, "'%s' is too big to stream (%" PRIu64 " bytes)",
-				  it->src, it->size);
-	if (!(parts = calloc(nparts, sizeof(*parts))))
-		return -ENOMEM;
-	if ((rc = objstore_mpu_begin(p->backup_store, it->dst, &upload, err)))
-		goto out;
-	for (size_t i = 0; i < nparts; i++) {
-		uint64_t off = (uint64_t)i * part;
-		size_t len = (size_t)(it->size - off < part ? it->size - off : part);
-
-		if (job_cancelled(pl->cr->j)) {
-			rc = -ECANCELED;
-			break;
-		}
-		rc = objstore_get(p->milvus_store, it->src, off, len, *bufp, &got, err);
-		if (!rc && got != len)
-			rc = errmsg_set(err, -EIO, "'%s' changed size while being copied", it->src);
-		if (!rc)
-			rc = objstore_mpu_part(p->backup_store, it->dst, upload, (int)i + 1, *bufp,
-					       len, &parts[i], err);
-		if (rc)
-			break;
-	}
-	if (!rc)
-		rc = objstore_mpu_complete(p->backup_store, it->dst, upload, parts, nparts, err);
-	if (rc)
-		objstore_mpu_abort(p->backup_store, it->dst, upload, NULL);
-out:
-	free(upload);
-	free(parts);
-	return rc;
+	return job_cancelled(((struct create *)arg)->j);
 }
 
-#define COPY_PART_MIN	(5ULL << 20)	/* S3: the smallest part but the last */
-#define COPY_PART_MAX	(5ULL << 30)	/* S3: the largest part */
-
-/*
- * Server-side copy of an object above the multipart threshold, one UploadPartCopy at a time,
- * with cancellation checked between parts: a single objstore_copy of a multi-GiB binlog
- * would hold an rmdir (which cancels and waits) for as long as the whole copy takes.  Parts
- * are the threshold's size (within S3's 5 MiB..5 GiB, grown to stay within 10000 parts).
- * On any failure or cancel the upload is aborted.  -EXDEV when the stores cannot copy
- * server-side (the caller streams instead).
- */
-static int part_copy(struct pool *pl, const struct copy_item *it, struct errmsg *err)
+static void copy_done(void *arg, uint64_t bytes)
 {
-	struct backup_create_params *p = pl->cr->p;
-	uint64_t part = p->multipart_threshold, off;
-	struct mpu_part *parts = NULL;
-	char *upload = NULL;
-	size_t nparts, i;
-	int rc;
-
-	if (part < COPY_PART_MIN)
-		part = COPY_PART_MIN;
-	if (part > COPY_PART_MAX)
-		part = COPY_PART_MAX;
-	if ((it->size + part - 1) / part > 10000)
-		part = (it->size + 9999) / 10000;
-	nparts = (size_t)((it->size + part - 1) / part);
-	if (!(parts = calloc(nparts, sizeof(*parts))))
-		return errmsg_set(err, -ENOMEM, "cannot copy '%s': out of memory", it->src);
-	if ((rc = objstore_mpu_begin(p->backup_store, it->dst, &upload, err)))
-		goto out;
-	for (i = 0, off = 0; i < nparts; i++, off += part) {
-		uint64_t len = it->size - off < part ? it->size - off : part;
-
-		if (job_cancelled(pl->cr->j)) {
-			rc = -ECANCELED;
-			break;
-		}
-		rc = objstore_mpu_part_copy(p->backup_store, it->dst, upload, (int)i + 1,
-					    p->milvus_store, it->src, off, len, &parts[i], err);
-		if (rc)
-			break;
-	}
-	if (!rc && job_cancelled(pl->cr->j))
-		rc = -ECANCELED;
-	if (!rc)
-		rc = objstore_mpu_complete(p->backup_store, it->dst, upload, parts, nparts, err);
-	if (rc)
-		objstore_mpu_abort(p->backup_store, it->dst, upload, NULL);
-	if (rc == -ECANCELED)
-		errmsg_set(err, rc, "copying '%s' was cancelled", it->src);
-out:
-	free(upload);
-	free(parts);
-	return rc;
+	job_add_done(((struct create *)arg)->j, bytes, 1);
 }
 
-static int copy_one(struct pool *pl, const struct copy_item *it, unsigned char **bufp,
-		    struct errmsg *err)
+/* renew the GC pause while the copies run */
+static void copy_tick(void *arg)
 {
-	struct backup_create_params *p = pl->cr->p;
-	int rc;
-
-	if (pl->server_side && p->multipart_threshold && it->size > p->multipart_threshold &&
-	    objstore_same_backend(p->backup_store, p->milvus_store)) {
-		rc = part_copy(pl, it, err);
-		if (rc != -EXDEV)
-			return rc;
-	} else if (pl->server_side) {
-		rc = objstore_copy(p->backup_store, it->dst, p->milvus_store, it->src, it->size,
-				   err);
-		if (rc != -EXDEV)
-			return rc;
-	}
-	/* streaming: bound how many buffers are in use at once */
-	pthread_mutex_lock(&pl->lock);
-	while (pl->streams >= BACKUP_STREAM_PARALLEL)
-		pthread_cond_wait(&pl->cond, &pl->lock);
-	pl->streams++;
-	pthread_mutex_unlock(&pl->lock);
-	rc = stream_copy(pl, it, bufp, err);
-	pthread_mutex_lock(&pl->lock);
-	pl->streams--;
-	pthread_cond_broadcast(&pl->cond);
-	pthread_mutex_unlock(&pl->lock);
-	return rc;
-}
-
-/* One worker's loop (a task on the work queue): take items until none is left or one failed. */
-static void copy_worker(void *arg)
-{
-	struct pool *pl = arg;
-	struct create *cr = pl->cr;
-	unsigned char *buf = NULL;
-	struct errmsg err = { "" };
-
-	for (;;) {
-		const struct copy_item *it;
-		int rc;
-
-		pthread_mutex_lock(&pl->lock);
-		if (pl->rc || pl->next == cr->nitems) {
-			pthread_mutex_unlock(&pl->lock);
-			break;
-		}
-		it = &cr->items[pl->next++];
-		pthread_mutex_unlock(&pl->lock);
-		if (job_cancelled(cr->j))
-			rc = -ECANCELED;
-		else
-			rc = copy_one(pl, it, &buf, &err);
-		if (!rc) {
-			job_add_done(cr->j, it->size, 1);
-			continue;
-		}
-		pthread_mutex_lock(&pl->lock);
-		if (!pl->rc) {
-			pl->rc = rc;
-			if (rc != -ECANCELED)
-				errmsg_set(&pl->err, rc, "cannot copy 's3://%s/%s' to '%s': %s",
-					   nz(cr->p->milvus_bucket), it->src, it->dst,
-					   errmsg_str(&err, rc));
-		}
-		pthread_mutex_unlock(&pl->lock);
-		break;
-	}
-	free(buf);
-}
-
-static void shuffle(struct copy_item *v, size_t n)
-{
-	uint64_t x;
-
-	/* spread copies over prefixes (milvus-backup shuffles to avoid hot spots) */
-	if (rand_bytes(&x, sizeof(x)) || !x)
-		x = (uint64_t)time(NULL) | 1;
-	for (size_t i = n; i > 1; i--) {
-		struct copy_item t;
-		size_t k;
-
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		k = (size_t)(x % i);
-		t = v[i - 1];
-		v[i - 1] = v[k];
-		v[k] = t;
-	}
+	create_gc_renew(&((struct create *)arg)->gc);
 }
 
 int copy_all(struct create *cr)
 {
 	struct backup_create_params *p = cr->p;
-	struct workq *wq = p->wq, *own = NULL;
-	struct workq_batch batch;
-	struct pool pl;
-	int nworkers = p->copy_parallel > 0 ? p->copy_parallel : BACKUP_COPY_PARALLEL;
-	int started = 0, rc = 0;
+	struct objcopy_opts o;
+	struct objcopy_item *v;
+	struct errmsg e = { "" };
+	size_t i, failed = (size_t)-1;
+	int rc;
 
 	if (!cr->nitems)
 		return 0;
-	memset(&pl, 0, sizeof(pl));
-	pl.cr = cr;
-	pl.server_side = !p->force_streaming && objstore_same_backend(p->milvus_store,
-								      p->backup_store);
-	if (!pl.server_side && nworkers > BACKUP_STREAM_PARALLEL)
-		nworkers = BACKUP_STREAM_PARALLEL;
-	if ((size_t)nworkers > cr->nitems)
-		nworkers = (int)cr->nitems;
-	shuffle(cr->items, cr->nitems);
-	if (!wq) {
-		if (workq_new((unsigned)nworkers, (unsigned)nworkers, &own))
-			return job_fail(cr->j, -ENOMEM, "cannot start copy threads");
-		wq = own;
+	if (!(v = calloc(cr->nitems, sizeof(*v))))
+		return -ENOMEM;
+	for (i = 0; i < cr->nitems; i++) {
+		v[i].src = cr->items[i].src;
+		v[i].dst = cr->items[i].dst;
+		v[i].size = cr->items[i].size;
 	}
-	pthread_mutex_init(&pl.lock, NULL);
-	pthread_cond_init(&pl.cond, NULL);
-	workq_batch_init(&batch);
-	for (; started < nworkers; started++)
-		if (workq_submit(wq, &batch, copy_worker, &pl))
-			break;
-	if (!started) {
-		rc = job_fail(cr->j, -EAGAIN, "cannot start copy threads");
-		goto out;
-	}
-	/* wait, renewing the GC pause now and then */
-	while (workq_batch_wait_ms(&batch, 1000))
-		create_gc_renew(&cr->gc);
-	if (job_cancelled(cr->j))
+	memset(&o, 0, sizeof(o));
+	o.src_store = p->milvus_store;
+	o.dst_store = p->backup_store;
+	o.server_side = !p->force_streaming;
+	o.part_copy_threshold = p->multipart_threshold;
+	o.stream_part = BACKUP_STREAM_PART;
+	o.parallel = p->copy_parallel > 0 ? p->copy_parallel : BACKUP_COPY_PARALLEL;
+	o.stream_parallel = BACKUP_STREAM_PARALLEL;
+	o.wq = p->wq;
+	o.budget = p->budget;
+	o.shuffle = 1;	/* spread copies over prefixes (milvus-backup shuffles: hot spots) */
+	o.cancelled = copy_cancelled;
+	o.done = copy_done;
+	o.tick = copy_tick;
+	o.arg = cr;
+	rc = objcopy_run(&o, v, cr->nitems, &failed, &e);
+	if (rc && job_cancelled(cr->j))
 		rc = -ECANCELED;
-	else if (pl.rc)
-		rc = job_fail(cr->j, pl.rc, "%s", pl.err.msg);
-out:
-	workq_batch_destroy(&batch);
-	pthread_cond_destroy(&pl.cond);
-	pthread_mutex_destroy(&pl.lock);
-	workq_free(own);
+	else if (rc && failed != (size_t)-1)
+		rc = job_fail(cr->j, rc, "cannot copy 's3://%s/%s' to '%s': %s",
+			      nz(p->milvus_bucket), v[failed].src, v[failed].dst, e.msg);
+	else if (rc)
+		rc = job_fail(cr->j, rc, "%s", errmsg_str(&e, rc));
+	free(v);
 	return rc;
 }
 

@@ -36,6 +36,16 @@ static int suffix_valid(const char *s)
 	return 1;
 }
 
+static void keys_release(struct restore_keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
 void restore_cmd_release(struct restore_cmd *c)
 {
 	size_t i;
@@ -52,7 +62,51 @@ void restore_cmd_release(struct restore_cmd *c)
 	}
 	free(c->renames);
 	free(c->database);
+	keys_release(&c->skip_coll_props);
+	keys_release(&c->skip_field_type);
+	keys_release(&c->skip_field_index);
+	keys_release(&c->skip_index);
 	memset(c, 0, sizeof(*c));
+}
+
+int restore_keys_has(const struct restore_keys *k, const char *key)
+{
+	size_t i;
+
+	for (i = 0; key && i < k->n; i++)
+		if (!strcmp(k->v[i], key))
+			return 1;
+	return 0;
+}
+
+/* "k1,k2": parameter keys (letters, digits, '_', '.', '-'), none empty */
+static int parse_keys(const char *name, const char *v, struct restore_keys *out,
+		      struct errmsg *err)
+{
+	const char *p = v;
+
+	while (*p) {
+		size_t len = strcspn(p, ","), i;
+		char **nv;
+
+		if (!len)
+			return errmsg_set(err, -EINVAL, "an empty key in %s=", name);
+		for (i = 0; i < len; i++)
+			if (!isalnum((unsigned char)p[i]) && !strchr("_.-", p[i]))
+				return errmsg_set(err, -EINVAL, "bad key '%.*s' in %s=: only "
+						  "letters, digits, '_', '.' and '-'", (int)len, p,
+						  name);
+		if (!(nv = realloc(out->v, (out->n + 1) * sizeof(*nv))))
+			return -ENOMEM;
+		out->v = nv;
+		if (!(nv[out->n] = strndup(p, len)))
+			return -ENOMEM;
+		out->n++;
+		p += len;
+		if (*p == ',' && !*++p)
+			return errmsg_set(err, -EINVAL, "an empty key in %s=", name);
+	}
+	return 0;
 }
 
 static int parse_bool(const char *key, const char *v, int *out, struct errmsg *err)
@@ -168,7 +222,8 @@ static int check_filter(const struct backup_filter *f, struct errmsg *err)
 
 static const char *const keys[] = {
 	"collections", "suffix", "rename", "drop_existing", "index", "load", "meta_only", "rbac",
-	"database",
+	"database", "auto_index", "skip_collection_properties", "skip_field_type_params",
+	"skip_field_index_params", "skip_index_params",
 };
 
 /* The command's blanks (buf, len bytes, NUL-terminated): one trailing newline (echo) is
@@ -203,6 +258,53 @@ static int cmd_check(const struct restore_cmd *out, size_t nwords, struct errmsg
 	if (out->has_filter && !out->filter.ndbs)
 		return errmsg_set(err, -EINVAL, "collections= names no collection");
 	return 0;
+}
+
+/* The value `v` of known key `w` into `out`. */
+static int parse_value(struct restore_cmd *out, const char *w, const char *v, struct errmsg *err)
+{
+	int rc = 0;
+
+	if (!strcmp(w, "collections")) {
+		out->has_filter = 1;
+		rc = backup_filter_parse(v, &out->filter, err);
+		if (!rc)
+			rc = check_filter(&out->filter, err);
+	} else if (!strcmp(w, "suffix")) {
+		if (!suffix_valid(v))
+			rc = errmsg_set(err, -EINVAL, "bad suffix '%.200s': only letters, "
+					"digits and '_'", v);
+		else if (!(out->suffix = strdup(v)))
+			rc = -ENOMEM;
+	} else if (!strcmp(w, "rename")) {
+		rc = parse_renames(out, v, err);
+	} else if (!strcmp(w, "database")) {
+		if (!restore_name_valid(v))
+			rc = errmsg_set(err, -EINVAL, "bad database name '%.200s'", v);
+		else if (!(out->database = strdup(v)))
+			rc = -ENOMEM;
+	} else if (!strcmp(w, "drop_existing")) {
+		rc = parse_bool(w, v, &out->drop_existing, err);
+	} else if (!strcmp(w, "index")) {
+		rc = parse_bool(w, v, &out->index, err);
+	} else if (!strcmp(w, "load")) {
+		rc = parse_bool(w, v, &out->load, err);
+	} else if (!strcmp(w, "meta_only")) {
+		rc = parse_bool(w, v, &out->meta_only, err);
+	} else if (!strcmp(w, "rbac")) {
+		rc = parse_bool(w, v, &out->rbac, err);
+	} else if (!strcmp(w, "auto_index")) {
+		rc = parse_bool(w, v, &out->auto_index, err);
+	} else if (!strcmp(w, "skip_collection_properties")) {
+		rc = parse_keys(w, v, &out->skip_coll_props, err);
+	} else if (!strcmp(w, "skip_field_type_params")) {
+		rc = parse_keys(w, v, &out->skip_field_type, err);
+	} else if (!strcmp(w, "skip_field_index_params")) {
+		rc = parse_keys(w, v, &out->skip_field_index, err);
+	} else if (!strcmp(w, "skip_index_params")) {
+		rc = parse_keys(w, v, &out->skip_index, err);
+	}
+	return rc;
 }
 
 int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, struct errmsg *err)
@@ -244,7 +346,9 @@ int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, str
 		if (k == sizeof(keys) / sizeof(keys[0])) {
 			rc = errmsg_set(err, -EINVAL, "unknown key '%.200s' (known: collections, suffix, "
 					"rename, database, drop_existing, index, load, meta_only, "
-					"rbac)", w);
+					"rbac, auto_index, skip_collection_properties, "
+					"skip_field_type_params, skip_field_index_params, "
+					"skip_index_params)", w);
 			goto out;
 		}
 		if (seen & (1u << k)) {
@@ -256,35 +360,7 @@ int restore_cmd_parse(const char *text, size_t len, struct restore_cmd *out, str
 			rc = errmsg_set(err, -EINVAL, "empty value for '%s'", w);
 			goto out;
 		}
-		if (!strcmp(w, "collections")) {
-			out->has_filter = 1;
-			rc = backup_filter_parse(v, &out->filter, err);
-			if (!rc)
-				rc = check_filter(&out->filter, err);
-		} else if (!strcmp(w, "suffix")) {
-			if (!suffix_valid(v))
-				rc = errmsg_set(err, -EINVAL, "bad suffix '%.200s': only letters, "
-						"digits and '_'", v);
-			else if (!(out->suffix = strdup(v)))
-				rc = -ENOMEM;
-		} else if (!strcmp(w, "rename")) {
-			rc = parse_renames(out, v, err);
-		} else if (!strcmp(w, "database")) {
-			if (!restore_name_valid(v))
-				rc = errmsg_set(err, -EINVAL, "bad database name '%.200s'", v);
-			else if (!(out->database = strdup(v)))
-				rc = -ENOMEM;
-		} else if (!strcmp(w, "drop_existing")) {
-			rc = parse_bool(w, v, &out->drop_existing, err);
-		} else if (!strcmp(w, "index")) {
-			rc = parse_bool(w, v, &out->index, err);
-		} else if (!strcmp(w, "load")) {
-			rc = parse_bool(w, v, &out->load, err);
-		} else if (!strcmp(w, "meta_only")) {
-			rc = parse_bool(w, v, &out->meta_only, err);
-		} else if (!strcmp(w, "rbac")) {
-			rc = parse_bool(w, v, &out->rbac, err);
-		}
+		rc = parse_value(out, w, v, err);
 		if (rc)
 			goto out;
 	}

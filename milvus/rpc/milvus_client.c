@@ -84,6 +84,12 @@ const struct milvus_method milvus_methods[] = {
 	M(GetPersistentSegmentInfo, get_persistent_segment_info, 1),
 	M(Import, import, 0),
 	M(GetImportState, get_import_state, 1),
+	M_STATUS(AddCollectionField, add_collection_field, 0),
+	M_STATUS(AlterCollection, alter_collection, 1),
+	{ "BackupRBAC", &milvus__proto__milvus__backup_rbacmeta_request__descriptor,
+	  &milvus__proto__milvus__backup_rbacmeta_response__descriptor, 1 },
+	{ "RestoreRBAC", &milvus__proto__milvus__restore_rbacmeta_request__descriptor,
+	  &milvus__proto__common__status__descriptor, 0 },
 };
 const size_t milvus_n_methods = sizeof(milvus_methods) / sizeof(milvus_methods[0]);
 

@@ -189,8 +189,87 @@ async function aliases(o) {
   await cl.closeConnection();
 }
 
+// rbac-get --address H:P: the RBAC summary (BackupRBAC), one sorted line per entry:
+//   "user NAME roles=R1,R2 hash=HASH", "role NAME", "grant ROLE OBJECT NAME PRIVILEGE DB",
+//   "group NAME privileges=P1,P2"
+// rbac-put --address H:P --json FILE: RestoreRBAC with the RBACMeta in FILE
+async function rbacGet(o) {
+  const cl = client(o.address);
+  const m = ok(await cl.backupRBAC(), 'BackupRBAC').RBAC_meta || {};
+  const lines = [];
+  for (const u of m.users || []) lines.push(`user ${u.user} roles=${(u.roles || []).map((r) => r.name).sort().join(',')} hash=${u.password}`);
+  for (const r of m.roles || []) lines.push(`role ${r.name}`);
+  for (const g of m.grants || []) lines.push(`grant ${g.role.name} ${g.object.name} ${g.object_name} ${g.grantor.privilege.name} ${g.db_name}`);
+  for (const g of m.privilege_groups || []) lines.push(`group ${g.group_name} privileges=${(g.privileges || []).map((p) => p.name).sort().join(',')}`);
+  process.stdout.write(lines.sort().map((l) => `${l}\n`).join(''));
+  await cl.closeConnection();
+}
+
+async function rbacPut(o) {
+  const cl = client(o.address);
+  ok(await cl.restoreRBAC({ RBAC_meta: JSON.parse(require('node:fs').readFileSync(o.json, 'utf8')) }), 'RestoreRBAC');
+  await cl.closeConnection();
+}
+
+// evolve --address H:P --collection coll [--rows 300] [--dim 8]: a collection with a dynamic
+// field and two properties; --rows rows (dynamic key `color`), flushed; then the nullable Int64
+// `extra` added (AddCollectionField) and --rows more rows with `extra`, flushed. And `fn`, an
+// empty collection with a BM25 function (created with disable_func_runtime_check=true, as the
+// stand-in 2.6.8 cannot reach a provider, then altered to false).
+async function evolve(o) {
+  const cl = client(o.address);
+  const c = split(o.collection);
+  const dim = Number(o.dim || 8);
+  const n = Number(o.rows || 300);
+  ok(await cl.createCollection({ ...c, fields: fields(dim), enable_dynamic_field: true,
+    properties: { 'collection.ttl.seconds': '3600', 'standin.keep': 'yes' } }), 'create');
+  ok(await cl.createIndex({ ...c, field_name: 'vec', index_type: 'HNSW', metric_type: 'L2', params: { M: 8, efConstruction: 64 } }), 'index');
+  ok(await cl.insert({ ...c, data: rows(0, n, dim).map((r) => ({ ...r, color: `c${r.id % 5}` })) }), 'insert');
+  ok(await cl.flushSync({ db_name: c.db_name, collection_names: [c.collection_name] }), 'flush');
+  ok(await cl.addCollectionField({ ...c, field: { name: 'extra', data_type: DataType.Int64, nullable: true } }), 'add field');
+  ok(await cl.insert({ ...c, data: rows(n, n, dim).map((r) => ({ ...r, extra: r.id * 3 })) }), 'insert 2');
+  ok(await cl.flushSync({ db_name: c.db_name, collection_names: [c.collection_name] }), 'flush 2');
+  const fn = { db_name: c.db_name, collection_name: 'fn' };
+  ok(await cl.createCollection({ ...fn, fields: [
+    { name: 'id', data_type: DataType.Int64, is_primary_key: true },
+    { name: 'text', data_type: DataType.VarChar, max_length: 256, enable_analyzer: true },
+    { name: 'sparse', data_type: DataType.SparseFloatVector },
+    { name: 'vec', data_type: DataType.FloatVector, dim }],
+  functions: [{ name: 'bm25', type: 1, input_field_names: ['text'], output_field_names: ['sparse'], params: {} }],
+  properties: { disable_func_runtime_check: 'true' } }), 'create fn');
+  ok(await cl.alterCollectionProperties({ ...fn, properties: { disable_func_runtime_check: 'false' } }), 'alter fn');
+  await cl.closeConnection();
+}
+
+// schema --address H:P --name db.coll: sorted lines "field NAME ID nullable=0|1",
+// "prop K=V", "index FIELD k=v;…", "function NAME"
+async function schema(o) {
+  const cl = client(o.address);
+  const c = split(o.name);
+  const d = ok(await cl.describeCollection(c), 'describe');
+  const lines = [];
+  for (const f of d.schema.fields) lines.push(`field ${f.name} ${f.fieldID} nullable=${f.nullable ? 1 : 0}`);
+  for (const p of d.properties || []) lines.push(`prop ${p.key}=${p.value}`);
+  for (const f of d.schema.functions || []) lines.push(`function ${f.name}`);
+  const ix = await cl.describeIndex(c);
+  for (const i of ix.index_descriptions || []) lines.push(`index ${i.field_name} ${(i.params || []).map((p) => `${p.key}=${p.value}`).sort().join(';')}`);
+  process.stdout.write(lines.sort().map((l) => `${l}\n`).join(''));
+  await cl.closeConnection();
+}
+
+// extra --address H:P --name db.coll --ids 1,2,3: "id=extra" per row, sorted by id
+async function extra(o) {
+  const cl = client(o.address);
+  const c = split(o.name);
+  await loaded(cl, c);
+  const r = ok(await cl.query({ ...c, filter: `id in [${o.ids}]`, output_fields: ['id', 'extra'] }), 'query');
+  const v = r.data.map((x) => [Number(x.id), x.extra === null || x.extra === undefined ? 'null' : String(x.extra)]);
+  process.stdout.write(v.sort((a, b) => a[0] - b[0]).map(([i, e]) => `${i}=${e}\n`).join(''));
+  await cl.closeConnection();
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
-const fns = { populate, compare, has, create, info, alias, aliases };
+const fns = { populate, compare, has, create, info, alias, aliases, 'rbac-get': rbacGet, 'rbac-put': rbacPut, evolve, schema, extra };
 (fns[cmd] || (() => { throw new Error(`unknown command ${cmd}`); }))(args(rest)).catch((e) => {
   console.error(`rs.js ${cmd}: ${e.message}`);
   process.exit(2);

@@ -36,6 +36,7 @@
 #include "mvbackupfs/storage/objstore.h"
 
 struct milvus_client;
+struct membudget;
 
 #define BACKUP_COPY_PARALLEL	32	/* default server-side copies in flight */
 #define BACKUP_STREAM_PARALLEL	8	/* at most this many streaming copies (memory bound) */
@@ -59,6 +60,7 @@ struct backup_create_params {
 	struct workq *wq;		/* the copies run on it (the mount's; not owned); NULL:
 					 * the job makes its own for the copy phase */
 	int force_streaming;		/* minio.crossStorage: GET+PUT even on one endpoint */
+	struct membudget *budget;	/* streaming buffers are charged to it (NULL: not) */
 	uint64_t multipart_threshold;	/* streaming: objects above it (and above
 					 * BACKUP_STREAM_PART) go up in multipart parts of
 					 * BACKUP_STREAM_PART; 0 = BACKUP_STREAM_PART.  Server-side

@@ -38,6 +38,7 @@
 #include "mvbackupfs/jobs/restore_cmd.h"
 
 struct milvus_client;
+struct membudget;
 
 /* One chosen collection of the backup and where it goes. */
 struct restore_target {
@@ -59,6 +60,8 @@ struct restore_params {
 	int copy;			/* copy the units into Milvus' bucket first (§4.4) */
 	int force_streaming;		/* never server-side copies */
 	int copy_parallel;		/* copies in flight (0 = 16) */
+	struct membudget *budget;	/* not owned: streaming buffers are charged to it (NULL:
+					 * not) */
 	struct milvus_client *milvus;	/* not owned, connected */
 	long poll_ms;			/* GetImportState / loading polls back off from 100 ms
 					 * to this (0 = 2000) */
@@ -100,5 +103,28 @@ void restore_units_free(struct restore_unit *u, size_t n);
  * (strings malloc'd: meta_kvs_release).  0 or -ENOMEM. */
 int restore_import_options(const struct restore_unit *u, const struct meta_collection *c,
 			   int milvus_2_3, struct meta_kvs *out);
+
+/* The field ID Milvus gave the dynamic field `$meta` when the collection was created, as
+ * milvus-backup guesses it (funcs.GuessDynFieldID; DescribeCollection hides `$meta`): the ID
+ * of a field marked is_dynamic if the backup has one; else the first gap in the sorted
+ * user-field IDs (>= 100), or the largest + 1.  0 when the schema has no dynamic field. */
+int64_t restore_dyn_field_id(const struct meta_schema *s);
+
+/* 1 when `f` was added after the collection was created (Milvus 2.6 AddCollectionField): its
+ * ID comes after the guessed `$meta` ID (format §4.1 step 6.1).  Only collections with a
+ * dynamic field can tell; elsewhere every field is created with the collection. */
+int restore_field_added_later(const struct meta_schema *s, const struct meta_field *f);
+
+/* The CreateIndex parameters of a backed-up index (format §4.1 step 6.1): with `auto_index`
+ * a vector index becomes {index_type: AUTOINDEX, metric_type}; index_type marisa-trie is sent
+ * as Trie; the keys in `skip` (skip_index_params) are left out.  Strings malloc'd into `out`
+ * (meta_kvs_release).  0 or -ENOMEM. */
+int restore_index_params(const struct meta_index *ix, int is_vector, int auto_index,
+			 const struct restore_keys *skip, struct meta_kvs *out);
+
+/* The index name to send: "" for a scalar index whose name Milvus would refuse (JSON-path
+ * indexes: a first character that is not a letter or '_', or one not a letter, digit or '_'),
+ * else the backed-up name. */
+const char *restore_index_name(const struct meta_index *ix, int is_vector);
 
 #endif

@@ -10,6 +10,11 @@
  *   rename=db1.c1:db2.c2,db1.*:db2.*  explicit renames (first match wins, before suffix)
  *   database=db2                      restore into this database (unless a rename says one)
  *   drop_existing=0|1  index=0|1 (default 1)  load=0|1  meta_only=0|1  rbac=0|1
+ *   auto_index=0|1                    vector indexes as AUTOINDEX (milvus-backup useAutoIndex)
+ *   skip_collection_properties=k1,k2  milvus-backup skipParams: keys left out of the
+ *   skip_field_type_params=k1,...     collection properties, the fields' type_params, the
+ *   skip_field_index_params=k1,...    fields' index_params and the CreateIndex params
+ *   skip_index_params=k1,...          (keys: letters, digits, '_', '.', '-')
  * No FUSE and no I/O here: the caller (fs/restore_ctl.c) checks the result against the backup
  * and Milvus.
  */
@@ -30,6 +35,12 @@ struct restore_rename {
 	char *dst_db, *dst_coll;
 };
 
+/* A list of parameter keys (skipParams). */
+struct restore_keys {
+	char **v;
+	size_t n;
+};
+
 struct restore_cmd {
 	int cancel;			/* the bare word `cancel` (nothing else is set) */
 	int has_filter;			/* collections= was given */
@@ -43,7 +54,12 @@ struct restore_cmd {
 	int load;			/* 0 */
 	int meta_only;			/* 0 */
 	int rbac;			/* 0 */
+	int auto_index;			/* 0 */
+	struct restore_keys skip_coll_props, skip_field_type, skip_field_index, skip_index;
 };
+
+/* Whether `key` is in the list. */
+int restore_keys_has(const struct restore_keys *k, const char *key);
 
 /* Parse `len` bytes of `text` (need not be NUL-terminated).  `out` is overwritten; release
  * it with restore_cmd_release (also after a failure).  Returns 0, -ENOMEM, or -EINVAL with

@@ -25,12 +25,13 @@ function readSettings(env = process.env) {
 }
 
 // Milvus 2.6 writes storage v2 (column groups) by default, 2.5 storage v1.
-function versionAtLeast(version, major, minor) {
-  const m = /^v?(\d+)\.(\d+)/.exec(version || '');
+function versionAtLeast(version, major, minor, patch = 0) {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version || '');
   if (!m) return false;
-  const a = Number(m[1]);
-  const b = Number(m[2]);
-  return a > major || (a === major && b >= minor);
+  const v = [Number(m[1]), Number(m[2]), Number(m[3] || 0)];
+  const w = [major, minor, patch];
+  for (let i = 0; i < 3; i++) if (v[i] !== w[i]) return v[i] > w[i];
+  return true;
 }
 
 const KNOB_NAMES = [

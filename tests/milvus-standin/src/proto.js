@@ -23,8 +23,14 @@ const CollectionSchema = root.lookupType('milvus.proto.schema.CollectionSchema')
 const ScalarField = root.lookupType('milvus.proto.schema.ScalarField');
 const MsgPosition = root.lookupType('milvus.proto.msg.MsgPosition');
 
+const FieldSchema = root.lookupType('milvus.proto.schema.FieldSchema');
+
 function decodeSchema(bytes) {
   return CollectionSchema.toObject(CollectionSchema.decode(bytes), TO_OBJECT);
+}
+
+function decodeFieldSchema(bytes) {
+  return FieldSchema.toObject(FieldSchema.decode(bytes), TO_OBJECT);
 }
 
 function encodeScalarField(obj) {
@@ -51,6 +57,7 @@ const methodNames = Object.keys(serviceDefinition).filter((k) => serviceDefiniti
   || k === serviceDefinition[k].path.split('/').pop());
 
 module.exports = {
+  decodeFieldSchema,
   grpc,
   packageDefinition,
   serviceDefinition,

@@ -6,8 +6,9 @@
 
 const { MilvusError } = require('./store');
 const { columnValues, toFieldData } = require('./fielddata');
-const { decodeSchema, MsgPosition } = require('./proto');
+const { decodeSchema, decodeFieldSchema, MsgPosition } = require('./proto');
 const { Importer } = require('./importer');
+const { versionAtLeast } = require('./config');
 
 function kv(list) {
   const m = {};
@@ -161,6 +162,18 @@ function makeService(store, settings, knobs) {
       return { version: settings.version };
     },
 
+    // ------------------------------------------------------------ RBAC (Milvus >= 2.5; older
+    // versions answer gRPC 12 UNIMPLEMENTED, as a real 2.3 / 2.4 does)
+    ...(versionAtLeast(settings.version, 2, 5) ? {
+      BackupRBAC() {
+        return { RBAC_meta: store.rbac.backup() };
+      },
+      RestoreRBAC(req) {
+        store.rbac.restore(req.RBAC_meta);
+        store.scheduleSave();
+      },
+    } : {}),
+
     // ------------------------------------------------------------ databases
     ListDatabases() {
       const dbs = [...store.dbs.values()];
@@ -219,6 +232,27 @@ function makeService(store, settings, knobs) {
         properties: req.properties || [],
         numPartitions: Number(req.num_partitions || 0),
       });
+      store.scheduleSave();
+    },
+    ...(versionAtLeast(settings.version, 2, 6) ? {
+      AddCollectionField(req, ctx) {
+        const c = store.coll(ctx.db, req.collection_name);
+        let field;
+        try {
+          field = decodeFieldSchema(req.schema);
+        } catch (e) {
+          throw new MilvusError(1100, `invalid field schema: ${e.message}`);
+        }
+        store.addField(c, field);
+        store.scheduleSave();
+      },
+    } : {}),
+    AlterCollection(req, ctx) {
+      const c = store.coll(ctx.db, req.collection_name);
+      const set = new Map(c.properties.map((p) => [p.key, p.value]));
+      for (const p of req.properties || []) set.set(p.key, p.value);
+      for (const k of req.delete_keys || []) set.delete(k);
+      c.properties = [...set].map(([key, value]) => ({ key, value }));
       store.scheduleSave();
     },
     DropCollection(req, ctx) {

@@ -24,6 +24,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { encodeObject, decodeObject, isVectorType } = require('./binlog');
 const { fieldDim } = require('./fielddata');
+const { Rbac } = require('./rbac');
+const { versionAtLeast } = require('./config');
 
 class MilvusError extends Error {
   constructor(code, reason) {
@@ -58,6 +60,7 @@ class Lock {
 class Store {
   constructor({ s3, settings, knobs, ids, log }) {
     this.s3 = s3;
+    this.settings = settings;
     this.bucket = settings.bucket;
     this.rootPath = settings.rootPath;
     this.stateFile = settings.stateFile;
@@ -66,6 +69,7 @@ class Store {
     this.log = log;
     this.dbs = new Map();
     this.imports = new Map();
+    this.rbac = new Rbac();
     this.saveTimer = null;
   }
 
@@ -82,6 +86,16 @@ class Store {
     };
     this.dbs.set(name, db);
     return db;
+  }
+
+  // Milvus 2.6 AddCollectionField: a nullable field with the next field ID (after $meta);
+  // existing rows read it as null.
+  addField(c, field) {
+    if (!field.nullable) throw new MilvusError(1100, `added field must be nullable, please check it, field name = ${field.name}`);
+    if (field.is_primary_key) throw new MilvusError(1100, 'not support to add pk field');
+    if (c.schema.fields.some((f) => f.name === field.name)) throw new MilvusError(1100, `duplicate field name: ${field.name}`);
+    const next = c.schema.fields.reduce((m, f) => Math.max(m, Number(f.fieldID)), 99) + 1;
+    c.schema.fields.push(Object.assign({}, field, { fieldID: String(next), type_params: field.type_params || [], index_params: field.index_params || [] }));
   }
 
   db(name) {
@@ -138,6 +152,13 @@ class Store {
     }
     if (schema.enable_dynamic_field) {
       fields.push({ fieldID: String(next++), name: '$meta', data_type: 'JSON', is_dynamic: true, description: 'dynamic schema', type_params: [], index_params: [] });
+    }
+    // Milvus >= 2.6.8 checks functions at create (it may call model providers); the property
+    // disable_func_runtime_check=true skips that. The stand-in cannot reach any provider.
+    const props = (opts.properties || []).concat(schema.properties || []);
+    if ((schema.functions || []).length && versionAtLeast(this.settings.version, 2, 6, 8)
+        && !props.some((p) => p.key === 'disable_func_runtime_check' && p.value === 'true')) {
+      throw new MilvusError(1100, `function runtime check failed: cannot reach the provider of function "${schema.functions[0].name}" (the stand-in reaches none; set disable_func_runtime_check=true)`);
     }
     const id = this.ids.alloc();
     const c = {
@@ -556,7 +577,7 @@ class Store {
       })),
     }));
     const imports = [...this.imports.values()].map((t) => Object.assign({}, t, { timer: undefined }));
-    const state = { format: 'mvbackupfs-milvus-standin-state-1', last: this.ids.last.toString(), dbs, imports };
+    const state = { format: 'mvbackupfs-milvus-standin-state-1', last: this.ids.last.toString(), dbs, imports, rbac: this.rbac.toJSON() };
     const tmp = this.stateFile + '.tmp';
     fs.mkdirSync(path.dirname(path.resolve(this.stateFile)), { recursive: true });
     fs.writeFileSync(tmp, JSON.stringify(state));
@@ -577,6 +598,7 @@ class Store {
     if (state.format !== 'mvbackupfs-milvus-standin-state-1') throw new Error(`state file "${this.stateFile}" has an unknown format`);
     if (BigInt(state.last) > this.ids.last) this.ids.last = BigInt(state.last);
     this.dbs.clear();
+    this.rbac = Rbac.fromJSON(state.rbac);
     for (const d of state.dbs) {
       const db = this.addDatabase(d.name, d.properties, d.id);
       db.createdTs = d.createdTs;

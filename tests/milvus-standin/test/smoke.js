@@ -92,8 +92,11 @@ describe('milvus stand-in', { skip: HAVE_S3 ? false : 'S3_ENDPOINT not set (star
     r = await rawCall(raw, 'ShowCollections', {}, { authorization: AUTH_HEADER });
     assert.equal(r.err, null);
     assert.equal(r.resp.status.code, 0);
+    r = await rawCall(raw, 'CreateResourceGroup', { resource_group: 'rg' }, { authorization: AUTH_HEADER });
+    assert.equal(r.err && r.err.code, 12, 'CreateResourceGroup is not implemented');
     r = await rawCall(raw, 'BackupRBAC', {}, { authorization: AUTH_HEADER });
-    assert.equal(r.err && r.err.code, 12, 'BackupRBAC is not implemented');
+    assert.equal(r.err, null, 'BackupRBAC is implemented (2.5)');
+    assert.deepEqual(r.resp.RBAC_meta.roles, [], 'no roles but the built-in ones');
     r = await rawCall(raw, 'ShowCollections', {}, { authorization: AUTH_HEADER, dbname: 'nosuchdb' });
     assert.equal(r.resp.status.code, 800, 'unknown database -> Milvus status 800 with gRPC OK');
   });
