@@ -45,6 +45,7 @@
 #include "mvbackupfs/fs/vfiles.h"
 
 #define IMPORT_QUIET_MS	1500		/* no activity this long before a commit is tried */
+#define IMPORT_SETTLE_MS 100		/* ... once the backup looks whole (quiet_needed_locked) */
 #define HELD_MAX	(256u << 20)	/* one held meta file (as the read side's meta limit) */
 #define MTIMES_MAX	(64u << 20)
 
@@ -1635,16 +1636,53 @@ static void reap_locked(struct import *imp)
 	}
 }
 
+/*
+ * How long `imp` must have been quiet before a commit is tried (t->lock held).  The full
+ * IMPORT_QUIET_MS while the tool may still be between files; only IMPORT_SETTLE_MS once the
+ * backup looks whole: the plan (from an earlier try) is there and as many files as it expects
+ * are written, or the plan is not known yet but full_meta.json is (a try then learns it).  A
+ * try commits only when the listing verifies every binlog (try_commit), so an early try costs
+ * one listing, never a half-written commit.
+ */
+static int64_t quiet_needed_locked(const struct import *imp)
+{
+	const struct ifile *f;
+	uint64_t ready = 0;
+	int full_meta = 0;
+
+	for (f = imp->files; f; f = f->next) {
+		if (f->state == F_DONE || f->state == F_HELD)
+			ready++;
+		if (f->held && !strcmp(f->key_rel, "meta/full_meta.json"))
+			full_meta = 1;
+	}
+	if (imp->have_plan ? ready >= imp->expected_files : full_meta)
+		return IMPORT_SETTLE_MS;
+	return IMPORT_QUIET_MS;
+}
+
 static int quiet_locked(struct import *imp)
 {
 	struct ifile *f;
 
-	if (!imp->dirty || imp->failed || mono_ms() - imp->activity_ms < IMPORT_QUIET_MS)
+	if (!imp->dirty || imp->failed || mono_ms() - imp->activity_ms < IMPORT_SETTLE_MS)
 		return 0;
 	for (f = imp->files; f; f = f->next)
 		if (f->opens > 0 || f->state == F_UPLOADING || f->state == F_OPEN)
 			return 0;
-	return 1;
+	return mono_ms() - imp->activity_ms >= quiet_needed_locked(imp);
+}
+
+/* The committer's poll period (t->lock held): short while a copy is changing, so that its
+ * commit follows its last upload closely (spec §8 copy time); 200 ms otherwise. */
+static long committer_tick_ms_locked(const struct import_table *t)
+{
+	const struct import *imp;
+
+	for (imp = t->list; imp; imp = imp->next)
+		if (imp->dirty && !imp->failed)
+			return 25;
+	return 200;
 }
 
 static void *committer(void *arg)
@@ -1683,7 +1721,7 @@ static void *committer(void *arg)
 			break;	/* the list may have changed while unlocked */
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
+		ts.tv_nsec += committer_tick_ms_locked(t) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
