@@ -25,10 +25,12 @@
 #include <sys/mman.h>
 
 #include "mvbackupfs/base/buf.h"
+#include "mvbackupfs/base/clock.h"
 
 #define BUF_FIRST	(64u << 10)
 #define BUDGET_WAIT_MS	60000
 #define SPARE_MAX	4	/* full part buffers kept for reuse */
+#define SPARE_POLL_MS	20	/* part_get: how often a writer held back re-checks the budget */
 
 enum task_kind { T_PART, T_PUT, T_FINAL };
 
@@ -49,6 +51,7 @@ struct upload_pool {
 	pthread_t *threads;
 	pthread_mutex_t lock;	/* protects head, tail, stop, spare, nspare, nactive */
 	pthread_cond_t work;	/* signalled when a task is queued or stop is set */
+	pthread_cond_t spared;	/* signalled when a spare is put back (CLOCK_MONOTONIC) */
 	struct task *head, *tail;
 	int stop;
 	char *spare[SPARE_MAX];	/* unused full part buffers, each charged part_size */
@@ -94,24 +97,42 @@ static void spares_drop(struct upload_pool *p)
 	}
 }
 
-/* A full part buffer, charged to the budget: a spare, else a new mapping (waiting for the
- * budget).  0 or -errno with err set. */
+/* A full part buffer, charged to the budget: a spare, else a new mapping once the budget
+ * has room.  A writer held back by the budget waits for the next spare (a part sent) rather
+ * than for bytes given back, so that a steady stream never maps fresh pages; bytes given
+ * back by other users are seen within SPARE_POLL_MS.  0 or -errno with err set. */
 static int part_get(struct upload_pool *p, const char *key, char **out, struct errmsg *err)
 {
+	int64_t deadline = mono_ms() + BUDGET_WAIT_MS;
 	char *data = NULL;
 	int rc;
 
 	pthread_mutex_lock(&p->lock);
-	if (p->nspare)
-		data = p->spare[--p->nspare];
+	for (;;) {
+		struct timespec ts;
+
+		if (p->nspare) {
+			data = p->spare[--p->nspare];
+			break;
+		}
+		rc = membudget_try_acquire(p->budget, p->part_size);
+		if (rc != -EAGAIN || mono_ms() >= deadline)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += SPARE_POLL_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->spared, &p->lock, &ts);
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (data) {
 		*out = data;
 		return 0;
 	}
-	rc = membudget_acquire(p->budget, p->part_size, BUDGET_WAIT_MS);
 	if (rc)
-		return errmsg_set(err, rc == -ETIMEDOUT ? -ENOBUFS : rc,
+		return errmsg_set(err, rc == -EAGAIN ? -ENOBUFS : rc,
 				  "cannot buffer '%s': the memory budget stayed full", key);
 	data = mmap(NULL, p->part_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (data == MAP_FAILED) {
@@ -144,6 +165,7 @@ static void buf_put(struct upload_pool *p, char *data, size_t cap)
 	if (p->nspare < SPARE_MAX && p->nactive && !p->stop) {
 		p->spare[p->nspare++] = data;
 		kept = 1;
+		pthread_cond_signal(&p->spared);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (!kept) {
@@ -282,6 +304,14 @@ int upload_pool_new(struct objstore *store, struct membudget *budget, size_t par
 	p->nworkers = workers ? workers : UPLOAD_WORKERS;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->spared, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	p->threads = calloc(p->nworkers, sizeof(*p->threads));
 	if (!p->threads) {
 		free(p);
@@ -313,6 +343,7 @@ void upload_pool_free(struct upload_pool *p)
 	spares_drop(p);
 	free(p->threads);
 	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->spared);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
