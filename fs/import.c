@@ -1639,10 +1639,11 @@ static void reap_locked(struct import *imp)
 /*
  * How long `imp` must have been quiet before a commit is tried (t->lock held).  The full
  * IMPORT_QUIET_MS while the tool may still be between files; only IMPORT_SETTLE_MS once the
- * backup looks whole: the plan (from an earlier try) is there and as many files as it expects
- * are written, or the plan is not known yet but full_meta.json is (a try then learns it).  A
- * try commits only when the listing verifies every binlog (try_commit), so an early try costs
- * one listing, never a half-written commit.
+ * backup looks whole: full_meta.json is held and either the plan is not known yet (a try
+ * learns it) or as many files as the plan expects are written.  A try commits only when the
+ * listing verifies every binlog (try_commit), so an early try costs one listing, never a
+ * half-written commit.  Without full_meta.json (a pre-v0.3.1 backup, or one whose
+ * full_meta.json is still to come) the full quiet period stays: format-notes.md.
  */
 static int64_t quiet_needed_locked(const struct import *imp)
 {
@@ -1656,7 +1657,7 @@ static int64_t quiet_needed_locked(const struct import *imp)
 		if (f->held && !strcmp(f->key_rel, "meta/full_meta.json"))
 			full_meta = 1;
 	}
-	if (imp->have_plan ? ready >= imp->expected_files : full_meta)
+	if (full_meta && (!imp->have_plan || ready >= imp->expected_files))
 		return IMPORT_SETTLE_MS;
 	return IMPORT_QUIET_MS;
 }
