@@ -64,7 +64,7 @@ long s3_timeout(const struct s3_store *s, uint64_t bytes)
 
 /* The payload hash to sign.  Small bodies (requests, meta, small objects) are always hashed.
  * Bodies over S3_HASH_LIMIT (data parts, large objects) are sent as UNSIGNED-PAYLOAD, on
- * https and on plain http alike (docs/performance.md, "Payload hash"): the hash was a second
+ * https and on plain http alike (docs/copy-performance.md): the hash was a second
  * full pass over every byte written, a quarter of the daemon's CPU in a copy-in (spec §8:
  * CPU per GiB), and what it guarded against on plain http (bytes changed in flight without
  * TCP noticing) is also caught where it matters most, a short or long body, by the
