@@ -26,6 +26,7 @@
 #include "mvbfs.h"
 
 #define IMPORT_QUIET_MS	1500		/* no activity this long before a commit is tried */
+#define IMPORT_SETTLE_MS 100		/* ... once the backup looks whole (quiet_needed_locked) */
 #define HELD_MAX	(256u << 20)	/* one held meta file (as the read side's meta limit) */
 #define MTIMES_MAX	(64u << 20)
 
