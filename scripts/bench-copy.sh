@@ -189,5 +189,9 @@ echo "  daemons' peak RSS           $rss_mib MiB (target <= 256)"
 [ "$rss_mib" -gt 256 ] && miss=1
 echo "  client CPU (cp + daemons)   $cpu_gib s/GiB (target <= 3.5); rclone's own: $(awk -v c="$c_rc" -v g="$gib" 'BEGIN { printf "%.2f", c / g }') s/GiB"
 awk -v c="$cpu_gib" 'BEGIN { exit !(c > 3.5) }' && miss=1
+bench_row "cp -r of a backup between mounts, s" "rclone copy, 2 remotes" "$m_rc" "$m_mvb" s "$ratio_rc" \
+	"$rss_mib" "$cpu_gib"
+[ $have_s3fs = 1 ] && bench_row "cp -r of a backup between mounts, s" "cp -r between s3fs mounts" \
+	"$m_s3" "$m_mvb" s "$ratio_s3" "$rss_mib" "$cpu_gib"
 [ "${STRICT:-0}" = 1 ] && [ $miss = 1 ] && exit 1
 exit 0
