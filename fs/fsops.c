@@ -28,15 +28,11 @@
  * and every removal or snapshot naming them is EPERM with a log line; the deletes
  * themselves all go through backup_delete_keys, which refuses such keys again.
  *
- * Size: about 870 lines, over the tree's ~800-line rule, because it is the one table of
- * operations and every op_* shares the path classification above it (classify_virtual,
- * under_snapshot, backup_of, hidden, unlisted, fill_stat, removal_check, the open-handle
- * list); each op is short and hands its work to the module that owns it (namespace.c,
- * control.c, status.c, import*.c, autopilot.c, restore_ctl.c).  Split it along the read and
- * the write operations (an fsops_write.c behind mvbfs.h) when it grows further.
+ * Three files: this one (path classification, attributes, opens and reads, the virtual files,
+ * the table), fsops_dir.c (listings) and fsops_write.c (mkdir/rmdir, removals, the writes of a
+ * copy in); what they share is in fsops_internal.h, with an fo_ prefix.
  */
-#include "mvbfs.h"
-#include "dirsnap.h"
+#include "fsops_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -54,14 +50,14 @@
 #include "mvbackupfs/fs/import.h"
 #include "mvbackupfs/fs/restore_ctl.h"
 
-static struct mvbfs *ctx(void)
+struct mvbfs *fo_ctx(void)
 {
 	return fuse_get_context()->private_data;
 }
 
 /* A handle the kernel now holds: listed, so that mvbfs_stop frees the ones it never releases
  * (after the loop ends, e.g. at SIGTERM, no RELEASE comes for files still open). */
-static void fh_link(struct mvbfs *m, struct fh *h)
+void fo_fh_link(struct mvbfs *m, struct fh *h)
 {
 	pthread_mutex_lock(&m->open_lock);
 	h->prev = NULL;
@@ -84,7 +80,7 @@ void fh_free(struct fh *h)
 }
 
 /* "/NAME/.info" -> V_BACKUP_INFO with name "NAME"; "/.info" -> V_ROOT_INFO. */
-static enum vkind classify_virtual(const char *path, char *name, size_t size)
+enum vkind fo_classify_virtual(const char *path, char *name, size_t size)
 {
 	const char *p = path + 1, *slash;
 	size_t len;
@@ -114,7 +110,7 @@ static enum vkind classify_virtual(const char *path, char *name, size_t size)
 	return V_NONE;
 }
 
-static void log_failure(const char *op, const char *path, int rc, const struct errmsg *e)
+void fo_log_failure(const char *op, const char *path, int rc, const struct errmsg *e)
 {
 	if (rc == -ENOENT)
 		return;	/* lookups of absent names are normal */
@@ -122,7 +118,7 @@ static void log_failure(const char *op, const char *path, int rc, const struct e
 }
 
 /* "/.snapshot/NAME[/...]" -> "NAME[/...]"; NULL for every other path. */
-static const char *under_snapshot(const char *path)
+const char *fo_under_snapshot(const char *path)
 {
 	static const char dir[] = "/.snapshot/";
 
@@ -130,7 +126,7 @@ static const char *under_snapshot(const char *path)
 }
 
 /* The backup a path is in ("/NAME/..." -> NAME); 0 for the root and virtual dirs. */
-static int backup_of(const char *path, char *name, size_t size)
+int fo_backup_of(const char *path, char *name, size_t size)
 {
 	const char *p = path + 1, *slash = strchr(p, '/');
 	size_t len = slash ? (size_t)(slash - p) : strlen(p);
@@ -144,20 +140,20 @@ static int backup_of(const char *path, char *name, size_t size)
 
 /* A backup this mount is deleting is hidden from lookups too; one marked pending (a removal
  * inside it, see remove_inside) only from listings. */
-static int hidden(struct mvbfs *m, const char *name)
+int fo_hidden(struct mvbfs *m, const char *name)
 {
 	return jobtable_deleting(m->jobs, name);
 }
 
 /* Listings hide every backup being deleted, at once (spec §5.5). */
-static int unlisted(struct mvbfs *m, const char *name)
+int fo_unlisted(struct mvbfs *m, const char *name)
 {
 	return jobtable_deleting(m->jobs, name) || pending_marked(m, name);
 }
 
 /* Spec §7: only the owner (the mounting user) or root may snapshot or delete, even where
  * the kernel's default_permissions would let a request through. */
-static int owner_only(struct mvbfs *m)
+int fo_owner_only(struct mvbfs *m)
 {
 	uid_t uid = fuse_get_context()->uid;
 
@@ -165,12 +161,12 @@ static int owner_only(struct mvbfs *m)
 }
 
 /* A writing operation: a writable mount, and the owner (owner_only).  0 or -errno. */
-static int may_write(struct mvbfs *m)
+int fo_may_write(struct mvbfs *m)
 {
-	return m->read_only ? -EROFS : owner_only(m);
+	return m->read_only ? -EROFS : fo_owner_only(m);
 }
 
-static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
+void fo_fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_uid = m->uid;
@@ -204,7 +200,7 @@ static void fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a)
  * mtime first, then the namespace.  op_getattr and the listings (fill_one) both use it, so a
  * readdirplus entry, which the kernel caches as if looked up, says what a lookup would.
  */
-static int stat_stored(struct mvbfs *m, const char *path, struct ns_attr *a, struct errmsg *e)
+int fo_stat_stored(struct mvbfs *m, const char *path, struct ns_attr *a, struct errmsg *e)
 {
 	int rc;
 
@@ -224,7 +220,7 @@ static int stat_stored(struct mvbfs *m, const char *path, struct ns_attr *a, str
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	struct mvbfs *m = ctx();
+	struct mvbfs *m = fo_ctx();
 	const char *snap;
 	struct ns_attr a = { 0 };
 	struct errmsg e = { { 0 } };
@@ -235,10 +231,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (!strcmp(path, "/") || !strcmp(path, "/.snapshot")) {
 		a.is_dir = 1;
 		a.mtime = m->mounted_at;
-		fill_stat(m, st, &a);
+		fo_fill_stat(m, st, &a);
 		return 0;
 	}
-	k = classify_virtual(path, name, sizeof(name));
+	k = fo_classify_virtual(path, name, sizeof(name));
 	if (k != V_NONE) {
 		struct buf b = BUF_INIT(VFILE_MAX);
 
@@ -246,7 +242,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		    k == V_BACKUP_EXPIRES || k == V_BACKUP_RESTORE) {
 			int job = jobtable_get(m->jobs, name, NULL) != JT_NONE;
 
-			if (hidden(m, name)) {
+			if (fo_hidden(m, name)) {
 				/* being deleted: its .status (the delete's progress), nothing else */
 				if (k != V_BACKUP_STATUS || !job)
 					return -ENOENT;
@@ -255,7 +251,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 				rc = ns_backup_exists(m->ns, name, &e);
 				if (rc) {
 					if (rc != -ENOENT)
-						log_failure("cannot stat", path, rc, &e);
+						fo_log_failure("cannot stat", path, rc, &e);
 					return rc;
 				}
 			}
@@ -263,7 +259,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		/* render to report the true size; the kernel re-reads at open (direct_io) */
 		rc = status_render(m, k, name, &b, NULL, &e);
 		if (rc) {
-			log_failure("cannot render", path, rc, &e);
+			fo_log_failure("cannot render", path, rc, &e);
 			buf_release(&b);
 			return rc;
 		}
@@ -271,17 +267,17 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		a.mtime = time(NULL);
 		a.committed = k != V_BACKUP_EXPIRES;	/* .expires is 0644 (spec §3) */
 		buf_release(&b);
-		fill_stat(m, st, &a);
+		fo_fill_stat(m, st, &a);
 		if (k == V_BACKUP_RESTORE)
 			st->st_mode = S_IFREG | (m->read_only ? 0400 : 0600);
 		return 0;
 	}
-	if ((snap = under_snapshot(path)) != NULL) {
+	if ((snap = fo_under_snapshot(path)) != NULL) {
 		if (strchr(snap, '/') || !jobtable_running(m->jobs, snap, JT_SNAPSHOT))
 			return -ENOENT;	/* no snapshot in progress has that name */
 		a.is_dir = 1;
 		a.mtime = time(NULL);
-		fill_stat(m, st, &a);
+		fo_fill_stat(m, st, &a);
 		return 0;
 	}
 	/*
@@ -290,18 +286,18 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	 * is gone for every reader at once (spec §5.5) while `cat NAME/.status` still follows
 	 * the delete (issue 6, item 12).
 	 */
-	if (backup_of(path, name, sizeof(name)) && (ns_milvus_data(m->ns, name) || hidden(m, name))) {
+	if (fo_backup_of(path, name, sizeof(name)) && (ns_milvus_data(m->ns, name) || fo_hidden(m, name))) {
 		if (strchr(path + 1, '/'))
 			return -ENOENT;
 		a.is_dir = 1;
 		a.mtime = ns_milvus_data(m->ns, name) ? m->mounted_at : time(NULL);
-		fill_stat(m, st, &a);
+		fo_fill_stat(m, st, &a);
 		st->st_mode = S_IFDIR | 0555;
 		return 0;
 	}
-	rc = stat_stored(m, path, &a, &e);
+	rc = fo_stat_stored(m, path, &a, &e);
 	if (rc) {
-		log_failure("cannot stat", path, rc, &e);
+		fo_log_failure("cannot stat", path, rc, &e);
 		return rc;
 	}
 	if (a.committed && !a.is_dir) {
@@ -311,140 +307,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 			a.size = v.len;	/* a copy's sidecar as it arrived (sidecar_view.c) */
 		buf_release(&v);
 	}
-	fill_stat(m, st, &a);
+	fo_fill_stat(m, st, &a);
 	return 0;
 }
 
-struct fill_ctx {
-	struct mvbfs *m;
-	const char *dir;	/* the path being listed ("/", "/NAME/meta", ...) */
-	struct dirsnap *snap;	/* the open directory's listing being taken (dirsnap.h) */
-	int err;		/* -errno when an entry could not be kept */
-	int root;	/* listing the root: skip backups being deleted */
-	char **seen;	/* names filled, when listing inside a backup being copied in */
-	size_t nseen, cap_seen;
-	int hide_sidecar;	/* the top of a backup being copied in: the reservation */
-	int stat_each;		/* stored entries: their attributes as op_getattr gives them */
-};
-
-static int fill_one(void *arg, const char *name, const struct ns_attr *a)
-{
-	struct fill_ctx *f = arg;
-	struct stat st;
-
-	if (f->root && unlisted(f->m, name))
-		return 0;
-	if (f->hide_sidecar && !strcmp(name, SIDECAR_NAME))
-		return 0;
-	if (f->cap_seen != (size_t)-1 && !ARRAY_GROW(f->seen, f->nseen, f->cap_seen, 16) &&
-	    (f->seen[f->nseen] = strdup(name)) != NULL)
-		f->nseen++;
-	if (f->stat_each) {
-		/* what a lookup of the entry would say (stat_stored), else the listing's view */
-		struct errmsg e = { { 0 } };
-		struct ns_attr got = { 0 };
-		char path[PATH_MAX];
-
-		if (snprintf(path, sizeof(path), "%s/%s", strcmp(f->dir, "/") ? f->dir : "",
-			     name) < (int)sizeof(path) &&
-		    stat_stored(f->m, path, &got, &e) == 0)
-			a = &got;
-	}
-	fill_stat(f->m, &st, a);
-	f->err = dirsnap_add(f->snap, name, &st);
-	return f->err;
-}
-
-struct serve_ctx {
-	void *buf;
-	fuse_fill_dir_t filler;
-};
-
-static int serve_one(void *arg, const char *name, const struct stat *st, off_t off, int plus)
-{
-	struct serve_ctx *s = arg;
-
-	/* the sidecar's size may not be the listing's (sidecar_view.c): looked up on its own */
-	return s->filler(s->buf, name, st, off,
-			 plus && strcmp(name, SIDECAR_NAME) ? FUSE_FILL_DIR_PLUS : 0);
-}
-
-static int list_dir(const char *path, struct dirsnap *ds);
-
-/*
- * The listing is taken once per open directory, on the first readdir (offset 0), and every
- * page is served from it with stable offsets (dirsnap.h says why: readdirplus entries reach
- * the kernel, so `ls -l` makes no LOOKUP per entry).
- */
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
-		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
-{
-	struct dirsnap *ds = (struct dirsnap *)(uintptr_t)fi->fh;
-	struct serve_ctx sc = { buf, filler };
-	int rc = 0;
-
-	if (offset == 0) {
-		dirsnap_clear(ds);
-		rc = list_dir(path, ds);
-	}
-	if (rc == 0)
-		dirsnap_serve(ds, offset, (flags & FUSE_READDIR_PLUS) != 0, serve_one, &sc);
-	return rc;
-}
-
-/* Take the listing of `path` into ds. */
-static int list_dir(const char *path, struct dirsnap *ds)
-{
-	struct mvbfs *m = ctx();
-	const char *snap;
-	struct fill_ctx f = { .m = m, .dir = path, .snap = ds, .cap_seen = (size_t)-1,
-			      .stat_each = 1 };
-	struct errmsg e = { { 0 } };
-	char name[256];
-	int rc;
-
-	if (!strcmp(path, "/")) {
-		f.root = 1;
-		rc = ns_list_root(m->ns, fill_one, &f, &e);
-	} else if (!strcmp(path, "/.snapshot")) {
-		/* the snapshots being taken now */
-		char **names = jobtable_names(m->jobs, JT_SNAPSHOT);
-		struct ns_attr a = { .is_dir = 1, .mtime = time(NULL) };
-		size_t i;
-
-		f.stat_each = 0;	/* not stored: what op_getattr says of /.snapshot/NAME */
-		for (i = 0; names && names[i]; i++)
-			if (fill_one(&f, names[i], &a))
-				break;
-		jobtable_names_free(names);
-		rc = 0;
-	} else if ((snap = under_snapshot(path)) != NULL) {
-		/* a snapshot being taken: an empty directory here; its data is at /NAME */
-		rc = jobtable_running(m->jobs, snap, JT_SNAPSHOT) ? 0 : -ENOENT;
-	} else if (backup_of(path, name, sizeof(name)) &&
-		   (ns_milvus_data(m->ns, name) || hidden(m, name))) {
-		/* Milvus's data (never walked) or a backup being deleted: empty (op_getattr) */
-		rc = strchr(path + 1, '/') ? -ENOENT : 0;
-	} else if (backup_of(path, name, sizeof(name)) && import_active(m->imports, name)) {
-		/* being copied in: what is stored plus what is being written */
-		f.cap_seen = 0;
-		f.hide_sidecar = !strchr(path + 1, '/');
-		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
-		if (rc == -ENOENT || rc == 0) {
-			f.hide_sidecar = 0;	/* a copied sidecar held for the commit is listed */
-			rc = import_readdir(m->imports, path, f.seen, f.nseen, fill_one, &f);
-		}
-		for (size_t i = 0; i < f.nseen; i++)
-			free(f.seen[i]);
-		free(f.seen);
-	} else
-		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
-	if (rc == 0 && f.err)
-		rc = f.err;
-	if (rc)
-		log_failure("cannot list", path, rc, &e);
-	return rc;
-}
 
 /* .restore opened for writing: each write() is one command (restore_ctl.h) */
 static int open_restore_ctl(struct mvbfs *m, const char *name, struct fuse_file_info *fi)
@@ -455,7 +321,7 @@ static int open_restore_ctl(struct mvbfs *m, const char *name, struct fuse_file_
 
 	if (m->read_only)
 		return -EROFS;
-	if (hidden(m, name))
+	if (fo_hidden(m, name))
 		return -ENOENT;
 	if (jobtable_get(m->jobs, name, NULL) == JT_NONE && (rc = ns_backup_exists(m->ns, name, &e)))
 		return rc;
@@ -466,13 +332,35 @@ static int open_restore_ctl(struct mvbfs *m, const char *name, struct fuse_file_
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	fi->direct_io = 1;
 	fi->fh = (uintptr_t)h;
-	fh_link(m, h);
+	fo_fh_link(m, h);
+	return 0;
+}
+
+/* A file opened for writing (h: its new handle): .expires, or a file of a copy in. */
+static int open_for_write(struct mvbfs *m, const char *path, enum vkind k, const char *name,
+			  struct fh *h, struct fuse_file_info *fi)
+{
+	int rc = fo_owner_only(m);
+
+	if (!rc && k == V_BACKUP_EXPIRES) {
+		/* .expires opened for writing: the value is taken at write() (autopilot.c) */
+		h->kind = k;
+		snprintf(h->name, sizeof(h->name), "%s", name);
+	} else if (!rc) {
+		/* spec §5.3: writing is copying in; anything else is read-only */
+		rc = import_open_write(m->imports, path, fi->flags, &h->imp);
+	}
+	if (rc)
+		return rc;
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	fo_fh_link(m, h);
 	return 0;
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
-	struct mvbfs *m = ctx();
+	struct mvbfs *m = fo_ctx();
 	struct errmsg e = { { 0 } };
 	struct ns_attr a;
 	struct fh *h;
@@ -482,7 +370,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && restore_ctl_path(path, name, sizeof(name)))
 		return open_restore_ctl(m, name, fi);
-	k = classify_virtual(path, name, sizeof(name));
+	k = fo_classify_virtual(path, name, sizeof(name));
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && m->read_only)
 		return -EROFS;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && k != V_NONE && k != V_BACKUP_EXPIRES)
@@ -492,20 +380,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		rc = owner_only(m);
-		if (!rc && k == V_BACKUP_EXPIRES) {
-			/* .expires opened for writing: the value is taken at write() (autopilot.c) */
-			h->kind = k;
-			snprintf(h->name, sizeof(h->name), "%s", name);
-		} else if (!rc) {
-			/* spec §5.3: writing is copying in; anything else is read-only */
-			rc = import_open_write(m->imports, path, fi->flags, &h->imp);
-		}
+		rc = open_for_write(m, path, k, name, h, fi);
 		if (rc)
 			goto fail;
-		fi->direct_io = 1;
-		fi->fh = (uintptr_t)h;
-		fh_link(m, h);
 		return 0;
 	}
 	if (k != V_NONE) {
@@ -525,7 +402,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		}
 		fi->direct_io = 1;	/* never cached: .status changes under the reader */
 		fi->fh = (uintptr_t)h;
-		fh_link(m, h);
+		fo_fh_link(m, h);
 		return 0;
 	}
 	rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
@@ -547,7 +424,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 				goto fail;
 			fi->direct_io = 1;
 			fi->fh = (uintptr_t)h;
-			fh_link(m, h);
+			fo_fh_link(m, h);
 			return 0;
 		}
 		buf_release(&v);
@@ -559,7 +436,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		goto fail;
 	}
 	/* a backup being read (cp -r, rsync) does not expire away under the reader */
-	if (backup_of(path, h->name, sizeof(h->name)))
+	if (fo_backup_of(path, h->name, sizeof(h->name)))
 		autopilot_hold(m->autopilot, h->name);
 	/*
 	 * Large objects (binlogs) bypass the page cache: they are read once, in order (cp -r,
@@ -574,10 +451,10 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	else
 		fi->keep_cache = a.committed;
 	fi->fh = (uintptr_t)h;
-	fh_link(m, h);
+	fo_fh_link(m, h);
 	return 0;
 fail:
-	log_failure("cannot open", path, rc, &e);
+	fo_log_failure("cannot open", path, rc, &e);
 	free(h);
 	return rc;
 }
@@ -604,7 +481,7 @@ static int op_read(const char *path, char *dst, size_t size, off_t off,
 			char *text;
 			size_t len;
 
-			if (status_render(ctx(), h->kind, h->name, &b, &seen, &e) == 0) {
+			if (status_render(fo_ctx(), h->kind, h->name, &b, &seen, &e) == 0) {
 				text = buf_detach(&b, &len);
 				if (text) {
 					free(h->text);
@@ -626,13 +503,13 @@ static int op_read(const char *path, char *dst, size_t size, off_t off,
 	}
 	n = ra_read(h->ra, dst, size, (uint64_t)off, &e);
 	if (n < 0)
-		log_failure("cannot read", path, (int)n, &e);
+		fo_log_failure("cannot read", path, (int)n, &e);
 	return (int)n;
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-	struct mvbfs *m = ctx();
+	struct mvbfs *m = fo_ctx();
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 
 	if (h->kind == V_BACKUP_STATUS)
@@ -654,21 +531,6 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int op_opendir(const char *path, struct fuse_file_info *fi)
-{
-	struct dirsnap *ds = dirsnap_new();
-
-	if (!ds)
-		return -ENOMEM;
-	fi->fh = (uint64_t)(uintptr_t)ds;
-	return 0;
-}
-
-static int op_releasedir(const char *path, struct fuse_file_info *fi)
-{
-	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
-	return 0;
-}
 
 static int op_statfs(const char *path, struct statvfs *sv)
 {
@@ -689,7 +551,7 @@ static int op_statfs(const char *path, struct statvfs *sv)
 static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
 		   unsigned *revents)
 {
-	struct mvbfs *m = ctx();
+	struct mvbfs *m = fo_ctx();
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 	uint64_t seen;
 	int rc;
@@ -713,217 +575,10 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	return 0;
 }
 
-static int op_mkdir(const char *path, mode_t mode)
-{
-	struct mvbfs *m = ctx();
-	const char *snap;
-	const char *dir;
-	int rc;
-
-	rc = may_write(m);
-	if (rc)
-		return rc;
-	if ((snap = under_snapshot(path)) != NULL) {
-		if (strchr(snap, '/'))
-			return -ENOENT;
-		dir = ns_milvus_data(m->ns, snap);
-		if (dir)
-			return refuse_milvus_data(m, "snapshot into", path, dir);
-		return snapshot_start(m, snap, SIDECAR_KIND_MANUAL);
-	}
-	if (!strchr(path + 1, '/')) {
-		/* a plain directory at the root is a copy target (spec §5.3) */
-		if ((dir = ns_milvus_data(m->ns, path + 1)))
-			return refuse_milvus_data(m, "create", path, dir);
-		if (path[1] == '.')
-			return -EROFS;
-		return import_mkdir_root(m->imports, path + 1);
-	}
-	rc = import_mkdir(m->imports, path);
-	return rc == IMPORT_PASS ? -EROFS : rc;
-}
-
-/* What every removal checks first: a writable mount, the owner, not Milvus's data.  0 or
- * -errno; *in_backup tells whether `path` is a backup or inside one (named in name). */
-static int removal_check(struct mvbfs *m, const char *path, char *name, size_t size,
-			 int *in_backup)
-{
-	const char *dir;
-	int rc;
-
-	rc = may_write(m);
-	if (rc)
-		return rc;
-	*in_backup = backup_of(path, name, size);
-	if (*in_backup && (dir = ns_milvus_data(m->ns, name)))
-		return refuse_milvus_data(m, "delete", path, dir);
-	return 0;
-}
-
-static int op_rmdir(const char *path)
-{
-	struct mvbfs *m = ctx();
-	const char *snap;
-	char name[256];
-	int rc, in_backup;
-
-	rc = removal_check(m, path, name, sizeof(name), &in_backup);
-	if (rc)
-		return rc;
-	if ((snap = under_snapshot(path)) != NULL) {
-		if (strchr(snap, '/') || !jobtable_running(m->jobs, snap, JT_SNAPSHOT))
-			return -ENOENT;
-		return delete_backup(m, snap);
-	}
-	if (!in_backup)
-		return -EPERM;	/* ".snapshot" itself and other virtual names */
-	if (strchr(path + 1, '/')) {
-		rc = import_rmdir(m->imports, path);
-		return rc != IMPORT_PASS ? rc : remove_inside(m, name);
-	}
-	import_cancel(m->imports, name);	/* a copy in: stop its uploads first */
-	return delete_backup(m, name);
-}
-
-/* unlink inside a backup: see remove_inside() */
-static int op_unlink(const char *path)
-{
-	struct mvbfs *m = ctx();
-	char name[256];
-	int rc, in_backup;
-
-	rc = removal_check(m, path, name, sizeof(name), &in_backup);
-	if (rc)
-		return rc;
-	if (!in_backup || !strchr(path + 1, '/') ||
-	    classify_virtual(path, name, sizeof(name)) != V_NONE)
-		return -EROFS;	/* a stray object at the root, or a virtual file */
-	rc = import_unlink(m->imports, path);
-	if (rc == IMPORT_PASS && import_unlink_again(m->imports, path))
-		return -ENOENT;	/* tar -x over a complete backup: no endless unlink/EEXIST */
-	return rc != IMPORT_PASS ? rc : remove_inside(m, name);
-}
-
-/* The write path (spec §5.3): every call goes to fs/import.c. */
-static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	struct mvbfs *m = ctx();
-	struct fh *h;
-	int rc;
-
-	rc = may_write(m);
-	if (rc)
-		return rc;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	pthread_mutex_init(&h->lock, NULL);
-	rc = import_create(m->imports, path, fi->flags, &h->imp);
-	if (rc) {
-		pthread_mutex_destroy(&h->lock);
-		free(h);
-		return rc;
-	}
-	fi->direct_io = 1;
-	fi->fh = (uintptr_t)h;
-	fh_link(m, h);
-	return 0;
-}
-
-static int op_flush(const char *path, struct fuse_file_info *fi)
-{
-	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-
-	return h->imp ? import_flush(h->imp) : 0;
-}
-
-static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
-{
-	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-
-	return h->imp ? import_fsync(h->imp) : 0;
-}
-
-static int op_rename(const char *from, const char *to, unsigned int flags)
-{
-	struct mvbfs *m = ctx();
-
-	return m->read_only ? -EROFS : import_rename(m->imports, from, to, flags);
-}
-
-/* chmod/chown/utimens: recorded (mtime) while copying in, accepted as no-ops inside any
- * other backup (cp -a, tar and rsync set them after the last file); EROFS elsewhere. */
-static int op_setattr_common(const char *path, int64_t mtime)
-{
-	struct mvbfs *m = ctx();
-
-	if (m->read_only)
-		return -EROFS;
-	if (!strcmp(path, "/"))
-		return 0;	/* rsync -a and tar set the target directory's times too */
-	return import_setattr(m->imports, path, mtime);
-}
-
-static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	return op_setattr_common(path, -1);
-}
-
-static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
-{
-	return op_setattr_common(path, -1);
-}
-
-static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	int64_t mt = -1;
-
-	if (tv[1].tv_nsec == UTIME_NOW)
-		mt = time(NULL);
-	else if (tv[1].tv_nsec != UTIME_OMIT)
-		mt = tv[1].tv_sec;
-	return op_setattr_common(path, mt);
-}
-
-/* Writes: a file being copied in (fs/import.c), or a control file opened for writing
- * (op_open): .expires, .restore. */
-static int op_write(const char *path, const char *src, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
-
-	if (h->imp)
-		return import_write(h->imp, src, size, off);	/* copying in (fs/import.c) */
-	if (h->kind == V_BACKUP_EXPIRES)
-		return autopilot_expires_write(ctx(), h->name, src, size, off);
-	if (h->kind == V_BACKUP_RESTORE && !h->text)
-		return restore_ctl_write(ctx(), h->name, src, size, off);
-	return -EBADF;
-}
-
-/* `echo 7d > NAME/.expires` and `echo cmd > NAME/.restore` truncate first: a no-op on a
- * control file; a file being copied in may be truncated to 0 (fs/import.c); anything else
- * is read-only. */
-static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	struct mvbfs *m = ctx();
-	struct fh *h = fi ? (struct fh *)(uintptr_t)fi->fh : NULL;
-	char name[256];
-	int rc;
-
-	if (m->read_only)
-		return -EROFS;
-	if (restore_ctl_path(path, name, sizeof(name)))
-		return 0;	/* nothing to do */
-	if (classify_virtual(path, name, sizeof(name)) == V_BACKUP_EXPIRES)
-		return owner_only(m);
-	rc = import_truncate(m->imports, path, size, h ? h->imp : NULL);
-	return rc == IMPORT_PASS ? -EROFS : rc;
-}
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	struct mvbfs *m = ctx();
+	struct mvbfs *m = fo_ctx();
 
 	cfg->use_ino = 0;
 	cfg->entry_timeout = 1.0;

@@ -1,0 +1,170 @@
+/*
+ * fsops_dir.c - the listings of the FUSE operations: readdir of the root, of .snapshot, of a
+ * backup and of a backup being copied in.  The listing of an open directory is taken once,
+ * on its first readdir, and served by stable offsets (dirsnap.h says why); every entry
+ * carries the attributes a lookup would give (fo_stat_stored), because the kernel caches a
+ * readdirplus entry as if it had been looked up.
+ */
+#include "fsops_internal.h"
+#include "dirsnap.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mvbackupfs/base/log.h"
+#include "mvbackupfs/fs/autopilot.h"
+#include "mvbackupfs/fs/import.h"
+#include "mvbackupfs/fs/restore_ctl.h"
+
+struct fill_ctx {
+	struct mvbfs *m;
+	const char *dir;	/* the path being listed ("/", "/NAME/meta", ...) */
+	struct dirsnap *snap;	/* the open directory's listing being taken (dirsnap.h) */
+	int err;		/* -errno when an entry could not be kept */
+	int root;	/* listing the root: skip backups being deleted */
+	char **seen;	/* names filled, when listing inside a backup being copied in */
+	size_t nseen, cap_seen;
+	int hide_sidecar;	/* the top of a backup being copied in: the reservation */
+	int stat_each;		/* stored entries: their attributes as op_getattr gives them */
+};
+
+static int fill_one(void *arg, const char *name, const struct ns_attr *a)
+{
+	struct fill_ctx *f = arg;
+	struct stat st;
+
+	if (f->root && fo_unlisted(f->m, name))
+		return 0;
+	if (f->hide_sidecar && !strcmp(name, SIDECAR_NAME))
+		return 0;
+	if (f->cap_seen != (size_t)-1 && !ARRAY_GROW(f->seen, f->nseen, f->cap_seen, 16) &&
+	    (f->seen[f->nseen] = strdup(name)) != NULL)
+		f->nseen++;
+	if (f->stat_each) {
+		/* what a lookup of the entry would say (stat_stored), else the listing's view */
+		struct errmsg e = { { 0 } };
+		struct ns_attr got = { 0 };
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s", strcmp(f->dir, "/") ? f->dir : "",
+			     name) < (int)sizeof(path) &&
+		    fo_stat_stored(f->m, path, &got, &e) == 0)
+			a = &got;
+	}
+	fo_fill_stat(f->m, &st, a);
+	f->err = dirsnap_add(f->snap, name, &st);
+	return f->err;
+}
+
+struct serve_ctx {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int serve_one(void *arg, const char *name, const struct stat *st, off_t off, int plus)
+{
+	struct serve_ctx *s = arg;
+
+	/* the sidecar's size may not be the listing's (sidecar_view.c): looked up on its own */
+	return s->filler(s->buf, name, st, off,
+			 plus && strcmp(name, SIDECAR_NAME) ? FUSE_FILL_DIR_PLUS : 0);
+}
+
+static int list_dir(const char *path, struct dirsnap *ds);
+
+/*
+ * The listing is taken once per open directory, on the first readdir (offset 0), and every
+ * page is served from it with stable offsets (dirsnap.h says why: readdirplus entries reach
+ * the kernel, so `ls -l` makes no LOOKUP per entry).
+ */
+int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct dirsnap *ds = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct serve_ctx sc = { buf, filler };
+	int rc = 0;
+
+	if (offset == 0) {
+		dirsnap_clear(ds);
+		rc = list_dir(path, ds);
+	}
+	if (rc == 0)
+		dirsnap_serve(ds, offset, (flags & FUSE_READDIR_PLUS) != 0, serve_one, &sc);
+	return rc;
+}
+
+/* Take the listing of `path` into ds. */
+static int list_dir(const char *path, struct dirsnap *ds)
+{
+	struct mvbfs *m = fo_ctx();
+	const char *snap;
+	struct fill_ctx f = { .m = m, .dir = path, .snap = ds, .cap_seen = (size_t)-1,
+			      .stat_each = 1 };
+	struct errmsg e = { { 0 } };
+	char name[256];
+	int rc;
+
+	if (!strcmp(path, "/")) {
+		f.root = 1;
+		rc = ns_list_root(m->ns, fill_one, &f, &e);
+	} else if (!strcmp(path, "/.snapshot")) {
+		/* the snapshots being taken now */
+		char **names = jobtable_names(m->jobs, JT_SNAPSHOT);
+		struct ns_attr a = { .is_dir = 1, .mtime = time(NULL) };
+		size_t i;
+
+		f.stat_each = 0;	/* not stored: what op_getattr says of /.snapshot/NAME */
+		for (i = 0; names && names[i]; i++)
+			if (fill_one(&f, names[i], &a))
+				break;
+		jobtable_names_free(names);
+		rc = 0;
+	} else if ((snap = fo_under_snapshot(path)) != NULL) {
+		/* a snapshot being taken: an empty directory here; its data is at /NAME */
+		rc = jobtable_running(m->jobs, snap, JT_SNAPSHOT) ? 0 : -ENOENT;
+	} else if (fo_backup_of(path, name, sizeof(name)) &&
+		   (ns_milvus_data(m->ns, name) || fo_hidden(m, name))) {
+		/* Milvus's data (never walked) or a backup being deleted: empty (op_getattr) */
+		rc = strchr(path + 1, '/') ? -ENOENT : 0;
+	} else if (fo_backup_of(path, name, sizeof(name)) && import_active(m->imports, name)) {
+		/* being copied in: what is stored plus what is being written */
+		f.cap_seen = 0;
+		f.hide_sidecar = !strchr(path + 1, '/');
+		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
+		if (rc == -ENOENT || rc == 0) {
+			f.hide_sidecar = 0;	/* a copied sidecar held for the commit is listed */
+			rc = import_readdir(m->imports, path, f.seen, f.nseen, fill_one, &f);
+		}
+		for (size_t i = 0; i < f.nseen; i++)
+			free(f.seen[i]);
+		free(f.seen);
+	} else
+		rc = ns_list_dir(m->ns, path + 1, fill_one, &f, &e);
+	if (rc == 0 && f.err)
+		rc = f.err;
+	if (rc)
+		fo_log_failure("cannot list", path, rc, &e);
+	return rc;
+}
+
+int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct dirsnap *ds = dirsnap_new();
+
+	if (!ds)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)ds;
+	return 0;
+}
+
+int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	return 0;
+}
