@@ -85,23 +85,37 @@ int local_mkdir_p(int dirfd, const char *dir)
 {
 	char path[PATH_MAX];
 	char *p;
+	int tries, rc = 0;
 
 	if (!strcmp(dir, "."))
 		return 0;
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
+	/*
+	 * A component made (or found) a moment ago may be gone at the next step: another
+	 * upload's cleanup removes a directory it leaves empty (mpu_remove,
+	 * local_prune_empty_parents).  mkdirat then fails with ENOENT; walk again from the top
+	 * (test_copy's parallel multipart uploads into one directory hit this).
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		snprintf(path, sizeof(path), "%s", dir);
+		rc = 0;
+		for (p = path;; p++) {
+			if (*p == '/' || *p == '\0') {
+				char c = *p;
 
-			*p = '\0';
-			if (mkdirat(dirfd, path, 0777) && errno != EEXIST)
-				return -errno;
-			*p = c;
-			if (!c)
-				break;
+				*p = '\0';
+				if (mkdirat(dirfd, path, 0777) && errno != EEXIST) {
+					rc = -errno;
+					break;
+				}
+				*p = c;
+				if (!c)
+					break;
+			}
 		}
+		if (rc != -ENOENT)
+			break;
 	}
-	return 0;
+	return rc;
 }
 
 /* Open a fresh temporary file in `dir` (relative to dirfd); its relative path goes to tmp. */

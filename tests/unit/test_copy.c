@@ -126,7 +126,7 @@ static void run(struct fx *f, int server_side, uint64_t threshold, struct membud
 	struct errmsg e = { "" };
 	size_t failed = (size_t)-1;
 	uint64_t total = 0;
-	int i;
+	int i, rc;
 
 	for (i = 0; i < N; i++)
 		total += f->items[i].size;
@@ -143,7 +143,10 @@ static void run(struct fx *f, int server_side, uint64_t threshold, struct membud
 	o.cancelled = is_cancelled;
 	o.done = on_done;
 	o.arg = f;
-	assert_int_equal(objcopy_run(&o, f->items, N, &failed, &e), 0);
+	rc = objcopy_run(&o, f->items, N, &failed, &e);
+	if (rc)
+		print_error("objcopy_run: %s (item %zu)\n", errmsg_str(&e, rc), failed);
+	assert_int_equal(rc, 0);
 	assert_int_equal(failed, (size_t)-1);
 	assert_int_equal(f->done_n, N);
 	assert_int_equal(f->done_bytes, total);
