@@ -406,6 +406,12 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return 0;
 	}
 	rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
+	if (rc == -ENOENT && fo_backup_of(path, name, sizeof(name)) &&
+	    import_active(m->imports, name) && import_getattr(m->imports, path, &a) == 0 &&
+	    !a.is_dir)
+		/* stat shows it (0644): say why it cannot be read yet, not "no such file" */
+		rc = errmsg_set(&e, -EBUSY, "it is being copied in: readable once the backup "
+				"is committed (cat %s/.status)", name);
 	if (rc)
 		goto fail;
 	if (a.is_dir) {
