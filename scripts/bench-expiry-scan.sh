@@ -49,25 +49,8 @@ if [ "$have" != "$BACKUPS" ]; then
 		"$work/src" "b:$BUCKET/$ROOT" || die "upload failed"
 	rm -rf "$work/src"
 fi
-h=${S3_ENDPOINT#*://}; h=${h%%/*}
-cat >"$work/backup.yaml" <<YAML
-milvus:
-  address: 127.0.0.1
-  port: 1
-minio:
-  storageType: minio
-  address: ${h%:*}
-  port: ${h##*:}
-  region: $REGION
-  accessKeyID: $AWS_ACCESS_KEY_ID
-  secretAccessKey: $AWS_SECRET_ACCESS_KEY
-  useSSL: false
-  bucketName: $BUCKET
-  backupBucketName: $BUCKET
-  backupRootPath: $ROOT
-YAML
-"$MVB_BIN" -c "$work/backup.yaml" "$MNT" 2>"$work/mount.err" || die "mount failed: $(cat "$work/mount.err")"
-for ((i = 0; i < 300; i++)); do mountpoint -q "$MNT" && break; sleep 0.05; done
+bench_config "$ROOT"
+bench_mount
 q0=$(rgw_reqs); n=$(tail -n +2 "$MNT/.info" | grep -c complete); q1=$(rgw_reqs)
 echo "cold: cat .info ($n complete backups): $((q1 - q0)) requests"
 for ((r = 1; r <= RUNS; r++)); do
