@@ -40,11 +40,16 @@ PY
 # make_buckets ENDPOINT: create the buckets named in S3_BUCKETS (existing ones are fine) as
 # S3_ACCESS_KEY / S3_SECRET_KEY, with the curl options in the array CURL_TLS when it is set
 make_buckets() {
-	local b code
+	local b code i
 	for b in ${S3_BUCKETS:-}; do
-		code=$(curl -s ${CURL_TLS[@]+"${CURL_TLS[@]}"} -o /dev/null -w '%{http_code}' -X PUT \
-			--aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-			-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
+		# a server that just started answering may still say 503 (MinIO: "server not
+		# initialized") for a few seconds under load: retry 5xx and no answer for up to 30 s
+		for ((i = 0; i < 150; i++)); do
+			code=$(curl -s ${CURL_TLS[@]+"${CURL_TLS[@]}"} -o /dev/null -w '%{http_code}' -X PUT \
+				--aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+				-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$1/$b")
+			case "$code" in 000|5??) sleep 0.2 ;; *) break ;; esac
+		done
 		case "$code" in 200|409) ;; *) die "cannot create bucket '$b': HTTP $code" ;; esac
 	done
 }
