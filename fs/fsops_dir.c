@@ -37,6 +37,7 @@ struct fill_ctx {
 static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 {
 	struct fill_ctx *f = arg;
+	struct ns_attr got = { 0 };	/* a's replacement: lives as long as a is used */
 	struct stat st;
 
 	if (f->root && fo_unlisted(f->m, name))
@@ -49,7 +50,6 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 	if (f->stat_each) {
 		/* what a lookup of the entry would say (stat_stored), else the listing's view */
 		struct errmsg e = { { 0 } };
-		struct ns_attr got = { 0 };
 		char path[PATH_MAX];
 
 		if (snprintf(path, sizeof(path), "%s/%s", strcmp(f->dir, "/") ? f->dir : "",
