@@ -31,24 +31,8 @@ ASOK=${S3_SERVER_DIR:+$S3_SERVER_DIR/run/client.rgw.gw.asok}
 [ -n "$ASOK" ] && [ -S "$ASOK" ] || die "no RGW admin socket (set S3_SERVER_DIR to the s3-server.sh DIR)"
 rgw_reqs() { ceph --admin-daemon "$ASOK" perf dump rgw 2>/dev/null | sed -n 's/.*"req": *\([0-9]*\).*/\1/p' | head -n 1; }
 
-code=$(sc -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")
-case "$code" in 200|409) ;; *) die "cannot create bucket '$BUCKET': HTTP $code" ;; esac
-have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" 2>/dev/null | wc -l)
-if [ "$have" != "$BACKUPS" ]; then
-	[ "$have" -gt 0 ] && rc_env purge "b:$BUCKET/$ROOT" >/dev/null 2>&1
-	fix=$top/tests/fixtures/backups/v0_5_9
-	binlog=binlogs/insert_log/1/2/3/3/0/4
-	for ((i = 1; i <= BACKUPS; i++)); do
-		d=$work/src/$(printf 'backup_%04d' "$i")
-		mkdir -p "$d/meta" "$d/$(dirname "$binlog")"
-		cp "$fix"/meta/*.json "$d/meta/"
-		for ((k = 1; k <= BINLOGS; k++)); do head -c 97 /dev/urandom >"$d/$binlog$k"; done
-		printf '{"format":1,"created_by":"bench","expires":"2099-01-01T00:00:00Z","kind":"manual"}' >"$d/mvbackupfs.json"
-	done
-	rc_env copy --transfers 32 --checkers 32 --s3-no-check-bucket --no-check-dest \
-		"$work/src" "b:$BUCKET/$ROOT" || die "upload failed"
-	rm -rf "$work/src"
-fi
+bench_backups "$BACKUPS" "$BINLOGS" 97 \
+	'{"format":1,"created_by":"bench","expires":"2099-01-01T00:00:00Z","kind":"manual"}'
 bench_config "$ROOT"
 bench_mount
 q0=$(rgw_reqs); n=$(tail -n +2 "$MNT/.info" | grep -c complete); q1=$(rgw_reqs)

@@ -101,6 +101,39 @@ minio:
 YAML
 }
 
+# bench_backups N BINLOGS BYTES [SIDECAR]: make s3://$BUCKET/$ROOT/ hold N backups named
+# backup_0001..., each the fixture v0_5_9's meta, BINLOGS binlogs of BYTES random bytes and, when
+# given, SIDECAR as its mvbackupfs.json.  Made once: a re-run against the same server that finds
+# N backups there reuses them.
+bench_backups() {
+	local n=$1 nbin=$2 bytes=$3 sidecar=${4:-} code have fix d i k t0 src=$work/src/$ROOT
+	local binlog=binlogs/insert_log/451000000000000001/451000000000000002/451000000000001001/451000000000001001/0/451000000000001003
+	code=$(sc -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")
+	case "$code" in 200|409) ;; *) die "cannot create bucket '$BUCKET': HTTP $code" ;; esac
+	have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" 2>/dev/null | wc -l)
+	[ "$have" = "$n" ] && return 0
+	[ "$have" -gt 0 ] && rc_env purge "b:$BUCKET/$ROOT" >/dev/null 2>&1
+	fix=$top/tests/fixtures/backups/v0_5_9
+	[ -d "$fix/meta" ] || die "no fixture backup at '$fix'"
+	echo "making $n backups (v0_5_9 meta + $nbin binlog(s)) under s3://$BUCKET/$ROOT/"
+	for ((i = 1; i <= n; i++)); do
+		d=$src/$(printf 'backup_%04d' "$i")
+		mkdir -p "$d/meta" "$d/$(dirname "$binlog")"
+		cp "$fix"/meta/*.json "$d/meta/"
+		for ((k = 1; k <= nbin; k++)); do
+			head -c "$bytes" /dev/urandom >"$d/$binlog$( [ "$nbin" -gt 1 ] && echo "_$k")"
+		done
+		[ -z "$sidecar" ] || printf '%s' "$sidecar" >"$d/mvbackupfs.json"
+	done
+	t0=$(date +%s)
+	rc_env copy --transfers 32 --checkers 32 --s3-no-check-bucket --no-check-dest \
+		"$src" "b:$BUCKET/$ROOT" || die "upload failed"
+	rm -rf "$work/src"
+	have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" | wc -l)
+	[ "$have" = "$n" ] || die "the root holds $have backups, not $n"
+	echo "uploaded in $(( $(date +%s) - t0 )) s"
+}
+
 # bench_mount: a fresh mount of $work/backup.yaml on $MNT (waits until mounted); PID = the daemon
 bench_mount() {
 	local i

@@ -60,31 +60,7 @@ reqs_since() {	# reqs_since BEFORE: requests since BEFORE (the counter read itse
 }
 
 # --- the data (uploaded once; a re-run against the same server reuses it)
-code=$(sc -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$BUCKET")
-case "$code" in 200|409) ;; *) die "cannot create bucket '$BUCKET': HTTP $code" ;; esac
-have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" 2>/dev/null | wc -l)
-if [ "$have" != "$BACKUPS" ]; then
-	[ "$have" -gt 0 ] && rc_env purge "b:$BUCKET/$ROOT" >/dev/null 2>&1
-	fix=$top/tests/fixtures/backups/v0_5_9
-	[ -d "$fix/meta" ] || die "no fixture backup at '$fix'"
-	binlog=binlogs/insert_log/451000000000000001/451000000000000002/451000000000001001/451000000000001001/0/451000000000001003
-	echo "making $BACKUPS backups (v0_5_9 meta + one binlog) under s3://$BUCKET/$ROOT/"
-	src=$work/src/$ROOT
-	mkdir -p "$src"
-	for ((i = 1; i <= BACKUPS; i++)); do
-		d=$src/$(printf 'backup_%04d' "$i")
-		mkdir -p "$d/meta" "$d/$(dirname "$binlog")"
-		cp "$fix"/meta/*.json "$d/meta/"
-		head -c 997 /dev/urandom >"$d/$binlog"
-	done
-	t0=$(date +%s)
-	rc_env copy --transfers 32 --checkers 32 --s3-no-check-bucket --no-check-dest \
-		"$work/src/$ROOT" "b:$BUCKET/$ROOT" || die "upload failed"
-	rm -rf "$work/src"
-	have=$(rc_env lsf --dirs-only "b:$BUCKET/$ROOT/" | wc -l)
-	[ "$have" = "$BACKUPS" ] || die "the root holds $have backups, not $BACKUPS"
-	echo "uploaded in $(( $(date +%s) - t0 )) s"
-fi
+bench_backups "$BACKUPS" 1 997
 
 bench_config "$ROOT"
 
