@@ -78,9 +78,7 @@ static int serve_one(void *arg, const char *name, const struct stat *st, off_t o
 {
 	struct serve_ctx *s = arg;
 
-	/* the sidecar's size may not be the listing's (sidecar_view.c): looked up on its own */
-	return s->filler(s->buf, name, st, off,
-			 plus && strcmp(name, SIDECAR_NAME) ? FUSE_FILL_DIR_PLUS : 0);
+	return s->filler(s->buf, name, st, off, plus ? FUSE_FILL_DIR_PLUS : 0);
 }
 
 static int list_dir(const char *path, struct dirsnap *ds, uint64_t *fp);
