@@ -18,6 +18,7 @@
 struct dirsnap_entry {
 	char *name;
 	struct stat st;
+	int pending;	/* st is the listing's view (dirsnap_add) */
 };
 
 struct dirsnap {
@@ -46,7 +47,7 @@ void dirsnap_free(struct dirsnap *d)
 	free(d);
 }
 
-int dirsnap_add(struct dirsnap *d, const char *name, const struct stat *st)
+int dirsnap_add(struct dirsnap *d, const char *name, const struct stat *st, int pending)
 {
 	char *copy;
 
@@ -59,6 +60,7 @@ int dirsnap_add(struct dirsnap *d, const char *name, const struct stat *st)
 		return -ENOMEM;
 	d->e[d->n].name = copy;
 	d->e[d->n].st = *st;
+	d->e[d->n].pending = pending;
 	d->n++;
 	return 0;
 }
@@ -68,18 +70,18 @@ size_t dirsnap_count(const struct dirsnap *d)
 	return d->n;
 }
 
-size_t dirsnap_serve(const struct dirsnap *d, off_t offset, int plus, dirsnap_fill_fn fill,
+size_t dirsnap_serve(struct dirsnap *d, off_t offset, int plus, dirsnap_fill_fn fill,
 		     void *ctx)
 {
 	size_t i, first = offset > 2 ? (size_t)offset - 2 : 0;
 
 	/* "." = 1, ".." = 2, entry i = i + 3: the offset passed is where the next call resumes */
-	if (offset < 1 && fill(ctx, ".", NULL, 1, 0))
+	if (offset < 1 && fill(ctx, ".", NULL, NULL, 1, 0))
 		return 0;
-	if (offset < 2 && fill(ctx, "..", NULL, 2, 0))
+	if (offset < 2 && fill(ctx, "..", NULL, NULL, 2, 0))
 		return 0;
 	for (i = first; i < d->n; i++)
-		if (fill(ctx, d->e[i].name, &d->e[i].st, (off_t)i + 3, plus))
+		if (fill(ctx, d->e[i].name, &d->e[i].st, &d->e[i].pending, (off_t)i + 3, plus))
 			break;
 	return i > first ? i - first : 0;
 }

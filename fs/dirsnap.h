@@ -51,18 +51,22 @@ void dirsnap_free(struct dirsnap *d);
 /* Forget the entries (a new listing of the same handle: rewinddir). */
 void dirsnap_clear(struct dirsnap *d);
 
-/* Append one entry; 0, -ENOMEM, or -EOVERFLOW past 4 Mi entries. */
-int dirsnap_add(struct dirsnap *d, const char *name, const struct stat *st);
+/* Append one entry; 0, -ENOMEM, or -EOVERFLOW past 4 Mi entries.  pending: st is only what
+ * the listing says (the kind); the attributes a lookup would give are to be taken when the
+ * entry is served with attributes (readdirplus) - a plain `ls` reads most pages without. */
+int dirsnap_add(struct dirsnap *d, const char *name, const struct stat *st, int pending);
 
 /* Number of entries added (without "." and ".."). */
 size_t dirsnap_count(const struct dirsnap *d);
 
 /* Serve the entries after `offset` (0 = from the start, "." and ".." first) to fill(ctx, name,
- * stat, next_offset, plus), stopping when it returns non-zero (libfuse's buffer is full).
- * Returns the number of entries served, "." and ".." not counted. */
-typedef int (*dirsnap_fill_fn)(void *ctx, const char *name, const struct stat *st, off_t off,
-			       int plus);
-size_t dirsnap_serve(const struct dirsnap *d, off_t offset, int plus, dirsnap_fill_fn fill,
+ * stat, pending, next_offset, plus), stopping when it returns non-zero (libfuse's buffer is
+ * full).  stat and pending are the entry's own (NULL for "." and ".."): fill may complete a
+ * pending stat and clear *pending, and the entry keeps it.  Returns the number of entries
+ * served, "." and ".." not counted. */
+typedef int (*dirsnap_fill_fn)(void *ctx, const char *name, struct stat *st, int *pending,
+			       off_t off, int plus);
+size_t dirsnap_serve(struct dirsnap *d, off_t offset, int plus, dirsnap_fill_fn fill,
 		   void *ctx);
 
 /* Fold one listed entry (name and whether a directory) into a fingerprint (start from

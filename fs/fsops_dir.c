@@ -2,7 +2,8 @@
  * fsops_dir.c - the listings of the FUSE operations: readdir of the root, of .snapshot, of a
  * backup and of a backup being copied in.  The listing of an open directory is taken once,
  * on its first readdir, and served by stable offsets (dirsnap.h says why); every entry
- * carries the attributes a lookup would give (fo_stat_stored), because the kernel caches a
+ * served with attributes (readdirplus) carries those a lookup would give (fo_stat_stored,
+ * taken then: a plain `ls` reads most pages without), because the kernel caches a
  * readdirplus entry as if it had been looked up.  opendir lets the kernel keep its cached
  * listing when the same listing was served moments ago (dirsnap_book, dirsnap.h).
  */
@@ -35,13 +36,13 @@ struct fill_ctx {
 	char **seen;	/* names filled, when listing inside a backup being copied in */
 	size_t nseen, cap_seen;
 	int hide_sidecar;	/* the top of a backup being copied in: the reservation */
-	int stat_each;		/* stored entries: their attributes as op_getattr gives them */
+	int stat_each;		/* stored entries: their attributes as op_getattr gives them, taken
+				 * when served with attributes (serve_one) */
 };
 
 static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 {
 	struct fill_ctx *f = arg;
-	struct ns_attr got = { 0 };	/* a's replacement: lives as long as a is used */
 	struct stat st;
 
 	if (f->root && fo_unlisted(f->m, name))
@@ -54,30 +55,36 @@ static int fill_one(void *arg, const char *name, const struct ns_attr *a)
 	f->fp = dirsnap_fp_add(f->fp, name, a->is_dir);
 	if (!f->snap)
 		return 0;
-	if (f->stat_each) {
-		/* what a lookup of the entry would say (stat_stored), else the listing's view */
-		struct errmsg e = { { 0 } };
-		char path[PATH_MAX];
-
-		if (snprintf(path, sizeof(path), "%s/%s", strcmp(f->dir, "/") ? f->dir : "",
-			     name) < (int)sizeof(path) &&
-		    fo_stat_stored(f->m, path, &got, &e) == 0)
-			a = &got;
-	}
+	/* stored entries: the listing's view now, what a lookup says when served with it */
 	fo_fill_stat(f->m, &st, a);
-	f->err = dirsnap_add(f->snap, name, &st);
+	f->err = dirsnap_add(f->snap, name, &st, f->stat_each);
 	return f->err;
 }
 
 struct serve_ctx {
+	struct mvbfs *m;
+	const char *dir;	/* the path listed */
 	void *buf;
 	fuse_fill_dir_t filler;
 };
 
-static int serve_one(void *arg, const char *name, const struct stat *st, off_t off, int plus)
+static int serve_one(void *arg, const char *name, struct stat *st, int *pending, off_t off,
+		     int plus)
 {
 	struct serve_ctx *s = arg;
 
+	if (plus && pending && *pending) {
+		/* what a lookup of the entry would say (stat_stored), else the listing's view */
+		struct errmsg e = { { 0 } };
+		struct ns_attr a = { 0 };
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s", strcmp(s->dir, "/") ? s->dir : "",
+			     name) < (int)sizeof(path) &&
+		    fo_stat_stored(s->m, path, &a, &e) == 0)
+			fo_fill_stat(s->m, st, &a);
+		*pending = 0;
+	}
 	return s->filler(s->buf, name, st, off, plus ? FUSE_FILL_DIR_PLUS : 0);
 }
 
@@ -98,7 +105,7 @@ int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
-	struct serve_ctx sc = { buf, filler };
+	struct serve_ctx sc = { fo_ctx(), path, buf, filler };
 	int rc = 0;
 
 	if (offset == 0) {
