@@ -300,13 +300,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		fo_log_failure("cannot stat", path, rc, &e);
 		return rc;
 	}
-	if (a.committed && !a.is_dir) {
-		struct buf v = BUF_INIT(SIDECAR_MAX);
-
-		if (sidecar_view(m, path, &v) == 1)
-			a.size = v.len;	/* a copy's sidecar as it arrived (sidecar_view.c) */
-		buf_release(&v);
-	}
+	/* (a copy's sidecar: the size it arrived with, from ns_getattr: sidecar_view.c) */
 	fo_fill_stat(m, st, &a);
 	return 0;
 }
@@ -434,6 +428,14 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			return 0;
 		}
 		buf_release(&v);
+		if (fo_backup_of(path, name, sizeof(name)) && !strcmp(path + 1 + strlen(name),
+								     "/" SIDECAR_NAME)) {
+			/* not (or no longer) as it arrived: the stored size, as the check left it */
+			free(key);
+			rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
+			if (rc)
+				goto fail;
+		}
 	}
 	h->ra = ra_open(m->ra, key, a.size);
 	free(key);

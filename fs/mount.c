@@ -4,6 +4,7 @@
  * client and the autopilot (schedule and expiry) from the config, and take them down again in the order that lets running jobs finish first (bug 6).
  */
 #include "mvbfs.h"
+#include "dirsnap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -141,6 +142,7 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	rc = import_table_new(m, &m->imports);
 	if (rc)
 		goto fail;
+	m->dirbook = dirsnap_book_new();	/* NULL: listings are read at every opendir */
 	/* the Milvus side: only snapshots need it, so a failure here is a warning (spec §2) */
 	if (config_open_store(cfg, &cfg->milvus_storage, &m->milvus_store, &e2))
 		log_warn("snapshots are unavailable: %s", errmsg_str(&e2, -EIO));
@@ -198,6 +200,8 @@ void mvbfs_stop(struct mvbfs *m)
 		fh_free(h);
 	}
 	import_table_free(m->imports);	/* unfinished copies stay incomplete */
+	dirsnap_book_free(m->dirbook);
+	m->dirbook = NULL;
 	m->imports = NULL;
 	if (m->ra)
 		ra_pool_free(m->ra);

@@ -34,6 +34,7 @@ struct fh;
 struct autopilot;
 struct restore_ctl;
 struct import_table;
+struct dirsnap_book;
 
 struct mvbfs {
 	const struct config *cfg;	/* not owned */
@@ -49,6 +50,8 @@ struct mvbfs {
 	struct autopilot *autopilot;	/* schedule and expiry worker (owned; autopilot.h) */
 	struct restore_ctl *restore;	/* the .restore control files (restore_ctl.h; owned) */
 	struct import_table *imports;	/* backups being copied in (fs/import.c; owned) */
+	struct dirsnap_book *dirbook;	/* listings the kernel may keep cached (dirsnap.h; owned;
+					 * NULL: it never keeps one) */
 	/* mkdir/rmdir of one backup name run one at a time; other names are not held up, even
 	 * while a slow store answers for this one */
 	pthread_mutex_t names_lock;	/* guards busy, nbusy, cap_busy */

@@ -64,6 +64,7 @@ static void backup_destroy(struct backup *b)
 {
 	node_release(&b->tree);
 	ns_summary_release(&b->sum);
+	free(b->view);
 	pthread_mutex_destroy(&b->lock);
 	free(b->name);
 	free(b);
@@ -693,9 +694,33 @@ int ns_getattr(struct ns *n, const char *path, struct ns_attr *attr, char **key_
 	attr->mtime = nd->mtime;
 	attr->committed = 1;
 	attr->has_mtimes = b->has_mtimes;
+	if (!nd->is_dir && !strcmp(rest, SIDECAR_NAME) && backup_sidecar_view(n, b))
+		attr->size = b->view_len;	/* a copy's sidecar as it arrived (sidecar_view.c) */
 	if (!nd->is_dir && key_out && asprintf(key_out, "%s%s/%s", n->prefix, name, rest) < 0)
 		rc = -ENOMEM;
 unlock:
+	pthread_mutex_unlock(&b->lock);
+	backup_put(n, b);
+	return rc;
+}
+
+int ns_sidecar_view(struct ns *n, const char *name, struct buf *out)
+{
+	struct errmsg e = { { 0 } };
+	struct backup *b;
+	int rc;
+
+	b = backup_get(n, name, &rc, &e);
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	rc = backup_load_tree(n, b, &e) == 0 && b->tree_valid;
+	if (rc) {
+		backup_sidecar_refresh(n, b);	/* another mount's .expires: at most a HEAD per TTL */
+		rc = backup_sidecar_view(n, b);
+	}
+	if (rc == 1 && b->view_len && buf_add(out, b->view, b->view_len))
+		rc = 0;	/* out of memory: the stored sidecar is shown */
 	pthread_mutex_unlock(&b->lock);
 	backup_put(n, b);
 	return rc;

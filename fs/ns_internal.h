@@ -49,6 +49,10 @@ struct backup {
 				 * (read without b->lock: root_refresh holds ns->lock) */
 	char sidecar_sig[72];	/* the sidecar's ETag when sum was taken from it ("" none) */
 	int64_t sidecar_at_ms;	/* when the sidecar was last checked (ns_sidecar.c) */
+	char view_sig[72];	/* the sidecar's signature when view was taken ("" never) */
+	char *view;		/* a copy's sidecar as it arrived ("as_copied"), view_len bytes */
+	size_t view_len;
+	int view_has;		/* the sidecar at view_sig carries them (else view is unused) */
 	int resolved;		/* sum is valid */
 	int64_t sum_at_ms;
 	struct ns_summary sum;
@@ -103,6 +107,10 @@ const char *ns_type_of(int has_sidecar, enum sidecar_kind kind);
  * per-backup check of the sidecar (b->lock held), at most once per TTL; and the check of
  * every committed backup from one listing, at most once per TTL (0 or the store's error) */
 void sidecar_sig(const struct obj_entry *e, char out[72]);
+/* ns_sidecar.c: the bytes a copy's sidecar arrived with (sidecar_view.c), read once per
+ * signature of the sidecar (b->lock held): 1 when b->view holds them, 0 when the sidecar has
+ * none, none is listed, or it cannot be read now (then the next call tries again). */
+int backup_sidecar_view(struct ns *n, struct backup *b);
 void backup_sidecar_refresh(struct ns *n, struct backup *b);
 int ns_refresh_listed(struct ns *n, struct errmsg *err);
 

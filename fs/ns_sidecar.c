@@ -20,6 +20,10 @@
  *     200 HEADs.
  *
  * The "signature" of a sidecar is its ETag, or "size:mtime" from stores that give none.
+ *
+ * A copy's sidecar as it arrived (sidecar_view.c) is kept with the signature it was read at
+ * (backup_sidecar_view): a stat, a readdirplus entry or an open of NAME/mvbackupfs.json costs
+ * no request until one of the checks above sees the sidecar change.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -212,4 +216,34 @@ out:
 	free(sc);
 	obj_listing_release(&l);
 	return rc;
+}
+
+int backup_sidecar_view(struct ns *n, struct backup *b)
+{
+	struct buf raw = BUF_INIT(SIDECAR_MAX), v = BUF_INIT(SIDECAR_MAX);
+	char *key = NULL;
+	int rc;
+
+	if (!b->sidecar_sig[0])
+		return 0;	/* no sidecar listed */
+	if (!strcmp(b->view_sig, b->sidecar_sig))
+		return b->view_has;
+	if (asprintf(&key, "%s%s/%s", n->prefix, b->name, SIDECAR_NAME) < 0)
+		return 0;
+	rc = objstore_get_all(n->store, key, &raw, NULL);
+	free(key);
+	if (rc == 0)
+		rc = sidecar_as_copied(raw.p ? raw.p : "", raw.len, &v);
+	buf_release(&raw);
+	if (rc < 0) {
+		buf_release(&v);
+		return 0;	/* not kept: the next call reads it again */
+	}
+	free(b->view);
+	b->view_len = 0;
+	b->view = buf_detach(&v, &b->view_len);
+	buf_release(&v);
+	b->view_has = rc == 1;
+	snprintf(b->view_sig, sizeof(b->view_sig), "%s", b->sidecar_sig);
+	return b->view_has;
 }

@@ -11,11 +11,11 @@
  * the sidecar is rewritten (an `.expires` change) "as_copied" is gone and the stored
  * sidecar is shown, which then also travels onward with its new expiry.
  *
- * Cost: one GET of the (small) sidecar per getattr/open of that one file; the kernel's
- * attribute cache spares most of them.
+ * Cost: none per stat, listing or open.  The namespace reads the stored sidecar once per
+ * version of it (ns_sidecar_view, ns_sidecar.c) and gives its "as_copied" length as the
+ * file's size (ns_getattr), so a readdirplus entry says the same as a lookup; an open checks
+ * first whether another mount rewrote it (at most one HEAD per cache TTL).
  */
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "mvbfs.h"
@@ -23,21 +23,12 @@
 int sidecar_view(struct mvbfs *m, const char *path, struct buf *out)
 {
 	const char *slash = strchr(path + 1, '/');
-	struct buf raw = BUF_INIT(SIDECAR_MAX);
-	char key[OBJSTORE_KEY_MAX];
-	int rc;
+	char name[256];
 
 	if (path[0] != '/' || !slash || strcmp(slash + 1, SIDECAR_NAME) ||
-	    (size_t)(slash - path) > 256)
+	    (size_t)(slash - path - 1) >= sizeof(name))
 		return 0;
-	if (snprintf(key, sizeof(key), "%s%.*s/%s", ns_root_prefix(m->ns),
-		     (int)(slash - path - 1), path + 1, SIDECAR_NAME) >= (int)sizeof(key))
-		return 0;
-	rc = objstore_get_all(m->store, key, &raw, NULL);
-	if (rc == 0)
-		rc = sidecar_as_copied(raw.p ? raw.p : "", raw.len, out);
-	else
-		rc = 0;	/* not there or unreadable: the listing's view stands */
-	buf_release(&raw);
-	return rc;
+	memcpy(name, path + 1, (size_t)(slash - path - 1));
+	name[slash - path - 1] = '\0';
+	return ns_sidecar_view(m->ns, name, out);
 }

@@ -13,6 +13,7 @@
 # not counted:
 #   read     `cat MNT/bench.bin > /dev/null` of a SIZE_MIB random stray object at the root
 #   ls -l    `ls -l MNT` of a root with BACKUPS backups (fixture v0_5_9 meta), cold
+#   ls       `ls MNT` of the same root, cold (the kernel reads most pages without attributes)
 # A warm `ls -l` is not counted: under callgrind the daemon is ~50x slower, so how many of the
 # kernel's cached entries have timed out by then depends on timing (its count scattered 10x).
 # Prints each run's instruction count, the medians per MiB / per 1000 entries and the spread
@@ -123,7 +124,13 @@ ls_l() {
 	[ "$n" = "$BACKUPS" ] || { echo "bench-cpu: ls -l shows $n backups, not $BACKUPS" >&2; return 1; }
 }
 
-rd=() cold=()
+ls_plain() {
+	local n
+	n=$(ls "$MNT" | wc -l)
+	[ "$n" = "$BACKUPS" ] || { echo "bench-cpu: ls shows $n backups, not $BACKUPS" >&2; return 1; }
+}
+
+rd=() cold=() plain=()
 for ((r = 1; r <= RUNS; r++)); do
 	start rstore
 	ir=$(counted cat_obj); rd+=("$ir")
@@ -131,7 +138,10 @@ for ((r = 1; r <= RUNS; r++)); do
 	start store
 	ic=$(counted ls_l); cold+=("$ic")
 	stop
-	echo "run $r: read $SIZE_MIB MiB $ir Ir; ls -l of $BACKUPS cold $ic Ir"
+	start store
+	ip=$(counted ls_plain); plain+=("$ip")
+	stop
+	echo "run $r: read $SIZE_MIB MiB $ir Ir; ls -l of $BACKUPS cold $ic Ir; ls cold $ip Ir"
 done
 
 per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a / b }'; }	# per A B: A / B
@@ -141,7 +151,11 @@ printf '%-36s %14s   spread %s %%\n' "read: instructions per MiB" \
 	"$(per "$(median "${rd[@]}")" "$SIZE_MIB")" "$(spread "${rd[@]}")"
 printf '%-36s %14s   spread %s %%\n' "ls -l cold: instructions per 1000" \
 	"$(per "$(median "${cold[@]}")" "$(awk -v n="$BACKUPS" 'BEGIN { print n / 1000 }')")" "$(spread "${cold[@]}")"
+printf '%-36s %14s   spread %s %%\n' "ls cold: instructions per 1000" \
+	"$(per "$(median "${plain[@]}")" "$(awk -v n="$BACKUPS" 'BEGIN { print n / 1000 }')")" "$(spread "${plain[@]}")"
 # for scripts/bench.sh's table (the format of bench-lib.sh's bench_row; no peer runs here)
 printf 'ROW|read, instructions per MiB (callgrind)|-|-|%s|Ir/MiB|-|-|-\n' "$(per "$(median "${rd[@]}")" "$SIZE_MIB")"
 printf 'ROW|ls -l cold, instructions per 1000 entries (callgrind)|-|-|%s|Ir/1000|-|-|-\n' \
 	"$(per "$(median "${cold[@]}")" "$(awk -v n="$BACKUPS" 'BEGIN { print n / 1000 }')")"
+printf 'ROW|ls cold, instructions per 1000 entries (callgrind)|-|-|%s|Ir/1000|-|-|-\n' \
+	"$(per "$(median "${plain[@]}")" "$(awk -v n="$BACKUPS" 'BEGIN { print n / 1000 }')")"

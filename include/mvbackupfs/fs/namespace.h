@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mvbackupfs/base/buf.h"
 #include "mvbackupfs/base/err.h"
 #include "mvbackupfs/base/workq.h"
 #include "mvbackupfs/storage/objstore.h"
@@ -154,6 +155,13 @@ int ns_backup_summary(struct ns *n, const char *name, struct ns_summary *out,
  * Committed backups are checked (commit object, sidecar) by one listing of the root at most
  * once per TTL instead of a HEAD each (fs/ns_sidecar.c). */
 int ns_all_summaries(struct ns *n, struct ns_summary **out, size_t *count, struct errmsg *err);
+
+/* The bytes a copy's NAME/mvbackupfs.json shows (sidecar_view.c): 1 with them appended to out
+ * when its stored sidecar carries the bytes that arrived ("as_copied"), else 0 (none, or not
+ * readable now: the stored sidecar is shown).  Read once per version of the sidecar; checks
+ * first whether another mount changed it (at most one HEAD per cache TTL).  ns_getattr gives
+ * their length as the sidecar's size. */
+int ns_sidecar_view(struct ns *n, const char *name, struct buf *out);
 
 /* Freeze what is cached about `name` (its tree stays as listed, no re-listing) until the
  * next ns_invalidate of it: for `rm -rf`, which walks a backup while it is being deleted. */
