@@ -220,6 +220,10 @@ rgw frontends = $frontend
 rgw data = $DIR/rgw
 rgw thread pool size = 64
 rgw enable usage log = false
+# a deleted object's data is reclaimed after 30 s, not Ceph's 2 h: the copy benchmark writes and
+# deletes GiBs per round, and with the default a 16 GiB store was full in its second round
+rgw gc obj min wait = 30
+rgw gc processor period = 10
 rgw dns name =
 debug rgw = 1
 EOF
