@@ -30,7 +30,8 @@
  * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`).
  *
  * The read path costs one uncontended mutex round trip, a short list walk and a memcpy per
- * call; it makes no system call unless it has to wait for a chunk or read directly.
+ * call (none with ra_read_pin, which lends the chunk's bytes instead); it makes no system call
+ * unless it has to wait for a chunk or read directly.
  */
 #ifndef MVBACKUPFS_READAHEAD_H
 #define MVBACKUPFS_READAHEAD_H
