@@ -28,9 +28,10 @@
  * and every removal or snapshot naming them is EPERM with a log line; the deletes
  * themselves all go through backup_delete_keys, which refuses such keys again.
  *
- * Three files: this one (path classification, attributes, opens and reads, the virtual files,
- * the table), fsops_dir.c (listings) and fsops_write.c (mkdir/rmdir, removals, the writes of a
- * copy in); what they share is in fsops_internal.h, with an fo_ prefix.
+ * Four files: this one (path classification, attributes, opens and reads, the virtual files,
+ * the table), fsread.c (how a read's bytes reach the kernel), fsops_dir.c (listings) and
+ * fsops_write.c (mkdir/rmdir, removals, the writes of a copy in); what they share is in
+ * fsops_internal.h, with an fo_ prefix.
  */
 #include "fsops_internal.h"
 
@@ -467,8 +468,8 @@ fail:
 	return rc;
 }
 
-static int op_read(const char *path, char *dst, size_t size, off_t off,
-		   struct fuse_file_info *fi)
+/* A read copied into dst: virtual files, and objects when fsread.c cannot lend the chunk. */
+int fo_read_copy(const char *path, char *dst, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 	struct errmsg e = { { 0 } };
@@ -599,6 +600,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	conn->max_write = 1u << 20;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
+	fo_read_init(conn);	/* replies spliced from the chunks (fsread.c) */
 	return m;
 }
 
@@ -609,7 +611,7 @@ static const struct fuse_operations ops = {
 	.opendir = op_opendir,
 	.releasedir = op_releasedir,
 	.open = op_open,
-	.read = op_read,
+	.read_buf = op_read_buf,
 	.release = op_release,
 	.statfs = op_statfs,
 	.mkdir = op_mkdir,

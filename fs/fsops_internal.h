@@ -1,7 +1,8 @@
 /*
  * fsops_internal.h - what the three files of the FUSE operations share, private to them:
  * fsops.c (path classification, attributes, reads, the virtual files, the table),
- * fsops_dir.c (listings) and fsops_write.c (mkdir/rmdir, removals, copy-in writes).
+ * fsops_dir.c (listings), fsops_write.c (mkdir/rmdir, removals, copy-in writes) and fsread.c
+ * (read replies).
  *
  * The helpers are fsops.c's; each says in fsops.c what it does.  They run in a FUSE request's
  * thread (fo_ctx() reads the request's context) and take no lock of their own except
@@ -36,6 +37,15 @@ int fo_may_write(struct mvbfs *m);
 void fo_fill_stat(struct mvbfs *m, struct stat *st, const struct ns_attr *a);
 /* the attributes of a stored path: a copy in progress, a copy's recorded mtime, the namespace */
 int fo_stat_stored(struct mvbfs *m, const char *path, struct ns_attr *a, struct errmsg *e);
+
+/* a read served by copying into dst (virtual files; objects when no chunk can be lent) */
+int fo_read_copy(const char *path, char *dst, size_t size, off_t off, struct fuse_file_info *fi);
+
+/* fsread.c: reads whose bytes go to the kernel from the read-ahead chunk without a copy */
+int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+		struct fuse_file_info *fi);
+/* from op_init: want SPLICE_WRITE and use the pipes when the hooks and a pipe can be had */
+void fo_read_init(struct fuse_conn_info *conn);
 
 /* fsops_dir.c */
 int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,

@@ -247,10 +247,12 @@ static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *cl)
 
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		return 1;
-	if (cl->singlethread)
+	if (cl->singlethread) {
 		rc = fuse_loop(fuse);
-	else
+		mvbfs_read_thread_done();
+	} else {
 		rc = fuse_loop_mt(fuse, &loop);
+	}
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	/* libfuse (3.12 on) returns the signal that ended the loop (SIGTERM, SIGINT, SIGHUP):
 	 * being asked to stop is a clean exit; only a negative value is an error */
@@ -391,6 +393,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	mounted = 1;
+	if (mvbfs_read_io_install(fuse_get_session(fuse)) != 0)
+		log_info("read replies are copied: cannot hook the FUSE session");
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out;
 	if (log_start(&log_fd, &cl) != 0)

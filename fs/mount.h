@@ -17,6 +17,7 @@
 
 /* One mount's state; its fields are private to fs/ (fs/mvbfs.h). */
 struct mvbfs;
+struct fuse_session;
 struct milvus_client_opts;
 
 /* A zeroed mount, ready for mvbfs_start; NULL when out of memory.  Free with mvbfs_free. */
@@ -49,5 +50,14 @@ void mvbfs_milvus_opts(const struct config *cfg, long timeout_ms, int max_conns,
 
 /* The FUSE operations; private_data must be the struct mvbfs. */
 const struct fuse_operations *mvbfs_operations(void);
+
+/* fs/fsread.c: hook the session's device I/O so that read replies are written to the kernel
+ * straight from the read-ahead chunks, without a copy.  Call it after fuse_mount(), before the
+ * loop; 0 or -errno (then reads are copied as before). */
+int mvbfs_read_io_install(struct fuse_session *se);
+
+/* fs/fsread.c: the FUSE loop ended in this thread (fuse_loop, single-threaded): give back what
+ * its last read reply held, before mvbfs_stop() closes the files. */
+void mvbfs_read_thread_done(void);
 
 #endif

@@ -6,7 +6,9 @@
  * Locking: a file's lock protects its chunk list and window; the pool's lock protects the
  * queue.  The order is file lock, then pool lock (workers pop a chunk under the pool lock,
  * drop it, then take the chunk's file lock).  A chunk that a reader is copying from is pinned
- * so that the copy runs without the lock held; a pinned chunk is never freed.
+ * so that the copy runs without the lock held; a pinned chunk is never freed.  ra_read_pin
+ * hands a pin to its caller (the FUSE reply goes out of the chunk's own pages), and ra_close
+ * waits until every such pin is given back.
  */
 #include "mvbackupfs/storage/readahead.h"
 
@@ -86,7 +88,7 @@ struct ra_pool {
 	unsigned nfiles;	/* files open */
 	struct {		/* relaxed atomics: counters only */
 		atomic_uint_fast64_t chunk_gets, chunk_bytes, direct_gets, direct_bytes,
-			hit_bytes, retries, degraded, wasted_bytes;
+			hit_bytes, pinned_bytes, retries, degraded, wasted_bytes;
 	} st;
 };
 
@@ -494,6 +496,7 @@ void ra_pool_stats(struct ra_pool *p, struct ra_stats *out)
 	out->direct_gets = atomic_load_explicit(&p->st.direct_gets, memory_order_relaxed);
 	out->direct_bytes = atomic_load_explicit(&p->st.direct_bytes, memory_order_relaxed);
 	out->hit_bytes = atomic_load_explicit(&p->st.hit_bytes, memory_order_relaxed);
+	out->pinned_bytes = atomic_load_explicit(&p->st.pinned_bytes, memory_order_relaxed);
 	out->retries = atomic_load_explicit(&p->st.retries, memory_order_relaxed);
 	out->degraded = atomic_load_explicit(&p->st.degraded, memory_order_relaxed);
 	out->wasted_bytes = atomic_load_explicit(&p->st.wasted_bytes, memory_order_relaxed);
@@ -533,6 +536,17 @@ out_free:
 	return NULL;
 }
 
+/* Whether a chunk of f is pinned; f->lock held. */
+static int any_pinned(const struct ra_file *f)
+{
+	const struct ra_chunk *c;
+
+	for (c = f->chunks; c; c = c->next)
+		if (c->pins)
+			return 1;
+	return 0;
+}
+
 void ra_close(struct ra_file *f)
 {
 	struct ra_pool *p;
@@ -544,7 +558,8 @@ void ra_close(struct ra_file *f)
 	pthread_mutex_lock(&f->lock);
 	f->closing = 1;
 	f->inflight -= queue_cancel(f->pool, f);
-	while (f->inflight)
+	/* in flight, or handed out by ra_read_pin and not yet given back */
+	while (f->inflight || any_pinned(f))
 		pthread_cond_wait(&f->done, &f->lock);
 	while ((c = f->chunks)) {
 		f->chunks = c->next;
@@ -615,10 +630,18 @@ static void note_access(struct ra_file *f, uint64_t off, uint64_t len)
 
 ssize_t ra_read(struct ra_file *f, void *dst, size_t len, uint64_t off, struct errmsg *err)
 {
+	return ra_read_pin(f, dst, len, off, NULL, err);
+}
+
+ssize_t ra_read_pin(struct ra_file *f, void *dst, size_t len, uint64_t off, struct ra_pin *pin,
+		    struct errmsg *err)
+{
 	struct ra_pool *p = f->pool;
 	uint64_t pos, end;
 	int rc = 0;
 
+	if (pin)
+		*pin = (struct ra_pin){ 0 };
 	if (off >= f->size || !len)
 		return 0;
 	end = off + min_u64(len, f->size - off);
@@ -640,6 +663,18 @@ ssize_t ra_read(struct ra_file *f, void *dst, size_t len, uint64_t off, struct e
 			if (pos >= c->off + c->got)
 				break;	/* the object ended early */
 			n = min_u64(end - pos, c->off + c->got - pos);
+			if (pin && pos == off && n == end - pos) {
+				/* the whole read in one chunk: hand it out, copy nothing */
+				c->pins++;
+				c->consumed += n;
+				pin->data = c->data + (pos - c->off);
+				pin->len = n;
+				pin->chunk = c;
+				pos += n;
+				STAT_ADD(p, hit_bytes, n);
+				STAT_ADD(p, pinned_bytes, n);
+				break;
+			}
 			c->pins++;
 			pthread_mutex_unlock(&f->lock);
 			memcpy((char *)dst + (pos - off), c->data + (pos - c->off), n);
@@ -674,4 +709,23 @@ ssize_t ra_read(struct ra_file *f, void *dst, size_t len, uint64_t off, struct e
 	trim(f);
 	pthread_mutex_unlock(&f->lock);
 	return rc ? rc : (ssize_t)(pos - off);
+}
+
+void ra_unpin(struct ra_pin *pin)
+{
+	struct ra_chunk *c = pin->chunk;
+	struct ra_file *f;
+
+	if (!c)
+		return;
+	f = c->file;
+	pthread_mutex_lock(&f->lock);
+	if (!--c->pins) {
+		if (f->closing)
+			pthread_cond_broadcast(&f->done);	/* ra_close waits for it */
+		else
+			trim(f);	/* read through: give its memory back now */
+	}
+	pthread_mutex_unlock(&f->lock);
+	*pin = (struct ra_pin){ 0 };
 }

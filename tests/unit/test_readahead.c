@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -564,6 +565,80 @@ static void test_close_with_chunks_in_flight(void **state)
 	fix_teardown(&x);
 }
 
+/* ra_read_pin: sequential 1 MiB reads are lent from the chunks (no copy), each byte right,
+ * a pin held across the next read keeps its bytes unchanged; ra_close waits for a pin given
+ * back by another thread; every byte of the budget returns. */
+struct unpin_arg {
+	struct ra_pin pin;
+	atomic_int given_back;
+};
+
+static void *unpin_later(void *arg)
+{
+	struct unpin_arg *a = arg;
+
+	usleep(100 * 1000);
+	atomic_store(&a->given_back, 1);
+	ra_unpin(&a->pin);
+	return NULL;
+}
+
+static void test_pinned_reads(void **state)
+{
+	const size_t size = 40 * MiB + 777;
+	unsigned char *buf = malloc(MiB);
+	struct ra_pin prev = { 0 }, pin;
+	struct unpin_arg ua = { .given_back = 0 };
+	uint64_t off = 0, prev_off = 0;
+	struct ra_stats st;
+	struct errmsg err;
+	struct fix x;
+	struct ra_file *f;
+	pthread_t t;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(buf);
+	fix_setup(&x, size, 96ull * MiB, NULL);
+	f = ra_open(x.pool, "obj/pinned", size);
+	assert_non_null(f);
+	while ((n = ra_read_pin(f, buf, MiB, off, &pin, &err)) > 0) {
+		assert_int_equal((uint64_t)n, size - off < MiB ? size - off : MiB);
+		if (pin.data) {
+			assert_int_equal(pin.len, (size_t)n);
+			check_bytes((const unsigned char *)pin.data, off, (size_t)n);
+		} else {
+			check_bytes(buf, off, (size_t)n);
+		}
+		if (prev.data)	/* still intact after the next read */
+			check_bytes((const unsigned char *)prev.data, prev_off, prev.len);
+		ra_unpin(&prev);
+		prev = pin;
+		prev_off = off;
+		off += (uint64_t)n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(off, size);
+	ra_unpin(&prev);
+	ra_pool_stats(x.pool, &st);
+	assert_true(st.pinned_bytes >= size - 2 * MiB);
+
+	/* a pin outstanding at close: ra_close returns only once it is given back */
+	n = ra_read_pin(f, buf, MiB, 0, &ua.pin, &err);
+	assert_int_equal(n, MiB);
+	check_bytes(ua.pin.data ? (const unsigned char *)ua.pin.data : buf, 0, MiB);
+	if (ua.pin.data) {
+		assert_int_equal(pthread_create(&t, NULL, unpin_later, &ua), 0);
+		ra_close(f);
+		assert_int_equal(atomic_load(&ua.given_back), 1);
+		pthread_join(t, NULL);
+	} else {
+		ra_close(f);
+	}
+	free(buf);
+	fix_teardown(&x);
+}
+
 static void test_membudget(void **state)
 {
 	struct membudget b;
@@ -633,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_tiny_budget_progresses),
 		cmocka_unit_test(test_two_files_share_budget),
 		cmocka_unit_test(test_close_with_chunks_in_flight),
+		cmocka_unit_test(test_pinned_reads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

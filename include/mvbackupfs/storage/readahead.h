@@ -30,7 +30,8 @@
  * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`).
  *
  * The read path costs one uncontended mutex round trip, a short list walk and a memcpy per
- * call; it makes no system call unless it has to wait for a chunk or read directly.
+ * call (none with ra_read_pin, which lends the chunk's bytes instead); it makes no system call
+ * unless it has to wait for a chunk or read directly.
  */
 #ifndef MVBACKUPFS_READAHEAD_H
 #define MVBACKUPFS_READAHEAD_H
@@ -63,6 +64,7 @@ struct ra_stats {
 	uint64_t direct_gets;	/* GETs issued by readers into their own buffer */
 	uint64_t direct_bytes;
 	uint64_t hit_bytes;	/* bytes served from chunks */
+	uint64_t pinned_bytes;	/* of those, bytes lent out by ra_read_pin (no copy) */
 	uint64_t retries;	/* failed chunks fetched again by a reader */
 	uint64_t degraded;	/* times a window was halved for lack of budget or queue */
 	uint64_t wasted_bytes;	/* fetched chunk bytes freed without being read */
@@ -91,8 +93,29 @@ struct ra_file *ra_open(struct ra_pool *p, const char *key, uint64_t size);
  * may read one file at once. */
 ssize_t ra_read(struct ra_file *f, void *dst, size_t len, uint64_t off, struct errmsg *err);
 
-/* Cancel the file's queued chunks, wait for the running ones, free everything (its bytes
- * return to the budget).  No ra_read may be running on `f`.  NULL is a no-op. */
+/* Bytes of a fetched chunk lent to the caller by ra_read_pin (data == NULL: none). */
+struct ra_pin {
+	const char *data;
+	size_t len;
+	struct ra_chunk *chunk;	/* private: what ra_unpin gives back */
+};
+
+/* ra_read, except that a read lying wholly in one fetched chunk copies nothing: the chunk is
+ * pinned and `pin` describes the bytes (pin->data, pin->len; the return value is pin->len).
+ * The pinned bytes stay valid and unchanged, and their memory charged to the budget, until
+ * ra_unpin(pin); ra_close waits for that, so give every pin back promptly (the FUSE layer
+ * holds one only until the kernel has copied the reply out of it).  Otherwise pin->data is
+ * NULL and the bytes are in dst, as with ra_read (dst must hold `len` bytes). */
+ssize_t ra_read_pin(struct ra_file *f, void *dst, size_t len, uint64_t off, struct ra_pin *pin,
+		    struct errmsg *err);
+
+/* Give back what ra_read_pin pinned (a no-op for an empty pin); the pin is emptied.  Any
+ * thread may call it, also while another thread reads the same file. */
+void ra_unpin(struct ra_pin *pin);
+
+/* Cancel the file's queued chunks, wait for the running ones and for the pins lent by
+ * ra_read_pin to be given back, free everything (its bytes return to the budget).  No ra_read
+ * may be running on `f`.  NULL is a no-op. */
 void ra_close(struct ra_file *f);
 
 #endif
