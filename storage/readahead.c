@@ -78,7 +78,8 @@ struct ra_pool {
 	pthread_t *threads;
 	unsigned nthreads;
 	size_t spare_size;	/* the one buffer size recycled: page-rounded chunk_size */
-	pthread_mutex_t lock;	/* protects qhead, qtail, qlen, stopping, spare, nspare, nfiles */
+	pthread_mutex_t lock;	/* protects qhead, qtail, qlen, stopping, spare, nspare, nfiles,
+				 * charged */
 	pthread_cond_t work;	/* signalled when a chunk is queued or the pool stops */
 	struct ra_chunk *qhead, *qtail;
 	unsigned qlen;
@@ -86,6 +87,7 @@ struct ra_pool {
 	char *spare[RA_SPARE_MAX];	/* freed full-size buffers, still charged to the budget */
 	unsigned nspare;
 	unsigned nfiles;	/* files open */
+	uint64_t charged;	/* budget bytes held (chunks and spares), at most cfg.share */
 	struct {		/* relaxed atomics: counters only */
 		atomic_uint_fast64_t chunk_gets, chunk_bytes, direct_gets, direct_bytes,
 			hit_bytes, pinned_bytes, retries, degraded, wasted_bytes;
@@ -113,8 +115,6 @@ static size_t page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
-/* A chunk of `len` bytes at `off`, charged to the budget; NULL when the budget is full
- * (-EAGAIN in *why) or memory is short. */
 /* Unmap every spare buffer and give its bytes back; returns how many there were. */
 static unsigned spares_drop(struct ra_pool *p)
 {
@@ -126,12 +126,37 @@ static unsigned spares_drop(struct ra_pool *p)
 	for (i = 0; i < n; i++)
 		spare[i] = p->spare[i];
 	p->nspare = 0;
+	p->charged -= (uint64_t)n * p->spare_size;
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < n; i++) {
 		munmap(spare[i], p->spare_size);
 		membudget_release(p->budget, p->spare_size);
 	}
 	return n;
+}
+
+/* Charge n bytes to the budget within the pool's share: 0, or -EAGAIN when either is full. */
+static int charge(struct ra_pool *p, size_t n)
+{
+	int rc = -EAGAIN;
+
+	/* pool lock, then the budget's (a leaf lock) */
+	pthread_mutex_lock(&p->lock);
+	if (p->charged + n <= p->cfg.share && !membudget_try_acquire(p->budget, n)) {
+		p->charged += n;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* Give back n bytes charged by charge(). */
+static void uncharge(struct ra_pool *p, size_t n)
+{
+	pthread_mutex_lock(&p->lock);
+	p->charged -= n;
+	pthread_mutex_unlock(&p->lock);
+	membudget_release(p->budget, n);
 }
 
 /* A charged buffer of `charged` bytes: a spare if one fits, else a new mapping charged to
@@ -148,14 +173,14 @@ static char *buffer_get(struct ra_pool *p, size_t charged)
 		if (data)
 			return data;
 	}
-	if (membudget_try_acquire(p->budget, charged)) {
+	if (charge(p, charged)) {
 		/* spares are the first thing to give up */
-		if (!spares_drop(p) || membudget_try_acquire(p->budget, charged))
+		if (!spares_drop(p) || charge(p, charged))
 			return NULL;
 	}
 	data = mmap(NULL, charged, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (data == MAP_FAILED) {
-		membudget_release(p->budget, charged);
+		uncharge(p, charged);
 		return NULL;
 	}
 #ifdef MADV_HUGEPAGE
@@ -182,7 +207,7 @@ static void buffer_put(struct ra_pool *p, char *data, size_t charged)
 			return;
 	}
 	munmap(data, charged);
-	membudget_release(p->budget, charged);
+	uncharge(p, charged);
 }
 
 /* A chunk of `len` bytes at `off`, its buffer charged to the budget; NULL when the budget
@@ -428,6 +453,12 @@ int ra_pool_new(struct objstore *store, struct membudget *budget, const struct r
 		p->cfg.threads = 16;
 	if (!p->cfg.queue_max)
 		p->cfg.queue_max = 4 * p->cfg.threads;
+	if (!p->cfg.share) {
+		uint64_t total = membudget_total(budget);
+		uint64_t reserve = total / 4 * 3 < RA_RESERVE ? total / 4 * 3 : RA_RESERVE;
+
+		p->cfg.share = total - reserve;
+	}
 	if (p->cfg.min_chunk > p->cfg.chunk_size || p->cfg.max_window < p->cfg.min_chunk) {
 		free(p);
 		return -EINVAL;

@@ -16,7 +16,8 @@
  *     turn it back on;
  *   - a chunk is freed (its bytes given back to the budget) as soon as it has been read
  *     through, or once the reader is well past it;
- *   - when the budget (or the pool's queue) is full, the window halves instead of waiting;
+ *   - when the budget, the pool's share of it (cfg.share) or the pool's queue is full, the
+ *     window halves instead of waiting;
  *     a read that finds no chunk reads directly into the caller's buffer, so every read makes
  *     progress even with a budget of zero bytes to spare;
  *   - a chunk whose GET failed is fetched again, once, directly by the reader that needs it;
@@ -28,6 +29,8 @@
  * that a stream does not pay the kernel for zeroing fresh pages, and gives them up first
  * when the budget runs short and when the last file closes.  With one stream and the
  * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`).
+ * Chunks and spares together never hold more than cfg.share of the budget, so that writers
+ * of the same daemon always find room (RA_RESERVE).
  *
  * The read path costs one uncontended mutex round trip, a short list walk and a memcpy per
  * call (none with ra_read_pin, which lends the chunk's bytes instead); it makes no system call
@@ -55,7 +58,16 @@ struct ra_config {
 	unsigned parallel;	/* most chunks of one file in flight at once: 8 */
 	unsigned threads;	/* worker threads of the pool: 16 */
 	unsigned queue_max;	/* most chunks waiting in the pool's queue: 4 * threads */
+	uint64_t share;		/* most budget bytes the pool holds (chunks and spares): the
+				 * budget less RA_RESERVE (or less 3/4 of it when that is smaller) */
 };
+
+/* Budget bytes the read-ahead leaves to the other users (upload parts) by default: a copy read
+ * and written by one daemon (`cp` inside one mount) waits in write() for a part buffer while it
+ * reads nothing, so a reader holding the whole budget in chunks read ahead would starve the
+ * writer until its budget wait ran out (ENOBUFS).  A writer needs 1.5 parts (8 MiB) at most at
+ * once to make progress (the grown buffer is copied into the first full one); 24 MiB is 3. */
+#define RA_RESERVE (24ull << 20)
 
 /* Counters for benchmarks and tests (monotonic; snapshot with ra_pool_stats). */
 struct ra_stats {
