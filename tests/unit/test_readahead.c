@@ -208,6 +208,43 @@ static void read_all(struct ra_file *f, uint64_t size, size_t step)
 
 /* ---- tests ------------------------------------------------------------------------- */
 
+/* A reader half way through a file larger than the budget leaves RA_RESERVE of it to the
+ * other users of the budget (a copy's upload parts, written by the same cp that reads): with
+ * chunks read ahead and spares filling the budget, a writer in the same daemon starved. */
+static void test_leaves_reserve_to_writers(void **state)
+{
+	const size_t size = 50 * MiB;
+	unsigned char *buf = malloc(128 * KiB);
+	struct errmsg err;
+	struct fix x;
+	struct ra_file *f;
+	uint64_t off;
+
+	(void)state;
+	assert_non_null(buf);
+	fix_setup(&x, size, 32ull * MiB, NULL);
+	f = ra_open(x.pool, "obj/half", size);
+	assert_non_null(f);
+	for (off = 0; off < 20 * MiB; off += 128 * KiB) {
+		assert_int_equal(ra_read(f, buf, 128 * KiB, off, &err), 128 * KiB);
+		check_bytes(buf, off, 128 * KiB);
+		assert_true(membudget_used(&x.budget) <= 32 * MiB - RA_RESERVE);
+	}
+	/* the writer's part buffers fit while the reader waits for it */
+	assert_int_equal(membudget_try_acquire(&x.budget, RA_RESERVE), 0);
+	membudget_release(&x.budget, RA_RESERVE);
+	/* and the reader still reads the rest, every byte */
+	for (; off < size; off += 128 * KiB) {
+		ssize_t n = ra_read(f, buf, 128 * KiB, off, &err);
+
+		assert_int_equal(n, size - off < 128 * KiB ? size - off : 128 * KiB);
+		check_bytes(buf, off, (size_t)n);
+	}
+	ra_close(f);
+	free(buf);
+	fix_teardown(&x);
+}
+
 static void test_sequential_50mib(void **state)
 {
 	const size_t size = 50 * MiB;
@@ -458,8 +495,9 @@ static void test_tiny_budget_progresses(void **state)
 	assert_true(st.degraded > 0);
 	fix_teardown(&x);
 
-	/* room for a few chunks only: the window degrades, the data stays right */
-	fix_setup(&x, 20 * MiB, 3 * MiB, NULL);
+	/* room for a few chunks only: the window degrades, the data stays right (the whole
+	 * budget is the read-ahead's here: by default it leaves 3/4 of so small a one to writers) */
+	fix_setup(&x, 20 * MiB, 3 * MiB, &(struct ra_config){ .share = 3 * MiB });
 	f = ra_open(x.pool, "obj/small", 20 * MiB);
 	assert_non_null(f);
 	read_all(f, 20 * MiB, 128 * KiB);
@@ -709,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_two_files_share_budget),
 		cmocka_unit_test(test_close_with_chunks_in_flight),
 		cmocka_unit_test(test_pinned_reads),
+		cmocka_unit_test(test_leaves_reserve_to_writers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
