@@ -195,10 +195,12 @@ static char *buffer_get(struct ra_pool *p, size_t charged)
 static void buffer_put(struct ra_pool *p, char *data, size_t charged)
 {
 	if (charged == p->spare_size) {
-		int kept = 0;
+		int kept = 0, wanted;
 
+		/* nor while someone waits for the budget: the bytes are theirs */
+		wanted = membudget_has_waiters(p->budget);
 		pthread_mutex_lock(&p->lock);
-		if (p->nspare < RA_SPARE_MAX && p->nfiles && !p->stopping) {
+		if (p->nspare < RA_SPARE_MAX && p->nfiles && !p->stopping && !wanted) {
 			p->spare[p->nspare++] = data;
 			kept = 1;
 		}

@@ -150,7 +150,7 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
  * spare while uploads are open, anything else is freed and uncharged. */
 static void buf_put(struct upload_pool *p, char *data, size_t cap)
 {
-	int kept = 0;
+	int kept = 0, wanted;
 
 	if (!cap) {
 		free(data);
@@ -161,8 +161,10 @@ static void buf_put(struct upload_pool *p, char *data, size_t cap)
 		membudget_release(p->budget, cap);
 		return;
 	}
+	/* a writer blocked on the budget (growing a small buffer) gets these bytes instead */
+	wanted = membudget_has_waiters(p->budget);
 	pthread_mutex_lock(&p->lock);
-	if (p->nspare < SPARE_MAX && p->nactive && !p->stop) {
+	if (p->nspare < SPARE_MAX && p->nactive && !p->stop && !wanted) {
 		p->spare[p->nspare++] = data;
 		kept = 1;
 		pthread_cond_signal(&p->spared);
@@ -414,6 +416,24 @@ static int grow(struct upload *u, size_t need, struct errmsg *err)
 		cap = u->pool->part_size;
 	if (cap <= u->cap)
 		return 0;
+	if (cap < u->pool->part_size) {
+		/* a spare is charged already: use it rather than wait for the budget while
+		 * the pool holds it (the spares of the previous file's parts, say) */
+		pthread_mutex_lock(&u->pool->lock);
+		if (u->pool->nspare) {
+			nb = u->pool->spare[--u->pool->nspare];
+			cap = u->pool->part_size;
+		}
+		pthread_mutex_unlock(&u->pool->lock);
+		if (nb) {
+			if (u->len)
+				memcpy(nb, u->buf, u->len);
+			buf_put(u->pool, u->buf, u->cap);
+			u->buf = nb;
+			u->cap = cap;
+			return 0;
+		}
+	}
 	if (cap == u->pool->part_size) {
 		rc = part_get(u->pool, u->key, &nb, err);
 		if (rc)

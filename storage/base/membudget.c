@@ -112,6 +112,16 @@ void membudget_release(struct membudget *b, uint64_t n)
 	pthread_mutex_unlock(&b->lock);
 }
 
+int membudget_has_waiters(struct membudget *b)
+{
+	int v;
+
+	pthread_mutex_lock(&b->lock);
+	v = b->waiters > 0;
+	pthread_mutex_unlock(&b->lock);
+	return v;
+}
+
 uint64_t membudget_used(struct membudget *b)
 {
 	uint64_t v;

@@ -46,6 +46,10 @@ int membudget_acquire(struct membudget *b, uint64_t n, int64_t timeout_ms);
  * is a bug (aborts). */
 void membudget_release(struct membudget *b, uint64_t n);
 
+/* Whether a caller is blocked in membudget_acquire now (a snapshot): holders of spare
+ * buffers give them back instead of keeping them then. */
+int membudget_has_waiters(struct membudget *b);
+
 /* Bytes in use now, the highest use ever seen, and the total (snapshots). */
 uint64_t membudget_used(struct membudget *b);
 uint64_t membudget_peak(struct membudget *b);
