@@ -54,14 +54,15 @@ struct upload_pool {
 	size_t part_size;
 	unsigned nworkers;
 	pthread_t *threads;
-	pthread_mutex_t lock;	/* protects head, tail, stop, spare, nspare, nlive, nactive */
+	pthread_mutex_t lock;	/* protects head, tail, stop, spare, nspare, nlive, nflight, nactive */
 	pthread_cond_t work;	/* signalled when a task is queued or stop is set */
 	pthread_cond_t spared;	/* signalled when a spare is put back (CLOCK_MONOTONIC) */
 	struct task *head, *tail;
 	int stop;
 	char *spare[SPARE_MAX];	/* unused full part buffers, each charged part_size */
 	unsigned nspare;
-	unsigned nlive;		/* full part buffers mapped: in use or spare (<= LIVE_MAX) */
+	unsigned nlive;		/* full part buffers mapped: in use or spare */
+	unsigned nflight;	/* full part buffers queued or being sent (they come back) */
 	unsigned nactive;	/* uploads opened and not yet done */
 };
 
@@ -105,8 +106,9 @@ static void spares_drop(struct upload_pool *p)
 }
 
 /* A full part buffer, charged to the budget: a spare, else a new mapping once the budget
- * has room and fewer than LIVE_MAX are mapped.  A writer held back (by the budget or by
- * LIVE_MAX) waits for the next spare (a part sent) rather than for bytes given back, so that
+ * has room and fewer than LIVE_MAX are mapped (past LIVE_MAX only while none is in flight:
+ * then no spare would come back, e.g. LIVE_MAX writers each filling one).  A writer held back
+ * (by the budget or by LIVE_MAX) waits for the next spare (a part sent) rather than for bytes given back, so that
  * a steady stream keeps reusing the same LIVE_MAX buffers and never maps (and the kernel
  * zeroes) fresh pages; bytes given back by other users are seen within SPARE_POLL_MS.
  * 0 or -errno with err set. */
@@ -124,7 +126,8 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 			data = p->spare[--p->nspare];
 			break;
 		}
-		rc = p->nlive < LIVE_MAX ? membudget_try_acquire(p->budget, p->part_size) : -EAGAIN;
+		rc = p->nlive < LIVE_MAX || !p->nflight ?
+			membudget_try_acquire(p->budget, p->part_size) : -EAGAIN;
 		if (!rc)
 			p->nlive++;
 		if (rc != -EAGAIN || mono_ms() >= deadline)
@@ -271,6 +274,11 @@ static void run(struct upload_pool *p, struct task *t)
 				       &part, &e);
 	else if (!skip && t->kind == T_PUT)
 		rc = objstore_put(p->store, u->key, t->data ? t->data : "", t->len, 0, &e);
+	if (t->cap == p->part_size) {
+		pthread_mutex_lock(&p->lock);
+		p->nflight--;
+		pthread_mutex_unlock(&p->lock);
+	}
 	buf_put(p, t->data, t->cap);
 	pthread_mutex_lock(&u->lock);
 	if (rc)
@@ -412,6 +420,11 @@ static int submit(struct upload *u, enum task_kind kind)
 	}
 	u->inflight++;
 	pthread_mutex_unlock(&u->lock);
+	if (t->cap == u->pool->part_size) {
+		pthread_mutex_lock(&u->pool->lock);
+		u->pool->nflight++;
+		pthread_mutex_unlock(&u->pool->lock);
+	}
 	pool_push(u->pool, t);
 	return 0;
 }
