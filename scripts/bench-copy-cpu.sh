@@ -28,6 +28,8 @@ extra_cleanup() {
 	for m in "$work"/mb*; do
 		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
 	done
+	# a kept server (S3_ENDPOINT) fills up otherwise: a memstore OSD holds every round's source
+	[ $own_rgw = 1 ] || rc purge "A:$BUCKET" >/dev/null 2>&1 || true
 	cleanup
 }
 trap extra_cleanup EXIT
