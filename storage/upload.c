@@ -13,8 +13,12 @@
  * Full part buffers are mapped once and recycled (spares), like the read-ahead's chunks: a
  * fresh 8 MiB buffer per part meant the kernel faulted in and zeroed every page again, ~10%
  * of the daemons' CPU in a copy (spec §8 counts CPU per GiB).  Once an upload is multipart
- * its next parts take a full buffer at once instead of doubling up from 64 KiB.  Spares stay
- * charged to the budget and are dropped whenever no upload of the pool is running (idle RSS).
+ * its next parts take a full buffer at once instead of doubling up from 64 KiB.  At most
+ * LIVE_MAX full buffers are mapped at once (enough for every worker plus the writer), all of
+ * them kept as spares while uploads run: with the older 4 spares and a fresh mapping whenever
+ * the budget had room, a 252 MiB copy mapped 12 fresh buffers for 32 parts and the kernel's
+ * page zeroing was ~8% of the writing daemon's CPU.  Spares stay charged to the budget and
+ * are dropped whenever no upload of the pool is running (idle RSS).
  */
 #include "mvbackupfs/storage/upload.h"
 
@@ -29,7 +33,8 @@
 
 #define BUF_FIRST	(64u << 10)
 #define BUDGET_WAIT_MS	60000
-#define SPARE_MAX	4	/* full part buffers kept for reuse */
+#define LIVE_MAX	8	/* full part buffers mapped at once: UPLOAD_WORKERS in flight + 2 */
+#define SPARE_MAX	LIVE_MAX	/* full part buffers kept for reuse */
 #define SPARE_POLL_MS	20	/* part_get: how often a writer held back re-checks the budget */
 
 enum task_kind { T_PART, T_PUT, T_FINAL };
@@ -49,13 +54,15 @@ struct upload_pool {
 	size_t part_size;
 	unsigned nworkers;
 	pthread_t *threads;
-	pthread_mutex_t lock;	/* protects head, tail, stop, spare, nspare, nactive */
+	pthread_mutex_t lock;	/* protects head, tail, stop, spare, nspare, nlive, nflight, nactive */
 	pthread_cond_t work;	/* signalled when a task is queued or stop is set */
 	pthread_cond_t spared;	/* signalled when a spare is put back (CLOCK_MONOTONIC) */
 	struct task *head, *tail;
 	int stop;
 	char *spare[SPARE_MAX];	/* unused full part buffers, each charged part_size */
 	unsigned nspare;
+	unsigned nlive;		/* full part buffers mapped: in use or spare */
+	unsigned nflight;	/* full part buffers queued or being sent (they come back) */
 	unsigned nactive;	/* uploads opened and not yet done */
 };
 
@@ -90,6 +97,7 @@ static void spares_drop(struct upload_pool *p)
 	for (i = 0; i < n; i++)
 		spare[i] = p->spare[i];
 	p->nspare = 0;
+	p->nlive -= n;
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < n; i++) {
 		munmap(spare[i], p->part_size);
@@ -98,9 +106,12 @@ static void spares_drop(struct upload_pool *p)
 }
 
 /* A full part buffer, charged to the budget: a spare, else a new mapping once the budget
- * has room.  A writer held back by the budget waits for the next spare (a part sent) rather
- * than for bytes given back, so that a steady stream never maps fresh pages; bytes given
- * back by other users are seen within SPARE_POLL_MS.  0 or -errno with err set. */
+ * has room and fewer than LIVE_MAX are mapped (past LIVE_MAX only while none is in flight:
+ * then no spare would come back, e.g. LIVE_MAX writers each filling one).  A writer held back
+ * (by the budget or by LIVE_MAX) waits for the next spare (a part sent) rather than for bytes given back, so that
+ * a steady stream keeps reusing the same LIVE_MAX buffers and never maps (and the kernel
+ * zeroes) fresh pages; bytes given back by other users are seen within SPARE_POLL_MS.
+ * 0 or -errno with err set. */
 static int part_get(struct upload_pool *p, const char *key, char **out, struct errmsg *err)
 {
 	int64_t deadline = mono_ms() + BUDGET_WAIT_MS;
@@ -115,7 +126,10 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 			data = p->spare[--p->nspare];
 			break;
 		}
-		rc = membudget_try_acquire(p->budget, p->part_size);
+		rc = p->nlive < LIVE_MAX || !p->nflight ?
+			membudget_try_acquire(p->budget, p->part_size) : -EAGAIN;
+		if (!rc)
+			p->nlive++;
 		if (rc != -EAGAIN || mono_ms() >= deadline)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -136,6 +150,10 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 				  "cannot buffer '%s': the memory budget stayed full", key);
 	data = mmap(NULL, p->part_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (data == MAP_FAILED) {
+		pthread_mutex_lock(&p->lock);
+		p->nlive--;
+		pthread_cond_signal(&p->spared);
+		pthread_mutex_unlock(&p->lock);
 		membudget_release(p->budget, p->part_size);
 		return -ENOMEM;
 	}
@@ -167,8 +185,10 @@ static void buf_put(struct upload_pool *p, char *data, size_t cap)
 	if (p->nspare < SPARE_MAX && p->nactive && !p->stop && !wanted) {
 		p->spare[p->nspare++] = data;
 		kept = 1;
-		pthread_cond_signal(&p->spared);
+	} else {
+		p->nlive--;
 	}
+	pthread_cond_signal(&p->spared);	/* a spare, or room under LIVE_MAX */
 	pthread_mutex_unlock(&p->lock);
 	if (!kept) {
 		munmap(data, cap);
@@ -256,6 +276,11 @@ static void run(struct upload_pool *p, struct task *t)
 				       &part, &e);
 	else if (!skip && t->kind == T_PUT)
 		rc = objstore_put(p->store, u->key, t->data ? t->data : "", t->len, 0, &e);
+	if (t->cap == p->part_size) {
+		pthread_mutex_lock(&p->lock);
+		p->nflight--;
+		pthread_mutex_unlock(&p->lock);
+	}
 	buf_put(p, t->data, t->cap);
 	pthread_mutex_lock(&u->lock);
 	if (rc)
@@ -397,6 +422,11 @@ static int submit(struct upload *u, enum task_kind kind)
 	}
 	u->inflight++;
 	pthread_mutex_unlock(&u->lock);
+	if (t->cap == u->pool->part_size) {
+		pthread_mutex_lock(&u->pool->lock);
+		u->pool->nflight++;
+		pthread_mutex_unlock(&u->pool->lock);
+	}
 	pool_push(u->pool, t);
 	return 0;
 }

@@ -260,6 +260,52 @@ static void test_upload_budget(void **state)
 	free(back);
 }
 
+/* Ten files written at once, each holding a nearly full part buffer: the cap on mapped part
+ * buffers (upload.c LIVE_MAX = 8) must not hold the ninth writer back when no part is in
+ * flight to come back as a spare (it waited out the budget timeout, then ENOBUFS). */
+static void test_upload_many_writers(void **state)
+{
+	char dir[] = "/tmp/mvb-test-upload.XXXXXX";
+	struct objstore *s = NULL;
+	struct membudget b;
+	struct upload_pool *p = NULL;
+	struct upload *u[10] = { NULL };
+	struct errmsg e = { { 0 } };
+	const size_t part = 1u << 20, len = part - 1;
+	char *data = calloc(1, part), *back = malloc(part), key[32], cmd[128];
+	size_t got, i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(local_store_new(dir, &s, &e), 0);
+	assert_int_equal(membudget_init(&b, 16u << 20), 0);
+	assert_int_equal(upload_pool_new(s, &b, part, 3, &p), 0);
+	for (i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "bk/x/f%zu", i);
+		memset(data, 'a' + (int)i, len);
+		assert_int_equal(upload_open(p, key, &u[i]), 0);
+		assert_int_equal(upload_write(u[i], data, len, &e), 0);
+	}
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(upload_close(u[i]), 0);
+		assert_int_equal(upload_wait(u[i], &e), 0);
+		upload_free(u[i]);
+		snprintf(key, sizeof(key), "bk/x/f%zu", i);
+		assert_int_equal(objstore_get(s, key, 0, part, back, &got, &e), 0);
+		assert_int_equal(got, len);
+		assert_int_equal(back[0], 'a' + (int)i);
+		assert_int_equal(back[len - 1], 'a' + (int)i);
+	}
+	assert_int_equal(membudget_used(&b), 0);
+	upload_pool_free(p);
+	membudget_destroy(&b);
+	objstore_free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(data);
+	free(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_bad_full_meta),
 		cmocka_unit_test(test_upload_budget),
+		cmocka_unit_test(test_upload_many_writers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench-copy-cpu.sh -- CPU per GiB of each process of a `cp -r` between two mvbackupfs mounts
+# (issue 11), alternating daemon binaries on one S3 server.  Only the mvbackupfs rounds of
+# bench-copy.sh, with the reader daemon (A), the writer daemon (B) and cp counted apart from
+# /proc/PID/stat (utime + stime) and /usr/bin/time.
+#
+# Environment: BINS (space-separated daemon binaries, default build/mvbackupfs), ROUNDS (2: each
+# round runs every binary once, in order), SIZE_MB (256), FILES (100), S3_ENDPOINT & keys (else a
+# throw-away RGW), HOOK (optional command run in the background during each copy with the
+# writer's pid as $1, e.g. 'perf record -g -o /tmp/p.data -p'; it is sent SIGINT after the copy).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=copy-cpu
+BINS=${BINS:-$top/build/mvbackupfs}
+MVB_BIN=${BINS%% *}
+SIZE_MB=${SIZE_MB:-256}
+FILES=${FILES:-100}
+ROUNDS=${ROUNDS:-2}
+work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-bench-copy-cpu.XXXXXX")
+MNT=$work/ma
+tag=$(printf %04x $((RANDOM)))
+BUCKET="mvbcpusrc$tag"
+# shellcheck source=bench-lib.sh
+. "$top/scripts/bench-lib.sh"
+unset MILVUS_ADDRESS MILVUS_PORT MINIO_ADDRESS MINIO_PORT AWS_CA_BUNDLE 2>/dev/null || true
+extra_cleanup() {
+	local m
+	for m in "$work"/mb*; do
+		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
+	done
+	# a kept server (S3_ENDPOINT) fills up otherwise: a memstore OSD holds every round's source
+	[ $own_rgw = 1 ] || rc purge "A:$BUCKET" >/dev/null 2>&1 || true
+	cleanup
+}
+trap extra_cleanup EXIT
+bench_s3_up
+rc() {
+	RCLONE_CONFIG=/dev/null RCLONE_CONFIG_A_TYPE=s3 RCLONE_CONFIG_A_PROVIDER=Ceph \
+	RCLONE_CONFIG_A_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_A_REGION="$REGION" \
+	RCLONE_CONFIG_A_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_A_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+		rclone --log-level ERROR "$@"
+}
+mkbucket() { [ "$(sc -X PUT "$S3_ENDPOINT/$1" -o /dev/null -w '%{http_code}')" = 200 ] || die "cannot create bucket $1"; }
+config() {
+	cat >"$work/$1.yaml" <<EOT
+milvus:
+  address: 127.0.0.1
+  port: 1
+minio:
+  storageType: minio
+  address: $(h=${S3_ENDPOINT#*://}; echo "${h%:*}")
+  port: ${S3_ENDPOINT##*:}
+  region: $REGION
+  accessKeyID: $AWS_ACCESS_KEY_ID
+  secretAccessKey: $AWS_SECRET_ACCESS_KEY
+  useSSL: false
+  bucketName: $1
+  rootPath: files
+  backupBucketName: $1
+  backupRootPath: backup
+EOT
+	echo "$work/$1.yaml"
+}
+mount_mvb() {	# mount_mvb BIN CFG MNT
+	mkdir -p "$3"
+	"$1" -c "$2" "$3" 2>>"$work/mount.err" || die "mount $3 failed: $(tail -n 3 "$work/mount.err")"
+	for _ in $(seq 150); do mountpoint -q "$3" && break; sleep 0.1; done
+	mountpoint -q "$3" || die "$3 not mounted"
+}
+daemon_pid() { pgrep -f -- " $1\$" | head -n 1; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+python3 "$top/scripts/bench-copy-gen.py" "$work/gen" bench_src "$SIZE_MB" "$FILES" >/dev/null
+mkbucket "$BUCKET"
+rc copy --transfers 8 "$work/gen" "A:$BUCKET/backup" || die "upload failed"
+rm -rf "$work/gen"
+bytes=$(rc size --json "A:$BUCKET/backup/bench_src" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')
+gib=$(awk -v b="$bytes" 'BEGIN { printf "%.4f", b / 1073741824 }')
+echo "bench-copy-cpu: $gib GiB, $FILES files; CPU-s/GiB: reader A, writer B, cp, total; wall s"
+n=0
+for r in $(seq "$ROUNDS"); do
+	for bin in $BINS; do
+		n=$((n + 1))
+		ma="$work/ma$n"; mount_mvb "$bin" "$(config "$BUCKET")" "$ma"; pa=$(daemon_pid "$ma")
+		bb="mvbcpudst$n-$tag"; mkbucket "$bb"
+		mb="$work/mb$n"; mount_mvb "$bin" "$(config "$bb")" "$mb"; pb=$(daemon_pid "$mb")
+		hp=
+		if [ -n "${HOOK:-}" ]; then $HOOK "$pb" >"$work/hook.out" 2>&1 & hp=$!; sleep 0.5; fi
+		a0=$(ticks "$pa"); b0=$(ticks "$pb"); t0=$(date +%s.%N)
+		/usr/bin/time -f '%U %S' -o "$work/cp.time" ${CPWRAP:-} cp -r "$ma/bench_src" "$mb/"
+		until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
+			grep -qx 'state failed' "$mb/bench_src/.status" 2>/dev/null && die "copy failed"
+			sleep 0.02
+		done
+		t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb")
+		[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
+		awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
+			-v w="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v bin="$bin" 'BEGIN {
+			split(f, x, " "); c = x[1] + x[2]
+			printf "  %-45s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f\n", bin, a / hz / g, b / hz / g,
+				c / g, (a / hz + b / hz + c) / g, w }'
+		rc check --one-way "A:$BUCKET/backup/bench_src" "A:$bb/backup/bench_src" >/dev/null 2>&1 ||
+			die "copy $n differs"
+		fusermount3 -u "$mb"; fusermount3 -u "$ma"
+		rc purge "A:$bb" >/dev/null 2>&1 || true
+	done
+done
