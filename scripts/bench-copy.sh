@@ -13,7 +13,8 @@
 #
 # Environment: S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY (else a throw-away Ceph RGW),
 # MVB_BIN (default build/mvbackupfs), SIZE_MB (2048), FILES (500), RUNS (3), TRANSFERS (rclone
-# --transfers, 4: its default), STRICT=1 (exit 1 when a target is missed), KEEP=1.
+# --transfers, 4: its default), KEEP=1.  Exit status as the other
+# benchmarks: 0 every target met, 1 a target missed, 2 an error.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=copy
@@ -193,5 +194,5 @@ bench_row "cp -r of a backup between mounts, s" "rclone copy, 2 remotes" "$m_rc"
 	"$rss_mib" "$cpu_gib"
 [ $have_s3fs = 1 ] && bench_row "cp -r of a backup between mounts, s" "cp -r between s3fs mounts" \
 	"$m_s3" "$m_mvb" s "$ratio_s3" "$rss_mib" "$cpu_gib"
-[ "${STRICT:-0}" = 1 ] && [ $miss = 1 ] && exit 1
+[ $miss = 1 ] && exit 1
 exit 0

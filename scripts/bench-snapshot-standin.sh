@@ -17,8 +17,9 @@
 # Environment: S3_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY (else a throw-away Ceph RGW
 # is started with scripts/s3-server.sh), MVB_BIN (default build/mvbackupfs), ROWS (4400),
 # SEGMENTS (2), DIM (768), BINLOG_MAX_ROWS (20), RUNS (3), TRANSFERS (32), PARALLEL (mvbackupfs
-# snapshot.parallel, default: the daemon's default), STRICT=1 (exit 1 when the target is missed),
-# KEEP=1 (keep the work dir).  Needs node (tests/milvus-standin), rclone, curl, fusermount3.
+# snapshot.parallel, default: the daemon's default),
+# KEEP=1 (keep the work dir).  Exit status as every benchmark (scripts/bench.sh): 0 the target
+# met, 1 missed, 2 an error.  Needs node (tests/milvus-standin), rclone, curl, fusermount3.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=snapshot-standin
@@ -82,6 +83,6 @@ if [ "$(echo "$ratio <= 1.2" | bc)" = 1 ]; then
 	echo "ratio snapshot/rclone: ${ratio}x (target <= 1.2x: met)"
 else
 	echo "ratio snapshot/rclone: ${ratio}x (target <= 1.2x: MISSED)"
-	[ "${STRICT:-0}" = 1 ] && exit 1
+	exit 1
 fi
 exit 0
