@@ -23,17 +23,58 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # free_port PORT: the first port from PORT up that nothing listens on
 free_port() { local p=$1; while port_busy "$p"; do p=$((p+1)); done; echo "$p"; }
 
-# free_ports N: N distinct free TCP ports on 127.0.0.1 chosen by the kernel (held together
-# while chosen)
+# free_ports N: N distinct free TCP ports on 127.0.0.1 for servers to listen on.
+# Two rules, both learnt from a CI run where Milvus B died with "bind: address already in use":
+# - Never from the kernel's ephemeral range (net.ipv4.ip_local_port_range): a port the kernel
+#   hands out for bind(0) is free only for that moment, and any outgoing connection (Milvus A
+#   dialling its etcd or MinIO while B starts) may take it as its local port before B binds.
+#   Below that range the kernel never picks a port by itself.
+# - Reserved while chosen: each port is claimed by mkdir of /tmp/mvb-ports.UID/PORT (atomic), so
+#   two servers started side by side never pick the same one; a claim older than 15 minutes is
+#   stale (its server listens by then, or is gone) and may be taken again.
 free_ports() {
 	python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
+import os, random, socket, sys, time
+n = int(sys.argv[1])
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        eph_lo = int(f.read().split()[0])
+except OSError:
+    eph_lo = 32768
+lo, hi = 10000, max(eph_lo, 10000 + 4 * n)       # [lo, hi): below the ephemeral range
+claims = "/tmp/mvb-ports.%d" % os.getuid()
+os.makedirs(claims, exist_ok=True)
+def claim(p):
+    d = os.path.join(claims, str(p))
+    try:
+        os.mkdir(d)
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(d).st_mtime < 900:
+                return False
+            os.utime(d)        # stale: take it over (the bind test below still decides)
+            return True
+        except OSError:
+            return False
+got = []
+cands = list(range(lo, hi))
+random.shuffle(cands)
+for p in cands:
+    if len(got) == n:
+        break
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+    try:
+        s.bind(("127.0.0.1", p))
+        s.close()
+    except OSError:
+        s.close()
+        continue
+    if claim(p):
+        got.append(p)
+if len(got) < n:
+    sys.exit("free_ports: only %d free ports in %d-%d" % (len(got), lo, hi - 1))
+print(" ".join(map(str, got)))
 PY
 }
 

@@ -90,7 +90,7 @@ do_stop() {
 }
 
 do_start() {
-	local t0=$SECONDS pid ports proxy internal root qc qn ic inode dc dn metrics etcdc etcdp ep host sport ssl=false
+	local t0=$SECONDS attempt fresh log0 taken pid ports proxy internal root qc qn ic inode dc dn metrics etcdc etcdp ep host sport ssl=false
 	[ -x "$PY" ] || die "no '$PY': run scripts/setup.sh first"
 	[ -x "$BIN/milvus" ] || die "no '$BIN/milvus': run scripts/setup.sh first"
 
@@ -119,11 +119,14 @@ do_start() {
 	sport=${ep##*:}
 	[ "$host" != "$ep" ] || die "S3_ENDPOINT '$S3_ENDPOINT' names no port"
 
+	[ -e "$DIR/data/etcd.data" ] && fresh=0 || fresh=1
 	mkdir -p "$DIR"/{configs,logs,data,run}
-	read -r proxy internal root qc qn ic inode dc dn metrics etcdc etcdp <<<"$(free_ports 12)"
-	[ "${MILVUS_PORT:-0}" = 0 ] || proxy=$MILVUS_PORT
+	for attempt in 1 2 3; do
+		log0=$({ wc -l <"$DIR/logs/milvus-stdout.log"; } 2>/dev/null || echo 0)
+		read -r proxy internal root qc qn ic inode dc dn metrics etcdc etcdp <<<"$(free_ports 12)"
+		[ "${MILVUS_PORT:-0}" = 0 ] || proxy=$MILVUS_PORT
 
-	cat >"$DIR/configs/etcd.yaml" <<EOF
+		cat >"$DIR/configs/etcd.yaml" <<EOF
 name: milvus-etcd
 data-dir: $DIR/data/etcd.data
 listen-client-urls: http://127.0.0.1:$etcdc
@@ -133,36 +136,49 @@ initial-advertise-peer-urls: http://127.0.0.1:$etcdp
 initial-cluster: milvus-etcd=http://127.0.0.1:$etcdp
 initial-cluster-state: new
 EOF
-	"$PY" "$TOP/scripts/milvus-yaml.py" "$TOP/.venv/lib/python3"*/site-packages/milvus/data/config.yaml.template "$DIR" \
-		etcd_port="$etcdc" etcd_log_level=warn etcd_log_path="$DIR/logs/etcd.log" \
-		etcd_data_dir="$DIR/data/etcd.data" local_storage_dir="$DIR/data" \
-		rocksmq_data_dir="$DIR/data/rocksmq" system_log_path="$DIR/logs" \
-		proxy_port="$proxy" proxy_internal_port="$internal" root_coord_port="$root" \
-		query_coord_port="$qc" query_node_port="$qn" index_coord_port="$ic" \
-		index_node_port="$inode" data_coord_port="$dc" data_node_port="$dn" \
-		etcd.endpoints="127.0.0.1:$etcdc" etcd.config.path="$DIR/configs/etcd.yaml" \
-		common.storageType=minio minio.address="$host" minio.port="$sport" \
-		minio.accessKeyID="$AWS_ACCESS_KEY_ID" minio.secretAccessKey="$AWS_SECRET_ACCESS_KEY" \
-		minio.useSSL="$ssl" minio.bucketName="${MILVUS_BUCKET:-milvus-bucket}" \
-		minio.rootPath="${MILVUS_ROOT_PATH-files}" \
-		rootCoord.ip=127.0.0.1 proxy.ip=127.0.0.1 queryCoord.ip=127.0.0.1 queryNode.ip=127.0.0.1 \
-		indexNode.ip=127.0.0.1 dataCoord.ip=127.0.0.1 dataNode.ip=127.0.0.1 \
-		|| die "cannot write '$DIR/configs/milvus.yaml'"
+		"$PY" "$TOP/scripts/milvus-yaml.py" "$TOP/.venv/lib/python3"*/site-packages/milvus/data/config.yaml.template "$DIR" \
+			etcd_port="$etcdc" etcd_log_level=warn etcd_log_path="$DIR/logs/etcd.log" \
+			etcd_data_dir="$DIR/data/etcd.data" local_storage_dir="$DIR/data" \
+			rocksmq_data_dir="$DIR/data/rocksmq" system_log_path="$DIR/logs" \
+			proxy_port="$proxy" proxy_internal_port="$internal" root_coord_port="$root" \
+			query_coord_port="$qc" query_node_port="$qn" index_coord_port="$ic" \
+			index_node_port="$inode" data_coord_port="$dc" data_node_port="$dn" \
+			etcd.endpoints="127.0.0.1:$etcdc" etcd.config.path="$DIR/configs/etcd.yaml" \
+			common.storageType=minio minio.address="$host" minio.port="$sport" \
+			minio.accessKeyID="$AWS_ACCESS_KEY_ID" minio.secretAccessKey="$AWS_SECRET_ACCESS_KEY" \
+			minio.useSSL="$ssl" minio.bucketName="${MILVUS_BUCKET:-milvus-bucket}" \
+			minio.rootPath="${MILVUS_ROOT_PATH-files}" \
+			rootCoord.ip=127.0.0.1 proxy.ip=127.0.0.1 queryCoord.ip=127.0.0.1 queryNode.ip=127.0.0.1 \
+			indexNode.ip=127.0.0.1 dataCoord.ip=127.0.0.1 dataNode.ip=127.0.0.1 \
+			|| die "cannot write '$DIR/configs/milvus.yaml'"
 
-	(
-		cd "$DIR" &&
-		exec env DEPLOY_MODE=STANDALONE METRICS_PORT="$metrics" MILVUS_RUN_DIR="$DIR/run" \
-			MILVUSCONF="$DIR/configs" LD_LIBRARY_PATH="$BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-			setsid "$BIN/milvus" run standalone >>"$DIR/logs/milvus-stdout.log" 2>&1 </dev/null
-	) &
-	pid=$!
-	echo "$pid" >"$PIDFILE"
-	if ! answers "$proxy" "$START_TIMEOUT" "$pid" 2>"$DIR/logs/probe.err"; then
-		log "no answer on port $proxy within ${START_TIMEOUT}s ($(tail -n 1 "$DIR/logs/probe.err")); last lines of $DIR/logs/milvus-stdout.log:"
-		grep -v '^\s*$' "$DIR/logs/milvus-stdout.log" | grep -i 'error\|panic\|fatal' | tail -n 5 >&2 || true
-		KEEP=1 do_stop || true
-		exit 1
-	fi
+		(
+			cd "$DIR" &&
+			exec env DEPLOY_MODE=STANDALONE METRICS_PORT="$metrics" MILVUS_RUN_DIR="$DIR/run" \
+				MILVUSCONF="$DIR/configs" LD_LIBRARY_PATH="$BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+				setsid "$BIN/milvus" run standalone >>"$DIR/logs/milvus-stdout.log" 2>&1 </dev/null
+		) &
+		pid=$!
+		echo "$pid" >"$PIDFILE"
+		if ! answers "$proxy" "$START_TIMEOUT" "$pid" 2>"$DIR/logs/probe.err"; then
+			KEEP=1 do_stop || true
+			# a port taken between the pick and Milvus's bind (by a process that is not ours):
+			# pick all ports afresh, at most 3 times
+			# (no grep -q: under pipefail its early exit would fail the pipeline)
+			taken=$(tail -n "+$((log0 + 1))" "$DIR/logs/milvus-stdout.log" |
+				grep -o 'listen tcp [^ ]*: bind: address already in use' || true)
+			if ((attempt < 3)) && [ -n "$taken" ]; then
+				log "a port was taken before Milvus bound it (${taken%%$'\n'*}): starting again on other ports"
+				# a first start leaves nothing behind (its etcd knows the old ports)
+				((fresh)) && rm -rf "${DIR:?}/data" && mkdir -p "$DIR/data"
+				continue
+			fi
+			log "no answer on port $proxy within ${START_TIMEOUT}s ($(tail -n 1 "$DIR/logs/probe.err")); last lines of $DIR/logs/milvus-stdout.log:"
+			grep -v '^\s*$' "$DIR/logs/milvus-stdout.log" | grep -i 'error\|panic\|fatal' | tail -n 5 >&2 || true
+			exit 1
+		fi
+		break
+	done
 	cat >"$DIR/milvus.env" <<EOF
 export MILVUS_ADDRESS=127.0.0.1
 export MILVUS_PORT=$proxy
