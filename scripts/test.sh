@@ -26,6 +26,7 @@ BUILD_DIR=${BUILD_DIR:-build}		# a developer's own build dir; CI uses build/
 ASAN_DIR=${ASAN_DIR:-$BUILD_DIR-asan}
 export BUILD_DIR MVB_BIN="$top/$BUILD_DIR/mvbackupfs"
 logs=$(mktemp -d "${TMPDIR:-/tmp}/mvb-test-logs.XXXXXX")
+export MVB_FAILED_LOGS="$logs/failed"	# a failed mount-level test's daemon logs (tests/mount/lib.sh)
 rgw_dir="$logs/rgw"
 rgw_started=0
 minio_dir="$logs/minio"

@@ -62,7 +62,11 @@ st=$(cp_state "$MB" killed)
 t_eq "killed: incomplete on a fresh mount (never complete)" incomplete "$st"
 t_check "killed: no meta/full_meta.json in the bucket" on_b sn_no_full_meta "$BB" killed
 t_check "killed: the same rsync -a again exits 0" rsync -a "$MA/v0_6_main/" "$MB/killed/"
-t_check "killed: the rerun commits it" cp_wait_complete 60 "$MB" killed
+if ! t_check "killed: the rerun commits it" cp_wait_complete 60 "$MB" killed; then
+	sed 's/^/#   .status: /' "$MB/killed/.status" 2>&1
+	tail -n 30 "$T_TMP/daemon-$(basename "$MB").log" 2>&1 | sed 's/^/#   daemon: /'
+	on_b cp_objects "$BB" backup/killed 2>&1 | sed 's/^/#   object: /' | head -n 40
+fi
 t_check "killed: no multipart upload left after the commit" t_wait 10 no_mpu killed
 
 # 3. rmdir of an interrupted copy: nothing left

@@ -119,6 +119,13 @@ t_cleanup() {
 		t_pid_stop "$pid"
 	done
 	t_sanitizer_reports || rc=1
+	# a failed test's daemon logs outlive T_TMP (scripts/test.sh keeps its log directory
+	# when a suite fails): a CI failure can be read afterwards, not only guessed at
+	if { [ "$rc" -ne 0 ] || [ "${T_FAILED:-0}" -gt 0 ]; } && [ -n "${MVB_FAILED_LOGS:-}" ] &&
+		[ -n "$T_TMP" ] && compgen -G "$T_TMP/*.log" >/dev/null; then
+		mkdir -p "$MVB_FAILED_LOGS/$T_NAME" && cp "$T_TMP"/*.log "$MVB_FAILED_LOGS/$T_NAME/" &&
+			echo "# daemon logs kept in $MVB_FAILED_LOGS/$T_NAME"
+	fi
 	if [ -n "$T_TMP" ] && [ -s "$T_TMP/.buckets" ] && [ "${MVB_KEEP_TMP:-0}" != 1 ]; then
 		while read -r m; do t_rclone purge "mvbs3:$m" >/dev/null 2>&1; done <"$T_TMP/.buckets"
 	fi
