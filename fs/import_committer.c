@@ -199,7 +199,10 @@ static void reap_locked(struct import *imp)
 		struct errmsg e = { { 0 } };
 		int rc;
 
-		if (f->state != F_UPLOADING || !f->up || !upload_done(f->up))
+		/* a handle still open (fsync, a write after it) or a thread waiting for the
+		 * upload without t->lock (rename, a rewrite) uses `up`: theirs to finish */
+		if (f->state != F_UPLOADING || !f->up || f->opens > 0 || f->waiters > 0 ||
+		    !upload_done(f->up))
 			continue;
 		rc = upload_wait(f->up, &e);
 		upload_free(f->up);

@@ -109,9 +109,11 @@ static int file_start_locked(struct import_table *t, struct import *imp, const c
 			struct upload *up = old->up;
 
 			old->refs++;
+			old->waiters++;
 			pthread_mutex_unlock(&t->lock);
 			upload_wait(up, NULL);
 			pthread_mutex_lock(&t->lock);
+			old->waiters--;
 			if (old->up == up)
 				old->state = F_DONE;	/* superseded: the new upload wins */
 			imp_file_put(old);
@@ -421,6 +423,7 @@ static int rekey_locked(struct import_table *t, struct import *imp, struct ifile
 		char *old_key = strdup(f->key_rel);
 
 		f->refs++;
+		f->waiters++;
 		pthread_mutex_unlock(&t->lock);
 		rc = old_key ? 0 : -ENOMEM;
 		if (!rc && up) {
@@ -432,6 +435,7 @@ static int rekey_locked(struct import_table *t, struct import *imp, struct ifile
 				rc = -EINVAL;	/* streamed data cannot become a meta file */
 		}
 		pthread_mutex_lock(&t->lock);
+		f->waiters--;
 		free(old_key);
 		if (!rc && was_held && !is_held(key2)) {
 			/* the held bytes become a plain object now */

@@ -44,6 +44,8 @@ struct ifile {
 	int64_t mtime;		/* from utimens, 0 = none */
 	enum fstate state;
 	int opens;		/* open handles */
+	int waiters;		/* threads waiting for `up` with t->lock dropped: the committer
+				 * leaves `up` to them (never frees it under a waiter) */
 	int refs;		/* the table's (while listed) + one per handle */
 	int listed;
 	char err[512];

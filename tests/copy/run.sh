@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! out=$(env -u S3_ENDPOINT RGW_PORT=7490 CEPH_MON_PORT=3310 CEPH_STORE_BYTES=$((2 << 30)) \
+if ! out=$(env -u S3_ENDPOINT RGW_PORT=7490 CEPH_MON_PORT=3310 CEPH_STORE_BYTES=$((4 << 30)) \
 	S3_ACCESS_KEY=MVBCOPYTARGETKEY0001 S3_SECRET_KEY=mvbackupfsCopyTargetSecret00000000000000 \
 	bash "$top/scripts/s3-server.sh" start "$work/rgw-b" 2>"$work/rgw-b.log"); then
 	tail -n 20 "$work/rgw-b.log" | sed 's/^/#   /'
