@@ -452,7 +452,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	 * rsync, cat), and caching GiBs of backup data would cost a copy per byte (measured:
 	 * the daemon is CPU-bound on a 2-core host, spec §8) and evict the host's useful cache.
 	 * Reads then arrive at the application's size (st_blksize 1 MiB) and the read-ahead
-	 * engine still streams ahead.  Small objects (meta) stay cached; committed ones are
+	 * engine still streams ahead.  Measured against the page cache with the kernel's
+	 * read-ahead pipelining the READs (docs/performance.md, 171f90e): slower and more CPU
+	 * per GiB on a CPU-bound host.  Small objects (meta) stay cached; committed ones are
 	 * immutable, so their cache is kept across opens.
 	 */
 	if (a.size >= DIRECT_IO_MIN)

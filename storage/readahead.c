@@ -23,7 +23,8 @@
 #define MiB (1024u * 1024u)
 
 /*
- * Full-size chunk buffers are recycled rather than unmapped: the kernel zeroes every fresh
+ * Buffers of a steady stream's chunk size (steady_chunk: chunk_size with the default window)
+ * are recycled rather than unmapped, and a smaller chunk reuses one too: the kernel zeroes every fresh
  * page, which was 40% of the CPU of a 1 GiB stream (§8 counts CPU per GiB).  A stream
  * keeps up to 8 chunks in flight and frees each one just before it needs another, so a
  * window's worth of spares means a steady stream never maps a fresh buffer (with only 2,
@@ -77,7 +78,8 @@ struct ra_pool {
 	uint64_t slack;		/* out-of-order tolerance of "sequential", bytes */
 	pthread_t *threads;
 	unsigned nthreads;
-	size_t spare_size;	/* the one buffer size recycled: page-rounded chunk_size */
+	size_t spare_size;	/* the one buffer size recycled: the page-rounded size of a
+				 * chunk of a full window (steady_chunk) */
 	pthread_mutex_t lock;	/* protects qhead, qtail, qlen, stopping, spare, nspare, nfiles,
 				 * charged */
 	pthread_cond_t work;	/* signalled when a chunk is queued or the pool stops */
@@ -90,7 +92,7 @@ struct ra_pool {
 	uint64_t charged;	/* budget bytes held (chunks and spares), at most cfg.share */
 	struct {		/* relaxed atomics: counters only */
 		atomic_uint_fast64_t chunk_gets, chunk_bytes, direct_gets, direct_bytes,
-			hit_bytes, pinned_bytes, retries, degraded, wasted_bytes;
+			hit_bytes, pinned_bytes, retries, degraded, wasted_bytes, mapped_bytes;
 	} st;
 };
 
@@ -159,35 +161,41 @@ static void uncharge(struct ra_pool *p, size_t n)
 	membudget_release(p->budget, n);
 }
 
-/* A charged buffer of `charged` bytes: a spare if one fits, else a new mapping charged to
- * the budget now.  NULL when the budget is full or memory is short. */
-static char *buffer_get(struct ra_pool *p, size_t charged)
+/* A charged buffer of at least `want` bytes (page-rounded), its charged size in *charged: a
+ * spare if one is kept and `want` fits in it (a first, smaller chunk of a run reuses a spare
+ * too), else a new mapping of `want` bytes charged to the budget now.  NULL when the budget is
+ * full or memory is short. */
+static char *buffer_get(struct ra_pool *p, size_t want, size_t *charged)
 {
 	char *data = NULL;
 
-	if (charged == p->spare_size) {
+	if (want <= p->spare_size) {
 		pthread_mutex_lock(&p->lock);
 		if (p->nspare)
 			data = p->spare[--p->nspare];
 		pthread_mutex_unlock(&p->lock);
-		if (data)
+		if (data) {
+			*charged = p->spare_size;
 			return data;
+		}
 	}
-	if (charge(p, charged)) {
+	if (charge(p, want)) {
 		/* spares are the first thing to give up */
-		if (!spares_drop(p) || charge(p, charged))
+		if (!spares_drop(p) || charge(p, want))
 			return NULL;
 	}
-	data = mmap(NULL, charged, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	data = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (data == MAP_FAILED) {
-		uncharge(p, charged);
+		uncharge(p, want);
 		return NULL;
 	}
+	STAT_ADD(p, mapped_bytes, want);
 #ifdef MADV_HUGEPAGE
 	/* fewer page faults per byte: the fault cost is part of the CPU per GiB (§8) */
-	if (charged >= 2 * MiB)
-		madvise(data, charged, MADV_HUGEPAGE);
+	if (want >= 2 * MiB)
+		madvise(data, want, MADV_HUGEPAGE);
 #endif
+	*charged = want;
 	return data;
 }
 
@@ -217,12 +225,12 @@ static void buffer_put(struct ra_pool *p, char *data, size_t charged)
 static struct ra_chunk *chunk_new(struct ra_pool *p, struct ra_file *f, uint64_t off,
 				  size_t len)
 {
-	size_t charged = page_round(len);
 	struct ra_chunk *c = calloc(1, sizeof(*c));
+	size_t charged = 0;
 
 	if (!c)
 		return NULL;
-	c->data = buffer_get(p, charged);
+	c->data = buffer_get(p, page_round(len), &charged);
 	if (!c->data) {
 		free(c);
 		return NULL;
@@ -277,6 +285,27 @@ static uint64_t next_chunk_start(struct ra_file *f, uint64_t pos)
 }
 
 /* ---- the pool ------------------------------------------------------------------------ */
+
+/* The chunk size of a window of w bytes: w / parallel within [min_chunk, chunk_size]. */
+static uint64_t window_chunk(const struct ra_config *cfg, uint64_t w)
+{
+	uint64_t csize = w / cfg->parallel;
+
+	if (csize < cfg->min_chunk)
+		csize = cfg->min_chunk;
+	if (csize > cfg->chunk_size)
+		csize = cfg->chunk_size;
+	return csize;
+}
+
+/* The size of a steady stream's chunks (a full window): the size worth recycling.  It was
+ * chunk_size, which a window below parallel * chunk_size (mvbackupfs.readahead.max < 64 MiB)
+ * never uses: every chunk was then a fresh mapping whose pages the kernel zeroed (measured,
+ * readahead.max 32 MiB: 1.2-1.4 CPU-s per GiB against 0.94-1.06 at 64 MiB). */
+static uint64_t steady_chunk(const struct ra_config *cfg)
+{
+	return window_chunk(cfg, cfg->max_window);
+}
 
 static void *worker_main(void *arg);
 
@@ -341,11 +370,7 @@ static void schedule(struct ra_file *f, uint64_t pos)
 	limit = min_u64(f->size, pos + f->window);
 	if (f->ahead < pos || f->ahead > pos + cfg->max_window + cfg->chunk_size)
 		f->ahead = pos;		/* a new run: start at the reader */
-	csize = f->window / cfg->parallel;
-	if (csize < cfg->min_chunk)
-		csize = cfg->min_chunk;
-	if (csize > cfg->chunk_size)
-		csize = cfg->chunk_size;
+	csize = window_chunk(cfg, f->window);
 	while (f->ahead < limit && f->inflight < cfg->parallel) {
 		struct ra_chunk *c = chunk_find(f, f->ahead), **pp;
 		uint64_t len;
@@ -470,7 +495,7 @@ int ra_pool_new(struct objstore *store, struct membudget *budget, const struct r
 	p->slack = 2 * MiB;
 	p->store = store;
 	p->budget = budget;
-	p->spare_size = page_round(p->cfg.chunk_size);
+	p->spare_size = page_round(steady_chunk(&p->cfg));
 	rc = -pthread_mutex_init(&p->lock, NULL);
 	if (rc)
 		goto out_free;
@@ -533,6 +558,7 @@ void ra_pool_stats(struct ra_pool *p, struct ra_stats *out)
 	out->retries = atomic_load_explicit(&p->st.retries, memory_order_relaxed);
 	out->degraded = atomic_load_explicit(&p->st.degraded, memory_order_relaxed);
 	out->wasted_bytes = atomic_load_explicit(&p->st.wasted_bytes, memory_order_relaxed);
+	out->mapped_bytes = atomic_load_explicit(&p->st.mapped_bytes, memory_order_relaxed);
 	pthread_mutex_lock(&p->lock);
 	out->queued = p->qlen;
 	pthread_mutex_unlock(&p->lock);

@@ -24,8 +24,8 @@
  *     if that fails too the read fails with the store's -errno and sentence.
  *
  * Memory: chunk buffers are anonymous mappings charged to the budget before they exist; the
- * pool keeps up to RA_SPARE_MAX (12, a window's worth) spare full-size buffers (still charged)
- * while any file is open, so
+ * pool keeps up to RA_SPARE_MAX (12, a window's worth) spare buffers of a full window's chunk
+ * size (still charged; a smaller chunk reuses one when there is one) while any file is open, so
  * that a stream does not pay the kernel for zeroing fresh pages, and gives them up first
  * when the budget runs short and when the last file closes.  With one stream and the
  * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`).
@@ -80,6 +80,8 @@ struct ra_stats {
 	uint64_t retries;	/* failed chunks fetched again by a reader */
 	uint64_t degraded;	/* times a window was halved for lack of budget or queue */
 	uint64_t wasted_bytes;	/* fetched chunk bytes freed without being read */
+	uint64_t mapped_bytes;	/* bytes of fresh chunk buffers mapped (not spares reused):
+				 * the kernel zeroes each of their pages on first touch */
 	uint64_t queued;	/* chunks waiting in the queue now (not a counter) */
 };
 
