@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/crashpoint.h"
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/backup_admin.h"
 #include "mvbackupfs/format/sidecar.h"
@@ -153,6 +154,8 @@ static int try_commit(struct import_table *t, struct import *imp)
 	for (i = 0; !rc && i < nmf; i++) {
 		const struct import_meta *x = &mf[order[i]];
 
+		if (!strcmp(x->name, "full_meta.json"))
+			(void)MVB_CRASH_POINT("import_meta_levels");
 		if (asprintf(&key, "%smeta/%s", imp->prefix, x->name) < 0)
 			rc = -ENOMEM;
 		else
@@ -250,12 +253,32 @@ static int quiet_locked(struct import *imp)
 {
 	struct ifile *f;
 
-	if (!imp->dirty || imp->failed || mono_ms() - imp->activity_ms < IMPORT_SETTLE_MS)
+	int due = imp->dirty || (imp->retry_ms && mono_ms() >= imp->retry_ms);
+
+	if (!due || imp->failed || mono_ms() - imp->activity_ms < IMPORT_SETTLE_MS)
 		return 0;
 	for (f = imp->files; f; f = f->next)
 		if (f->opens > 0 || f->state == F_UPLOADING || f->state == F_OPEN)
 			return 0;
 	return mono_ms() - imp->activity_ms >= quiet_needed_locked(imp);
+}
+
+/* A failed commit attempt worth repeating: the store's trouble (timeouts, 5xx after the
+ * retries, a lost connection), not a refusal that stays (ESTALE: the reservation changed;
+ * EINVAL/EBADMSG: meta that does not parse) */
+static int retryable(int rc)
+{
+	return rc != -ESTALE && rc != -EINVAL && rc != -EBADMSG && rc != -EROFS;
+}
+
+/* 1 s after the first failed attempt, doubling, at most IMPORT_RETRY_MAX_MS */
+static int64_t retry_wait_ms(unsigned tries)
+{
+	int64_t w = 1000;
+
+	while (--tries > 0 && w < IMPORT_RETRY_MAX_MS)
+		w *= 2;
+	return w < IMPORT_RETRY_MAX_MS ? w : IMPORT_RETRY_MAX_MS;
 }
 
 /* The committer's poll period (t->lock held): short while a copy is changing, so that its
@@ -288,10 +311,23 @@ void *imp_committer(void *arg)
 				continue;
 			imp->state = I_COMMITTING;
 			imp->dirty = 0;
+			imp->retry_ms = 0;
 			pthread_mutex_unlock(&t->lock);
 			rc = try_commit(t, imp);
 			pthread_mutex_lock(&t->lock);
 			imp->state = I_IMPORTING;
+			if (rc < 0 && retryable(rc)) {
+				/* the store failed this attempt (its retries spent): the
+				 * copy is whole or not whatever happened, so try again
+				 * later by itself; a write meanwhile tries sooner */
+				int64_t wait = retry_wait_ms(++imp->failed_tries);
+
+				imp->retry_ms = mono_ms() + wait;
+				log_warn("copy into '%s': %s; trying the commit again in "
+					 "%lld ms", imp->name, imp->reason, (long long)wait);
+			} else {
+				imp->failed_tries = 0;
+			}
 			if (rc == 1) {
 				imp_unlist_locked(t, imp);
 				imp_free(imp);

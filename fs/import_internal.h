@@ -27,6 +27,7 @@
 
 #define IMPORT_QUIET_MS	1500		/* no activity this long before a commit is tried */
 #define IMPORT_SETTLE_MS 100		/* ... once the backup looks whole (quiet_needed_locked) */
+#define IMPORT_RETRY_MAX_MS 30000	/* longest wait before a failed commit is tried again */
 #define HELD_MAX	(256u << 20)	/* one held meta file (as the read side's meta limit) */
 #define MTIMES_MAX	(64u << 20)
 
@@ -67,6 +68,9 @@ struct import {
 	int64_t started;	/* Unix s */
 	int64_t activity_ms;	/* last change (monotonic) */
 	int dirty;		/* changed since the last commit attempt */
+	int64_t retry_ms;	/* after a commit attempt the store failed: try again at this
+				 * time (monotonic), with no write to wake it; 0 = none */
+	unsigned failed_tries;	/* such attempts in a row (the back-off doubles per try) */
 	char reason[768];	/* why it has not committed yet (or the failure) */
 	int failed;		/* an upload failed: .status `failed` until the file is rewritten */
 	int refs;		/* the table's (while listed) + one per open handle */

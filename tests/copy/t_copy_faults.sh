@@ -6,7 +6,9 @@
 #   - 503 SlowDown bursts and connection resets on object PUTs and multipart parts: retried,
 #     the copy completes, byte-identical;
 #   - every data PUT fails: .status says failed and names the file, no meta is written; once S3
-#     is back, the same cp -r completes it.
+#     is back, the same cp -r completes it;
+#   - the commit's verifying listing fails (503 through every try of a commit attempt): the
+#     copy commits by itself once S3 answers again, with no write to wake it.
 # Source: the fixture v0_6_main (64 MiB, multipart-sized binlogs) on a local-directory mount.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tests/faults/lib.sh"
@@ -60,4 +62,21 @@ fp_clear
 t_check "down: once S3 is back, the same cp -r completes it" cp -rT "$MA/v0_6_main" "$MB/v0_6_main"
 t_check "down: completes" cp_wait_complete 90 "$MB" v0_6_main || sed 's/^/#   /' "$MB/v0_6_main/.status"
 t_check "down: byte-identical to the source" same_as_source v0_6_main v0_6_main
+
+# 3. the commit's listing (no delimiter, the backup's prefix) fails through two whole commit
+# attempts (maxTries 4 each): the committer tries again by itself.  The listing is also how a
+# stat of a name the copy has not written yet is answered, so the rule goes in only once every
+# file is in, while full_meta.json is open again (no commit while a file is open) and no more
+# names are looked up; closing it starts the commit.
+t_check "commit: cp -r exits 0" cp -r "$MA/v0_6_main" "$MB/cm"
+exec 3>"$MB/cm/meta/full_meta.json"
+fp_rule '{"method":"GET","path":"^(?!.*delimiter=).*list-type=2.*prefix=backup%2Fcm%2F","fault":"status","status":503,"count":8}' || t_bail "rule"
+cat "$MA/v0_6_main/meta/full_meta.json" >&3
+exec 3>&-
+fired_ge() { [ "$(fp_fired)" -ge "$1" ]; }
+t_check "commit: its listing failed twice (8 faults fired)" t_wait 60 fired_ge 8
+t_check "commit: completes with no further write" cp_wait_complete 90 "$MB" cm ||
+	sed 's/^/#   /' "$MB/cm/.status"
+t_check "commit: byte-identical to the source" same_as_source cm v0_6_main
+fp_clear
 t_done

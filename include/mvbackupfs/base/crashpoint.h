@@ -20,6 +20,8 @@
  *   snapshot_reserved        after a snapshot's reservation (its sidecar) is written
  *   snapshot_meta_levels     between the four level meta files and full_meta.json
  *   snapshot_commit_put      between the full_meta.json PUT and the post-commit check
+ *   import_meta_levels       a copy's commit (cp -r into a mount): the mtimes record, the
+ *                            sidecar and the level meta files written, full_meta.json not
  *   delete_meta_between      between the meta deletes: full_meta.json gone, backup_meta.json
  *                            not yet
  *   delete_meta_page         after a DeleteObjects page of the rest of meta/ (after the
