@@ -44,6 +44,24 @@ cp_source() {
 	sn_wait_state 120 "$MA" "$name" complete || t_bail "snapshot '$name' did not complete"
 }
 
+# cp_local_source: the fixture backups (tests/fixtures) copied into $T_TMP/local/backup and a
+# mount A of that local directory (MA)
+cp_local_source() {
+	local fix
+	fix=$(t_fixtures) || t_bail "fixtures"
+	mkdir -p "$T_TMP/local"
+	cp -r "$fix" "$T_TMP/local/backup"
+	MA=$(t_mkmnt)
+	t_mount_or_bail "$(t_config_local "$T_TMP/local/backup")" "$MA"
+}
+
+# cp_local_objects NAME: "path size md5" of every file of backup NAME in $T_TMP/local/backup,
+# sorted (cp_objects' format)
+cp_local_objects() {
+	(cd "$T_TMP/local/backup/$1" && find . -type f -printf '%P %s\n' | LC_ALL=C sort |
+		while read -r p s; do echo "$p $s $(md5sum <"$p" | cut -d' ' -f1)"; done)
+}
+
 # cp_config_b BUCKET [EXTRA_YAML]: a backup.yaml for backups under s3://BUCKET/backup/ on B
 cp_config_b() {
 	on_b t_config_s3 "$1" backup "${2:-}"

@@ -9,11 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 cp_begin
 
-FIX=$(t_fixtures) || t_bail "fixtures"
-mkdir -p "$T_TMP/local"
-cp -r "$FIX" "$T_TMP/local/backup"
-MA=$(t_mkmnt)
-t_mount_or_bail "$(t_config_local "$T_TMP/local/backup")" "$MA"
+cp_local_source
 cp_target
 count() { on_b t_rclone lsf -R --files-only "mvbs3:$BB" 2>/dev/null | wc -l; }
 

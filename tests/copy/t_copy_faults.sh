@@ -16,22 +16,14 @@ fp_begin
 [ -n "${S3B_ENDPOINT:-}" ] && diag "target server B: $S3B_ENDPOINT"
 on_b fp_start || t_bail "faultproxy"
 
-FIX=$(t_fixtures) || t_bail "fixtures"
-mkdir -p "$T_TMP/local"
-cp -r "$FIX" "$T_TMP/local/backup"
-MA=$(t_mkmnt)
-t_mount_or_bail "$(t_config_local "$T_TMP/local/backup")" "$MA"
+cp_local_source
 BB=$(on_b t_bucket) || t_bail "bucket B"
 CFGB=$(on_b fp_endpoint t_config_s3 "$BB" backup "$(printf 'mvbackupfs:\n  s3:\n    requestTimeoutMs: 3000\n    maxTries: 4\n')")
 MB=$(t_mkmnt)
 t_mount_or_bail "$CFGB" "$MB"
 
-local_objects() {
-	(cd "$T_TMP/local/backup/$1" && find . -type f -printf '%P %s\n' | LC_ALL=C sort |
-		while read -r p s; do echo "$p $s $(md5sum <"$p" | cut -d' ' -f1)"; done)
-}
 same_as_source() {	# same_as_source NAME SRC: object for object (the target's own sidecar aside)
-	local_objects "$2" >"$T_TMP/objs-src"
+	cp_local_objects "$2" >"$T_TMP/objs-src"
 	on_b cp_objects "$BB" "backup/$1" | grep -v '^mvbackupfs\.json ' >"$T_TMP/objs-$1"
 	cmp -s "$T_TMP/objs-src" "$T_TMP/objs-$1"
 }

@@ -11,11 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 cp_begin
 
-FIX=$(t_fixtures) || t_bail "fixtures"
-mkdir -p "$T_TMP/local"
-cp -r "$FIX" "$T_TMP/local/backup"
-MA=$(t_mkmnt)
-t_mount_or_bail "$(t_config_local "$T_TMP/local/backup")" "$MA"
+cp_local_source
 cp_target
 
 # open multipart uploads under s3://BB/backup/NAME/ (B's server)
@@ -39,8 +35,7 @@ t_mount_or_bail "$CFGB" "$MB"
 t_eq "half: incomplete on a fresh mount" incomplete "$(cp_state "$MB" half)"
 t_check "half: the same cp -r again exits 0" cp -rT "$MA/v0_6_main" "$MB/half"
 t_check "half: the rerun commits it" cp_wait_complete 60 "$MB" half
-(cd "$T_TMP/local/backup/v0_6_main" && find . -type f -printf '%P %s\n' | LC_ALL=C sort |
-	while read -r p s; do echo "$p $s $(md5sum <"$p" | cut -d' ' -f1)"; done) >"$T_TMP/objs-local"
+cp_local_objects v0_6_main >"$T_TMP/objs-local"
 on_b cp_objects "$BB" backup/half | grep -v '^mvbackupfs\.json ' >"$T_TMP/objs-half"
 t_same_lines "half: byte-identical to the source, object for object" "$T_TMP/objs-local" "$T_TMP/objs-half"
 # the source has no sidecar: the target keeps its own reservation (kind import)

@@ -10,11 +10,7 @@
 . "$(dirname "$0")/../copy/lib.sh"
 cr_begin
 
-FIX=$(t_fixtures) || t_bail "fixtures"
-mkdir -p "$T_TMP/local"
-cp -r "$FIX" "$T_TMP/local/backup"
-MA=$(t_mkmnt)
-t_mount_or_bail "$(t_config_local "$T_TMP/local/backup")" "$MA"
+cp_local_source
 BB=$(on_b t_bucket) || t_bail "bucket"
 CFGB=$(cp_config_b "$BB")
 MB=$(t_mkmnt)
@@ -40,8 +36,7 @@ if ! t_check "the rerun commits it" cp_wait_complete 60 "$MB" cc; then
 	sed 's/^/#   .status: /' "$MB/cc/.status" 2>&1
 	tail -n 20 "$T_TMP/daemon-$(basename "$MB").log" 2>&1 | sed 's/^/#   daemon: /'
 fi
-(cd "$T_TMP/local/backup/v0_6_main" && find . -type f -printf '%P %s\n' | LC_ALL=C sort |
-	while read -r p s; do echo "$p $s $(md5sum <"$p" | cut -d' ' -f1)"; done) >"$T_TMP/objs-local"
+cp_local_objects v0_6_main >"$T_TMP/objs-local"
 on_b cp_objects "$BB" backup/cc | grep -v '^mvbackupfs\.json ' >"$T_TMP/objs-cc"
 t_same_lines "byte-identical to the source, object for object" "$T_TMP/objs-local" "$T_TMP/objs-cc"
 sent=$(rsync -a --itemize-changes "$MA/v0_6_main/" "$MB/cc/" 2>&1 | grep -c '^[<>]f')
