@@ -8,6 +8,8 @@
 # round runs every binary once, in order), SIZE_MB (256), FILES (100), S3_ENDPOINT & keys (else a
 # throw-away RGW), HOOK (optional command run in the background during each copy with the
 # writer's pid as $1, e.g. 'perf record -g -o /tmp/p.data -p'; it is sent SIGINT after the copy).
+# With its own RGW (no S3_ENDPOINT) the server's CPU per GiB is printed too (radosgw, ceph-osd):
+# on a 2-core machine it bounds the copy's wall time (docs/performance.md).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=copy-cpu
@@ -70,6 +72,8 @@ mount_mvb() {	# mount_mvb BIN CFG MNT
 daemon_pid() { pgrep -f -- " $1\$" | head -n 1; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
+srv_pids() { [ $own_rgw = 1 ] && cat "$work/rgw/run/client.rgw.gw.pid" "$work/rgw/run/osd.0.pid" 2>/dev/null; }
+srv_ticks() { local p t=0; for p in $(srv_pids); do t=$((t + $(ticks "$p"))); done; echo $t; }
 
 python3 "$top/scripts/bench-copy-gen.py" "$work/gen" bench_src "$SIZE_MB" "$FILES" >/dev/null
 mkbucket "$BUCKET"
@@ -77,7 +81,7 @@ rc copy --transfers 8 "$work/gen" "A:$BUCKET/backup" || die "upload failed"
 rm -rf "$work/gen"
 bytes=$(rc size --json "A:$BUCKET/backup/bench_src" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')
 gib=$(awk -v b="$bytes" 'BEGIN { printf "%.4f", b / 1073741824 }')
-echo "bench-copy-cpu: $gib GiB, $FILES files; CPU-s/GiB: reader A, writer B, cp, total; wall s"
+echo "bench-copy-cpu: $gib GiB, $FILES files; CPU-s/GiB: reader A, writer B, cp, total; wall s; server (RGW + OSD, own RGW only)"
 n=0
 for r in $(seq "$ROUNDS"); do
 	for bin in $BINS; do
@@ -87,19 +91,19 @@ for r in $(seq "$ROUNDS"); do
 		mb="$work/mb$n"; mount_mvb "$bin" "$(config "$bb")" "$mb"; pb=$(daemon_pid "$mb")
 		hp=
 		if [ -n "${HOOK:-}" ]; then $HOOK "$pb" >"$work/hook.out" 2>&1 & hp=$!; sleep 0.5; fi
-		a0=$(ticks "$pa"); b0=$(ticks "$pb"); t0=$(date +%s.%N)
+		a0=$(ticks "$pa"); b0=$(ticks "$pb"); s0=$(srv_ticks); t0=$(date +%s.%N)
 		/usr/bin/time -f '%U %S' -o "$work/cp.time" ${CPWRAP:-} cp -r "$ma/bench_src" "$mb/"
 		until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
 			grep -qx 'state failed' "$mb/bench_src/.status" 2>/dev/null && die "copy failed"
 			sleep 0.02
 		done
-		t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb")
+		t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb"); s1=$(srv_ticks)
 		[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
-		awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
+		awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
 			-v w="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v bin="$bin" 'BEGIN {
 			split(f, x, " "); c = x[1] + x[2]
-			printf "  %-45s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f\n", bin, a / hz / g, b / hz / g,
-				c / g, (a / hz + b / hz + c) / g, w }'
+			printf "  %-45s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f  server %.2f\n", bin, a / hz / g,
+				b / hz / g, c / g, (a / hz + b / hz + c) / g, w, s / hz / g }'
 		rc check --one-way "A:$BUCKET/backup/bench_src" "A:$bb/backup/bench_src" >/dev/null 2>&1 ||
 			die "copy $n differs"
 		fusermount3 -u "$mb"; fusermount3 -u "$ma"

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "mvbackupfs/base/clock.h"
 #include "mvbackupfs/base/membudget.h"
 #include "mvbackupfs/storage/objstore.h"
 #include "mvbackupfs/storage/readahead.h"
@@ -166,12 +167,23 @@ static void fix_setup(struct fix *x, size_t size, uint64_t budget, const struct 
 	assert_int_equal(ra_pool_new(&x->fk->base, &x->budget, cfg, &x->pool), 0);
 }
 
+/* Every byte charged to `b` goes back: spare chunks a while after the last close
+ * (readahead.c RA_IDLE_MS); waited for with a deadline. */
+static void assert_budget_freed(struct membudget *b)
+{
+	int64_t deadline = mono_ms() + 10000;
+
+	while (membudget_used(b) && mono_ms() < deadline)
+		usleep(10000);
+	assert_int_equal(membudget_used(b), 0);
+}
+
 /* Tear down, checking what a user would notice: the budget was never exceeded and every
  * byte went back once the files were closed. */
 static void fix_teardown(struct fix *x)
 {
 	assert_true(membudget_peak(&x->budget) <= membudget_total(&x->budget));
-	assert_int_equal(membudget_used(&x->budget), 0);
+	assert_budget_freed(&x->budget);
 	ra_pool_free(x->pool);
 	membudget_destroy(&x->budget);
 	fake_free(x->fk);
@@ -291,6 +303,38 @@ static void test_small_window_recycles_buffers(void **state)
 	if (st.mapped_bytes > 2 * cfg.max_window)
 		fail_msg("%llu MiB of fresh buffers mapped to read %zu MiB",
 			 (unsigned long long)(st.mapped_bytes / MiB), size / MiB);
+	fix_teardown(&x);
+}
+
+/* `cp -r` opens one file at a time: the chunks of a closed file stay mapped for the next one
+ * (a fresh window per file meant the kernel zeroed it again), but are given back at once to a
+ * budget waiter, and a while after the last close otherwise (fix_teardown). */
+static void test_spares_between_files(void **state)
+{
+	const size_t size = 50 * MiB;
+	struct fix x;
+	struct ra_file *f;
+	int64_t t0;
+
+	(void)state;
+	fix_setup(&x, size, 96ull * MiB, NULL);
+	f = ra_open(x.pool, "obj/one", size);
+	assert_non_null(f);
+	read_all(f, size, 128 * KiB);
+	t0 = mono_ms();
+	ra_close(f);
+	/* kept (unless this thread was held up past the idle delay) */
+	if (mono_ms() - t0 < 500)
+		assert_true(membudget_used(&x.budget) >= 8 * MiB);
+	/* the whole budget for someone else: the idle spares make way well before the delay */
+	t0 = mono_ms();
+	assert_int_equal(membudget_acquire(&x.budget, 96ull * MiB, 5000), 0);
+	assert_true(mono_ms() - t0 < 900);
+	membudget_release(&x.budget, 96ull * MiB);
+	f = ra_open(x.pool, "obj/two", size);
+	assert_non_null(f);
+	read_all(f, size, 128 * KiB);
+	ra_close(f);
 	fix_teardown(&x);
 }
 
@@ -765,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_membudget),
 		cmocka_unit_test(test_membudget_blocking_acquire),
 		cmocka_unit_test(test_sequential_50mib),
+		cmocka_unit_test(test_spares_between_files),
 		cmocka_unit_test(test_unaligned_cross_chunks),
 		cmocka_unit_test(test_small_window_recycles_buffers),
 		cmocka_unit_test(test_concurrent_readers),
