@@ -51,7 +51,7 @@ minio_bin() {
 ours() {
 	local pid=$1
 	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
-		tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$DIR/data"
+		tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -xF -- "$DIR/data" >/dev/null
 }
 our_pid() { local p; p=$(cat "$PIDFILE" 2>/dev/null || true); ours "$p" && echo "$p"; }
 

@@ -54,7 +54,7 @@ figures() {
 	     "threads $(awk '/^Threads:/ { print $2 }' "/proc/$1/status")" \
 	     "rss_kb $(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status")"
 }
-gone() { ! ls "$MNT" | grep -qx "$1"; }
+gone() { ! ls "$MNT" | grep -x "$1" >/dev/null; }
 cycle() {
 	local name="soak_$1"
 	sn_mkdir "$MNT/.snapshot/$name" || { diag "mkdir .snapshot/$name: $SN_ERR"; return 1; }

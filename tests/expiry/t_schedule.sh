@@ -65,12 +65,12 @@ t_check "$name2 (not due) stays" test "$(sn_count "$BK" "backup/$name2/")" -gt 1
 t_check "manual_1 (never) stays" test "$(sn_count "$BK" backup/manual_1/)" -gt 1
 
 # Milvus down: the slot fails, shows in the root .info and the log; the next slot tries again
-none_creating() { ! awk '$1 ~ /^auto_/ && $2 == "creating"' "$MA/.info" | grep -q .; }
+none_creating() { ! awk '$1 ~ /^auto_/ && $2 == "creating"' "$MA/.info" | grep . >/dev/null; }
 t_check "the four-day slot's snapshot has ended (deadline 60 s)" t_wait 60 none_creating
 # a slot whose previous automatic snapshot still runs (a slow flush) is skipped, on both mounts
 sa_knob '{"STANDIN_FLUSH_DELAY_MS":"8000"}' || t_bail "knob"
 echo $(( off + 4 * 86400 + 60 )) >"$MVB_TEST_CLOCK_FILE"
-creating_now() { cat "$MA/.info" "$MB/.info" | awk '$1 ~ /^auto_/ && $2 == "creating"' | grep -q .; }
+creating_now() { cat "$MA/.info" "$MB/.info" | awk '$1 ~ /^auto_/ && $2 == "creating"' | grep . >/dev/null; }
 t_check "the next slot's snapshot is running (slow flush; deadline 15 s)" t_wait 15 creating_now
 echo $(( off + 4 * 86400 + 120 )) >"$MVB_TEST_CLOCK_FILE"
 skipped() { [ "$(ex_log_count "slot 'auto_[0-9_]+' skipped: the previous automatic snapshot 'auto_[0-9_]+' is still running")" -ge 2 ]; }

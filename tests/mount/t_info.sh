@@ -16,7 +16,7 @@ while read -r b; do
 	row=$(grep -E "(^|[[:space:]])$b([[:space:]]|\$)" "$T_TMP/root.info" || true)
 	n=$(printf '%s' "$row" | grep -c . || true)
 	if [ "$n" != 1 ]; then bad+="$b: $n rows; "; continue; fi
-	printf '%s\n' "$row" | grep -Eq "(^|[[:space:]])$st([[:space:]]|\$)" || bad+="$b: no state '$st' in '$row'; "
+	grep -Eq "(^|[[:space:]])$st([[:space:]]|\$)" <<<"$row" || bad+="$b: no state '$st' in '$row'; "
 done < <(t_expected_backups)
 t_eq "root .info: exactly one row per backup, with its state (complete/incomplete)" "" "$bad"
 [ -z "$bad" ] || sed 's/^/#   /' "$T_TMP/root.info" | head -n 40
@@ -36,7 +36,7 @@ while IFS=$'\t' read -r b st db coll ent size; do
 	row=$(printf '%s\n' "$info" | grep -E "(^|[[:space:]])$coll([[:space:]]|\$)" \
 		| grep -E "(^|[[:space:]])$db([[:space:]]|\$)" || true)
 	[ -n "$row" ] || { bad+="$b: no row for $db.$coll; "; continue; }
-	printf '%s\n' "$row" | grep -Eq "(^|[[:space:]])$ent([[:space:]]|\$)" \
+	grep -Eq "(^|[[:space:]])$ent([[:space:]]|\$)" <<<"$row" \
 		|| bad+="$b: row for $db.$coll lacks entities $ent: '$row'; "
 done <"$T_TMP/expected"
 t_check "expected.tsv names complete backups with collections" test "$nb" -gt 0
@@ -49,11 +49,11 @@ while read -r b; do
 	[ "$st" = complete ] || continue
 	IFS=$'\t' read -r tent total < <(t_expected_total "$b")
 	info=$(cat "$MNT/$b/.info" 2>/dev/null)
-	printf '%s\n' "$info" | grep -Eq "^[[:space:]]*name:[[:space:]]*${b}[[:space:]]*\$" || bad+="$b: no 'name: $b' line; "
-	printf '%s\n' "$info" | grep -Eq "^[[:space:]]*state:[[:space:]]*complete" || bad+="$b: no 'state: complete' line; "
-	printf '%s\n' "$info" | grep -E "^[[:space:]]*entities:" | grep -Eq "(^|[^0-9])$tent([^0-9]|\$)" \
+	grep -Eq "^[[:space:]]*name:[[:space:]]*${b}[[:space:]]*\$" <<<"$info" || bad+="$b: no 'name: $b' line; "
+	grep -Eq "^[[:space:]]*state:[[:space:]]*complete" <<<"$info" || bad+="$b: no 'state: complete' line; "
+	grep -E "^[[:space:]]*entities:" <<<"$info" | grep -E "(^|[^0-9])$tent([^0-9]|\$)" >/dev/null \
 		|| bad+="$b: entities line lacks $tent; "
-	printf '%s\n' "$info" | grep -E "^[[:space:]]*size:" | grep -Eq "(^|[^0-9])$total([^0-9]|\$)" \
+	grep -E "^[[:space:]]*size:" <<<"$info" | grep -E "(^|[^0-9])$total([^0-9]|\$)" >/dev/null \
 		|| bad+="$b: size line lacks $total bytes: '$(printf '%s\n' "$info" | grep -E '^[[:space:]]*size:')'; "
 done < <(t_expected_backups)
 t_eq "backup .info: name, state, total entities and total size in bytes" "" "$bad"
@@ -106,7 +106,7 @@ while read -r b; do
 	st=$(t_backup_state "$b")
 	status=$(cat "$MNT/$b/.status" 2>&1) || { bad+="$b: cat .status failed: $status; "; continue; }
 	first=$(printf '%s\n' "$status" | head -n 1)
-	printf '%s\n' "$first" | grep -Eq "^state (idle|$st)\$" || bad+="$b: first line '$first'; "
+	grep -Eq "^state (idle|$st)\$" <<<"$first" || bad+="$b: first line '$first'; "
 	got=$(printf '%s\n' "$status" | awk '{print $1}' | head -n 13 | tr '\n' ' ')
 	[ "$got" = "$keys " ] || bad+="$b: keys '$got'; "
 done < <(t_expected_backups)

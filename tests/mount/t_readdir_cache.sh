@@ -27,7 +27,7 @@ MNT2=$(t_mkmnt)
 t_mount_or_bail "$CFG" "$MNT"
 t_mount_or_bail "$CFG" "$MNT2"
 
-listed() { ls "$MNT" | grep -qx "$1"; }	# listed NAME: `ls MNT` shows NAME
+listed() { ls "$MNT" | grep -x "$1" >/dev/null; }	# listed NAME: `ls MNT` shows NAME
 
 # another writer removes and restores a backup between two listings, three times over
 for r in 1 2 3; do

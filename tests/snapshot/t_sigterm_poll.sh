@@ -25,7 +25,7 @@ LOG="$T_TMP/daemon.log"
 san_env=(ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:log_path=$SAN/asan"
 	UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}:log_path=$SAN/ubsan"
 	TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=0}:log_path=$SAN/tsan")
-if ldd "$MVB_BIN" 2>/dev/null | grep -q 'libasan\.so'; then
+if ldd "$MVB_BIN" 2>/dev/null | grep 'libasan\.so' >/dev/null; then
 	libasan=$(ldd "$MVB_BIN" | awk '/libasan\.so/ { print $3; exit }')
 	cc -shared -fPIC -O1 -g -fsanitize=address -o "$T_TMP/session_guard.so" \
 		"$SN_DIR/session_guard.c" -ldl 2>"$T_TMP/cc.err" || t_bail "cc session_guard.c: $(head -c 500 "$T_TMP/cc.err")"
