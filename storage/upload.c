@@ -101,8 +101,7 @@ static void spares_drop(struct upload_pool *p, int idle_only)
 	pthread_mutex_lock(&p->lock);
 	n = idle_only && p->nactive ? 0 : p->nspare;
 	for (i = 0; i < n; i++)
-		spare[i] = p->spare[i];
-	p->nspare = 0;
+		spare[i] = p->spare[--p->nspare];	/* none taken: all kept (an upload began) */
 	p->nlive -= n;
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < n; i++) {
