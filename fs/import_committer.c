@@ -47,6 +47,45 @@ static void collect_held(struct import *imp, struct import_meta *mf, size_t *nmf
 	}
 }
 
+#define NLEVELS 4
+
+/*
+ * The level meta files that are on storage already and not held: an earlier run of this copy
+ * died in its commit after writing them, and the tool run again skipped them (rsync -a finds
+ * them with their size and mtime; cp -n, rsync --ignore-existing).  They join the held ones
+ * from there (stored[i] keeps the bytes; rewritten in the commit's order, the same bytes);
+ * without them the plan waited for them for good.  0 or -errno (a read that failed).
+ */
+static int stored_levels(struct mvbfs *m, struct import *imp, struct import_meta *mf,
+			 size_t *nmf, struct buf *stored, struct errmsg *e)
+{
+	static const char *const levels[NLEVELS] = { "backup_meta.json", "collection_meta.json",
+						     "partition_meta.json", "segment_meta.json" };
+	size_t i, j;
+
+	for (i = 0; i < NLEVELS; i++) {
+		char *key;
+		int rc;
+
+		for (j = 0; j < *nmf && strcmp(mf[j].name, levels[i]); j++)
+			;
+		if (j < *nmf)
+			continue;
+		if (asprintf(&key, "%smeta/%s", imp->prefix, levels[i]) < 0)
+			return -ENOMEM;
+		rc = objstore_get_all(m->store, key, &stored[i], e);
+		free(key);
+		if (rc == -ENOENT)
+			continue;
+		if (rc)
+			return rc;
+		mf[*nmf].name = levels[i];
+		mf[*nmf].data = stored[i].p ? stored[i].p : "";
+		mf[(*nmf)++].len = stored[i].len;
+	}
+	return 0;
+}
+
 /* Not committed yet (or failed): the reason for .status; 0 for -EAGAIN (try again), else rc. */
 static int not_yet(struct import_table *t, struct import *imp, struct errmsg *e, int rc)
 {
@@ -103,21 +142,29 @@ static int try_commit(struct import_table *t, struct import *imp)
 	struct errmsg e = { { 0 } };
 	struct ifile *f, *sidecar = NULL;
 	struct relmt *mt = NULL;
-	size_t nmf = 0, nfiles = 0, nmt = 0, i, missing, *order = NULL;
+	size_t nmf = 0, nfiles = 0, nmt = 0, merged = 0, i, missing, *order = NULL;
+	struct buf stored[NLEVELS];
 	uint64_t full_size = 0;
 	char job[64], *key = NULL;
 	int rc;
 
 	for (f = imp->files; f; f = f->next)
 		nfiles++;
-	mf = calloc(nfiles + 1, sizeof(*mf));
+	for (i = 0; i < NLEVELS; i++)
+		buf_init(&stored[i], HELD_MAX);
+	mf = calloc(nfiles + NLEVELS + 1, sizeof(*mf));
 	mt = calloc(nfiles + 1, sizeof(*mt));
-	order = calloc(nfiles + 1, sizeof(*order));
+	order = calloc(nfiles + NLEVELS + 1, sizeof(*order));
 	if (!mf || !mt || !order) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	collect_held(imp, mf, &nmf, &full_size, &sidecar, mt, &nmt);
+	rc = stored_levels(m, imp, mf, &nmf, stored, &e);
+	if (rc) {
+		rc = not_yet(t, imp, &e, rc);
+		goto out;
+	}
 	rc = import_plan(mf, nmf, imp->prefix, &need, &e);
 	if (rc) {
 		rc = not_yet(t, imp, &e, rc);
@@ -145,8 +192,8 @@ static int try_commit(struct import_table *t, struct import *imp)
 				"ours '%s'): deleted or taken over meanwhile; not committing",
 				imp->name, job, imp->job);
 	}
-	if (!rc && nmt)
-		rc = imp_write_mtimes(t, imp, full_size, mt, nmt, &e);
+	if (!rc)
+		rc = imp_write_mtimes(t, imp, full_size, mt, nmt, &merged, &e);
 	if (!rc && sidecar)
 		rc = write_sidecar(m, imp, sidecar, &e);
 	/* level files first, the commit point last (milvus-backup-format.md §1.7) */
@@ -182,9 +229,13 @@ static int try_commit(struct import_table *t, struct import *imp)
 	log_info("copy into '%s' complete: %zu binlogs (%llu bytes) verified, %zu meta files "
 		 "written%s", imp->name, need.n, (unsigned long long)need.bytes, nmf,
 		 need.pre_v031 ? " (pre-v0.3.1 backup: level files only)" : "");
-	keep_mtimes(t, imp, mt, nmt);
+	/* with entries of an earlier run's record, getattr reads the whole record from storage */
+	if (!merged)
+		keep_mtimes(t, imp, mt, nmt);
 	rc = 1;
 out:
+	for (i = 0; i < NLEVELS; i++)
+		buf_release(&stored[i]);
 	import_need_release(&need);
 	obj_listing_release(&l);
 	free(order);

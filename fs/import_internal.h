@@ -151,9 +151,11 @@ void imp_mtimes_free(struct mtimes *mt);
  * record (read once per mount), when there is one (t->lock NOT held). */
 void imp_committed_mtime(struct import_table *t, const char *name, const char *rel,
 			 struct ns_attr *a);
-/* Write the record of `imp` (before the meta, so that the commit carries it). */
+/* Write the record of `imp` (before the meta, so that the commit carries it): v[n], plus the
+ * entries of a record an earlier run of the copy left for files this run did not send again
+ * (*merged of them). */
 int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_size,
-		     struct relmt *v, size_t n, struct errmsg *err);
+		     struct relmt *v, size_t n, size_t *merged, struct errmsg *err);
 
 /* import_committer.c: the committer thread (arg: the table) */
 void *imp_committer(void *arg);

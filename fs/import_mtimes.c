@@ -185,13 +185,27 @@ void imp_committed_mtime(struct import_table *t, const char *name, const char *r
 
 /* Write the recorded mtimes (hidden object, before the meta so the commit carries them). */
 int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_size,
-			struct relmt *v, size_t n, struct errmsg *err)
+			struct relmt *v, size_t n, size_t *merged, struct errmsg *err)
 {
-	struct buf b = BUF_INIT(MTIMES_MAX);
+	struct buf b = BUF_INIT(MTIMES_MAX), old = BUF_INIT(MTIMES_MAX);
+	json_t *root = NULL, *files, *val;
+	const char *k;
 	char *key = NULL;
-	size_t i;
+	size_t i, j;
 	int rc;
 
+	*merged = 0;
+	if (asprintf(&key, "%s%s", imp->prefix, IMPORT_MTIMES_NAME) < 0)
+		return -ENOMEM;
+	/*
+	 * The record an earlier run of this copy wrote before it died in its commit: the files it
+	 * names that this run did not send again (rsync skipped them, finding them stored with
+	 * their size and mtime) keep their entries, or a second rsync -a would find them changed.
+	 */
+	rc = objstore_get_all(t->m->store, key, &old, NULL);
+	if (rc == 0)
+		root = json_loadb(old.p ? old.p : "", old.len, 0, NULL);
+	buf_release(&old);
 	rc = buf_addf(&b, "{\"format\":1,\"full_meta_size\":%llu,\"files\":{",
 		      (unsigned long long)full_size);
 	for (i = 0; !rc && i < n; i++) {
@@ -202,10 +216,27 @@ int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_s
 		if (!rc)
 			rc = buf_addf(&b, ":%lld", (long long)v[i].mtime);
 	}
+	files = json_object_get(root, "files");
+	json_object_foreach(json_is_object(files) ? files : NULL, k, val) {
+		if (rc)
+			break;
+		if (!json_is_integer(val))
+			continue;
+		for (j = 0; j < n && strcmp(v[j].rel, k); j++)
+			;
+		if (j < n)
+			continue;	/* sent again: this run's mtime */
+		rc = (i + *merged) ? buf_adds(&b, ",") : 0;
+		if (!rc)
+			rc = meta_json_string(&b, k);
+		if (!rc)
+			rc = buf_addf(&b, ":%lld", (long long)json_integer_value(val));
+		if (!rc)
+			(*merged)++;
+	}
+	json_decref(root);
 	if (!rc)
 		rc = buf_adds(&b, "}}");
-	if (!rc && asprintf(&key, "%s%s", imp->prefix, IMPORT_MTIMES_NAME) < 0)
-		rc = -ENOMEM;
 	if (!rc)
 		rc = objstore_put(t->m->store, key, b.p, b.len, 0, err);
 	free(key);
