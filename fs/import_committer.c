@@ -388,12 +388,7 @@ void *imp_committer(void *arg)
 			}
 			break;	/* the list may have changed while unlocked */
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += committer_tick_ms_locked(t) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = deadline_in_ms(CLOCK_REALTIME, committer_tick_ms_locked(t));
 		pthread_cond_timedwait(&t->cv, &t->lock, &ts);
 	}
 	pthread_mutex_unlock(&t->lock);

@@ -438,12 +438,7 @@ static struct ra_chunk *next_chunk_locked(struct ra_pool *p)
 		}
 		if (left > RA_POLL_MS)
 			left = RA_POLL_MS;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += left * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = deadline_in_ms(CLOCK_MONOTONIC, left);
 		pthread_mutex_lock(&p->lock);
 		pthread_cond_timedwait(&p->work, &p->lock, &ts);
 	}

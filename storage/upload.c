@@ -137,12 +137,7 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 			p->nlive++;
 		if (rc != -EAGAIN || mono_ms() >= deadline)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += SPARE_POLL_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = deadline_in_ms(CLOCK_MONOTONIC, SPARE_POLL_MS);
 		pthread_cond_timedwait(&p->spared, &p->lock, &ts);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -329,12 +324,7 @@ static struct task *next_task_locked(struct upload_pool *p)
 		}
 		if (left > SPARE_POLL_MS)
 			left = SPARE_POLL_MS;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += left * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = deadline_in_ms(CLOCK_MONOTONIC, left);
 		pthread_mutex_lock(&p->lock);
 		pthread_cond_timedwait(&p->work, &p->lock, &ts);
 	}

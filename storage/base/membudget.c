@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "mvbackupfs/base/clock.h"
+
 int membudget_init(struct membudget *b, uint64_t total)
 {
 	pthread_condattr_t ca;
@@ -74,13 +76,7 @@ int membudget_acquire(struct membudget *b, uint64_t n, int64_t timeout_ms)
 	if (n > b->total)
 		return -E2BIG;
 	if (timeout_ms >= 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		deadline = deadline_in_ms(CLOCK_MONOTONIC, timeout_ms);
 	}
 	pthread_mutex_lock(&b->lock);
 	b->waiters++;

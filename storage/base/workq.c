@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "mvbackupfs/base/clock.h"
+
 struct task {
 	void (*fn)(void *arg);
 	void *arg;
@@ -163,13 +165,7 @@ int workq_batch_wait_ms(struct workq_batch *b, int64_t ms)
 	struct timespec ts;
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = deadline_in_ms(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&b->lock);
 	while (b->pending && rc == 0)
 		rc = pthread_cond_timedwait(&b->done, &b->lock, &ts);

@@ -10,9 +10,15 @@
 #define MVBACKUPFS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds of CLOCK_MONOTONIC (an arbitrary origin: compare, never display). */
 int64_t mono_ms(void);
+
+/* The instant `ms` milliseconds (any non-negative count) from now on clock `clk`: the
+ * absolute deadline pthread_cond_timedwait takes (CLOCK_MONOTONIC for a condition variable
+ * made with that clock, CLOCK_REALTIME for a default one). */
+struct timespec deadline_in_ms(clockid_t clk, int64_t ms);
 
 /* Sleep `ms` milliseconds (0 or less returns at once), resuming after a signal. */
 void sleep_ms(int64_t ms);
