@@ -311,7 +311,22 @@ static int quiet_locked(struct import *imp)
 	for (f = imp->files; f; f = f->next)
 		if (f->opens > 0 || f->state == F_UPLOADING || f->state == F_OPEN)
 			return 0;
-	return mono_ms() - imp->activity_ms >= quiet_needed_locked(imp);
+	if (mono_ms() - imp->activity_ms < quiet_needed_locked(imp))
+		return 0;
+	/*
+	 * A file still under a copy tool's temporary name (rsync's .NAME.XXXXXX) is not there
+	 * yet: the tool sets its times and renames it next.  Its bytes already go to the final
+	 * key, so a commit now would find the backup whole and commit it between rsync's
+	 * close() and its utimens()/rename(): the file's mtime missing from the record, the
+	 * rename refused with EROFS (a loaded host's 100 ms pause there was enough).
+	 */
+	for (f = imp->files; f; f = f->next)
+		if (strcmp(f->path, f->key_rel)) {
+			snprintf(imp->reason, sizeof(imp->reason), "waiting for '%s' to be renamed "
+				 "to '%s' (a copy tool's temporary file)", f->path, f->key_rel);
+			return 0;
+		}
+	return 1;
 }
 
 /* A failed commit attempt worth repeating: the store's trouble (timeouts, 5xx after the

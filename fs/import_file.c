@@ -137,6 +137,7 @@ static int file_start_locked(struct import_table *t, struct import *imp, const c
 	f->state = f->held ? F_HELD : F_OPEN;
 	f->refs = 1;
 	f->listed = 1;
+	f->mtime = time(NULL);
 	if (!f->path) {
 		imp_file_put(f);
 		return -ENOMEM;
@@ -250,6 +251,7 @@ int import_write(struct import_handle *h, const char *buf, size_t size, off_t of
 	pthread_mutex_lock(&h->t->lock);
 	if (!rc) {
 		f->imp->bytes_received += size;
+		f->mtime = time(NULL);
 		imp_touch_locked(f->imp);
 	}
 	pthread_mutex_unlock(&h->t->lock);

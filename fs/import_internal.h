@@ -42,7 +42,11 @@ struct ifile {
 	struct buf data;
 	struct upload *up;
 	uint64_t size;
-	int64_t mtime;		/* from utimens, 0 = none */
+	int64_t mtime;		/* what stat shows and the commit records: the last write's
+				 * time, or what utimens set.  Always recorded: rsync skips
+				 * its utimens when the source's mtime equals it already (a
+				 * copy within the second the source was written), and a
+				 * second rsync -a must then see this time, not the upload's */
 	enum fstate state;
 	int opens;		/* open handles */
 	int waiters;		/* threads waiting for `up` with t->lock dropped: the committer
