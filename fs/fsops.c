@@ -400,13 +400,22 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		fo_fh_link(m, h);
 		return 0;
 	}
-	rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
-	if (rc == -ENOENT && fo_backup_of(path, name, sizeof(name)) &&
-	    import_active(m->imports, name) && import_getattr(m->imports, path, &a) == 0 &&
-	    !a.is_dir)
-		/* stat shows it (0644): say why it cannot be read yet, not "no such file" */
+	if (fo_backup_of(path, name, sizeof(name)) && import_active(m->imports, name) &&
+	    import_getattr(m->imports, path, &a) == 0 && !a.is_dir) {
+		/*
+		 * stat shows it (0644): say why it cannot be read yet, not "no such file".  Once
+		 * per copy: rsync tries a read-only open of every file it wrote (its fchmod path,
+		 * then O_PATH), a line per file would bury the log of a good copy.
+		 */
 		rc = errmsg_set(&e, -EBUSY, "it is being copied in: readable once the backup "
-				"is committed (cat %s/.status)", name);
+				"is committed (cat %s/.status); further reads of its files are "
+				"refused without a log line until then", name);
+		if (import_read_refused(m->imports, name))
+			goto fail;
+		free(h);
+		return rc;
+	}
+	rc = ns_getattr(m->ns, path + 1, &a, &key, &e);
 	if (rc)
 		goto fail;
 	if (a.is_dir) {

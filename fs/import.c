@@ -477,6 +477,19 @@ int import_active(struct import_table *t, const char *name)
 	return r;
 }
 
+int import_read_refused(struct import_table *t, const char *name)
+{
+	struct import *imp;
+	int first = 0;
+
+	pthread_mutex_lock(&t->lock);
+	imp = imp_find_locked(t, name);
+	if (imp && !imp->read_refused)
+		first = imp->read_refused = 1;
+	pthread_mutex_unlock(&t->lock);
+	return first;
+}
+
 int import_cancel(struct import_table *t, const char *name)
 {
 	struct import *imp;

@@ -72,6 +72,7 @@ struct import {
 	int64_t started;	/* Unix s */
 	int64_t activity_ms;	/* last change (monotonic) */
 	int dirty;		/* changed since the last commit attempt */
+	int read_refused;	/* a read of its files was refused (EBUSY) and logged */
 	int64_t retry_ms;	/* after a commit attempt the store failed: try again at this
 				 * time (monotonic), with no write to wake it; 0 = none */
 	unsigned failed_tries;	/* such attempts in a row (the back-off doubles per try) */

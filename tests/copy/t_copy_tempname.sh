@@ -25,6 +25,13 @@ t_check ".status: waiting for the temporary file to be renamed" \
 	t_wait 20 grep -q "waiting for 'meta/.segment_meta.json.Ab12Cd' to be renamed" "$dst/.status" \
 	|| sed 's/^/#   /' "$dst/.status"
 t_eq "still importing" importing "$(cp_state "$MB" nightly_1)"
+# reading a file before the commit: EBUSY, said once per copy in the log (rsync's read-only
+# open of every file it wrote made a line per file)
+cp_errno "cat of a file being copied in: EBUSY" "Device or resource busy" cat "$tmp"
+cp_errno "cat of a binlog being copied in: EBUSY" "Device or resource busy" \
+	cat "$(find "$dst/binlogs" -type f | head -n 1)"
+t_eq "the daemon log says why once" 1 \
+	"$(grep -c 'being copied in: readable once the backup is committed' "$T_TMP/daemon-$(basename "$MB").log")"
 t_check "touch -r (rsync's utimens) of the temporary file succeeds" \
 	touch -c -r "$src/meta/segment_meta.json" "$tmp"
 t_check "mv to its name (rsync's rename) succeeds" mv "$tmp" "$dst/meta/segment_meta.json"

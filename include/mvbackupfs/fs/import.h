@@ -82,6 +82,10 @@ int import_unlink_again(struct import_table *t, const char *path);
 /* 1 when NAME is importing on this mount. */
 int import_active(struct import_table *t, const char *name);
 
+/* A read of a file of NAME's copy was refused (EBUSY): 1 the first time for this copy (the
+ * caller logs why), 0 after that and when NAME is not importing. */
+int import_read_refused(struct import_table *t, const char *name);
+
 /* The .status text of an importing backup (spec §5.7 keys).  0, or IMPORT_PASS when NAME
  * is not importing. */
 int import_status(struct import_table *t, const char *name, struct buf *out);
