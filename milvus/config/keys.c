@@ -273,7 +273,9 @@ static const struct key backup_table[] = {
 /* mvbackupfs.* (docs/configuration.md); unknown keys in the section are warned about */
 static const struct key fs_table[] = {
 	KEY("mvbackupfs.cache.ttlMs", NULL, K_INT, fs.cache_ttl_ms, "2000", 0, INT_MAX, 0),
-	KEY("mvbackupfs.memory.budget", NULL, K_SIZE, fs.memory_budget, "96MiB", 4 * MIB, 0, 0),
+	/* at least 16 MiB: room for two 8 MiB upload parts (a multipart upload buffers whole
+	 * parts, S3 wants 5 MiB at least; below 8 MiB every copy-in of a large file failed ENOBUFS) */
+	KEY("mvbackupfs.memory.budget", NULL, K_SIZE, fs.memory_budget, "96MiB", 16 * MIB, 0, 0),
 	KEY("mvbackupfs.readahead.max", NULL, K_SIZE, fs.readahead_max, "64MiB", 0, 0, 0),
 	KEY("mvbackupfs.readahead.parallel", NULL, K_INT, fs.read_parallel, "8", 1, 256, 0),
 	KEY("mvbackupfs.snapshot.parallel", NULL, K_INT, fs.copy_parallel, "32", 1, 1024, 0),
@@ -330,9 +332,13 @@ static int key_set(struct config *c, const struct key *k, const char *text, char
 			*(uint64_t *)p = (uint64_t)n * MIB;
 		return 0;
 	case K_SIZE:
-		if (config_parse_size(text, &sz) || sz < (uint64_t)k->min) {
+		if (config_parse_size(text, &sz)) {
 			snprintf(expect, expectsz,
 				 "expected a size such as 96MiB, 1G, 512k or a number of bytes");
+			return -EINVAL;
+		}
+		if (sz < (uint64_t)k->min) {
+			snprintf(expect, expectsz, "expected at least %lldMiB", k->min >> 20);
 			return -EINVAL;
 		}
 		*(uint64_t *)p = sz;

@@ -423,6 +423,8 @@ static void test_bad_values(void **state)
 		"minio:\n  backupPort: -1\n", "milvus:\n  port: \"\"\n", "milvus:\n  tlsMode: 3\n",
 		"minio:\n  useSSL: maybe\n", "backup:\n  parallelism:\n    copydata: 0\n",
 		"mvbackupfs:\n  memory:\n    budget: lots\n",
+		"mvbackupfs:\n  memory:\n    budget: 8MiB\n",
+		"mvbackupfs:\n  memory:\n    budget: 15MiB\n",
 		"mvbackupfs:\n  retention: 3 days\n",
 		"mvbackupfs:\n  s3:\n    maxTries: 0\n",
 	};
@@ -437,6 +439,8 @@ static void test_bad_values(void **state)
 		/* Always located in the file. */
 		assert_non_null(strstr(err.msg, tmpfile_path));
 		assert_non_null(strstr(err.msg, "invalid value"));
+		if (strstr(bad[i], "budget: 8MiB") || strstr(bad[i], "budget: 15MiB"))
+			assert_non_null(strstr(err.msg, "expected at least 16MiB"));
 		config_release(&c);
 	}
 	assert_int_equal(load(&c, "minio:\n  port: 70000\n", &err), -EINVAL);
