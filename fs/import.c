@@ -580,6 +580,7 @@ int import_table_new(struct mvbfs *m, struct import_table **out)
 		return -ENOMEM;
 	t->m = m;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->mt_put, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	rc = upload_pool_new(m->store, &m->budget, 0, 0, &t->pool);
 	if (rc)
@@ -623,5 +624,6 @@ void import_table_free(struct import_table *t)
 	upload_pool_free(t->pool);
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->mt_put);
 	free(t);
 }

@@ -111,7 +111,7 @@ static int write_sidecar(struct mvbfs *m, struct import *imp, struct ifile *side
 
 /* Keep the mtimes of a committed copy for getattr (rsync's quick check). */
 static void keep_mtimes(struct import_table *t, struct import *imp, const struct relmt *mt,
-			size_t nmt)
+			size_t nmt, uint64_t full_size)
 {
 	struct relmt *v = calloc(nmt + 1, sizeof(*v));
 	struct mtimes *nm;
@@ -121,6 +121,8 @@ static void keep_mtimes(struct import_table *t, struct import *imp, const struct
 		v[i].rel = strdup(mt[i].rel), v[i].mtime = mt[i].mtime;
 	nm = v ? imp_mtimes_build(imp->name, v, nmt) : NULL;
 	if (nm) {
+		nm->full_size = full_size;
+		nm->late_until_ms = mono_ms() + IMPORT_LATE_MS;
 		pthread_mutex_lock(&t->lock);
 		nm->next = t->mt;
 		t->mt = nm;
@@ -231,7 +233,7 @@ static int try_commit(struct import_table *t, struct import *imp)
 		 need.pre_v031 ? " (pre-v0.3.1 backup: level files only)" : "");
 	/* with entries of an earlier run's record, getattr reads the whole record from storage */
 	if (!merged)
-		keep_mtimes(t, imp, mt, nmt);
+		keep_mtimes(t, imp, mt, nmt, full_size);
 	rc = 1;
 out:
 	for (i = 0; i < NLEVELS; i++)

@@ -670,6 +670,14 @@ int import_setattr(struct import_table *t, const char *path, int64_t mtime)
 	if (imp)
 		imp_touch_locked(imp);
 	pthread_mutex_unlock(&t->lock);
+	/* a file of a copy committed here a moment ago: rclone sets a file's time after
+	 * closing it, and the commit may have come in between */
+	if (!imp && mtime >= 0 && *rel) {
+		int rc = imp_committed_set_mtime(t, name, rel, mtime);
+
+		if (rc)
+			return rc;
+	}
 	/* anything else inside a backup (a complete one: cp -a, tar and rsync set the modes and
 	 * times of directories after their last file): accepted, nothing changes */
 	return 0;

@@ -87,8 +87,16 @@ struct mtimes {			/* recorded mtimes of a committed copy */
 	size_t n;
 	char **rel;
 	int64_t *mtime;		/* sorted by rel */
+	uint64_t full_size;	/* full_meta.json's size the record is for */
+	int64_t late_until_ms;	/* committed here: a tool's utimens until then (monotonic)
+				 * still changes a file's mtime (imp_committed_set_mtime) */
 	struct mtimes *next;
 };
+
+/* How long after this mount committed a copy a utimens of one of its files still counts:
+ * rclone closes a file and then sets its time by path, and the commit may fall in between
+ * (IMPORT_SETTLE_MS of quiet after the last close). */
+#define IMPORT_LATE_MS	5000
 
 struct import_handle {
 	struct import_table *t;
@@ -112,6 +120,7 @@ struct import_table {
 	 * (import_getattr, import_active) take no lock for a backup no copy writes. */
 	atomic_uint live[LIVE_SLOTS];
 	pthread_mutex_t lock;	/* protects list, mt, stop and everything in them (see top) */
+	pthread_mutex_t mt_put;	/* orders the rewrites of a record (imp_committed_set_mtime) */
 	pthread_cond_t cv;	/* broadcast on every state change (commit done, stop) */
 	struct import *list;
 	struct mtimes *mt;
@@ -156,6 +165,11 @@ void imp_mtimes_free(struct mtimes *mt);
  * record (read once per mount), when there is one (t->lock NOT held). */
 void imp_committed_mtime(struct import_table *t, const char *name, const char *rel,
 			 struct ns_attr *a);
+/* utimens of a file of a copy this mount committed less than IMPORT_LATE_MS ago: its mtime
+ * in the record changes (memory and storage).  0 (also when it does not apply) or -errno of
+ * the record's write (t->lock NOT held). */
+int imp_committed_set_mtime(struct import_table *t, const char *name, const char *rel,
+			    int64_t mtime);
 /* Write the record of `imp` (before the meta, so that the commit carries it): v[n], plus the
  * entries of a record an earlier run of the copy left for files this run did not send again
  * (*merged of them). */

@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/meta.h"
 
 static int mtime_lookup_locked(struct mtimes *mt, const char *rel, int64_t *out)
@@ -183,6 +185,76 @@ void imp_committed_mtime(struct import_table *t, const char *name, const char *r
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* The record's head and one entry of it ("files" entries after the first need a comma). */
+static int record_head(struct buf *b, uint64_t full_size)
+{
+	return buf_addf(b, "{\"format\":1,\"full_meta_size\":%llu,\"files\":{",
+			(unsigned long long)full_size);
+}
+
+static int record_entry(struct buf *b, int first, const char *rel, int64_t mtime)
+{
+	int rc = first ? 0 : buf_adds(b, ",");
+
+	if (!rc)
+		rc = meta_json_string(b, rel);
+	return rc ? rc : buf_addf(b, ":%lld", (long long)mtime);
+}
+
+int imp_committed_set_mtime(struct import_table *t, const char *name, const char *rel,
+			    int64_t mtime)
+{
+	struct buf b = BUF_INIT(MTIMES_MAX);
+	struct errmsg e = { { 0 } };
+	struct mtimes *mt;
+	size_t lo, hi, i;
+	char *key = NULL;
+	int rc = 0, found = 0;
+
+	pthread_mutex_lock(&t->mt_put);	/* the rewrites land in the order they were built */
+	pthread_mutex_lock(&t->lock);
+	for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
+		;
+	if (mt && mt->late_until_ms > mono_ms()) {
+		for (lo = 0, hi = mt->n; lo < hi;) {
+			size_t mid = (lo + hi) / 2;
+			int c = strcmp(rel, mt->rel[mid]);
+
+			if (!c) {
+				found = mt->mtime[mid] != mtime;
+				mt->mtime[mid] = mtime;
+				break;
+			}
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
+	if (found) {
+		rc = record_head(&b, mt->full_size);
+		for (i = 0; !rc && i < mt->n; i++)
+			rc = record_entry(&b, !i, mt->rel[i], mt->mtime[i]);
+		if (!rc)
+			rc = buf_adds(&b, "}}");
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (found && !rc) {
+		if (asprintf(&key, "%s%s/%s", ns_root_prefix(t->m->ns), name,
+			     IMPORT_MTIMES_NAME) < 0)
+			rc = -ENOMEM;
+		else
+			rc = objstore_put(t->m->store, key, b.p, b.len, 0, &e);
+		if (rc)
+			log_err("copy into '%s': cannot record the mtime of '%s': %s", name, rel,
+				errmsg_str(&e, rc));
+	}
+	pthread_mutex_unlock(&t->mt_put);
+	free(key);
+	buf_release(&b);
+	return rc;
+}
+
 /* Write the recorded mtimes (hidden object, before the meta so the commit carries them). */
 int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_size,
 			struct relmt *v, size_t n, size_t *merged, struct errmsg *err)
@@ -206,16 +278,9 @@ int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_s
 	if (rc == 0)
 		root = json_loadb(old.p ? old.p : "", old.len, 0, NULL);
 	buf_release(&old);
-	rc = buf_addf(&b, "{\"format\":1,\"full_meta_size\":%llu,\"files\":{",
-		      (unsigned long long)full_size);
-	for (i = 0; !rc && i < n; i++) {
-		if (i)
-			rc = buf_adds(&b, ",");
-		if (!rc)
-			rc = meta_json_string(&b, v[i].rel);
-		if (!rc)
-			rc = buf_addf(&b, ":%lld", (long long)v[i].mtime);
-	}
+	rc = record_head(&b, full_size);
+	for (i = 0; !rc && i < n; i++)
+		rc = record_entry(&b, !i, v[i].rel, v[i].mtime);
 	files = json_object_get(root, "files");
 	json_object_foreach(json_is_object(files) ? files : NULL, k, val) {
 		if (rc)
@@ -226,11 +291,7 @@ int imp_write_mtimes(struct import_table *t, struct import *imp, uint64_t full_s
 			;
 		if (j < n)
 			continue;	/* sent again: this run's mtime */
-		rc = (i + *merged) ? buf_adds(&b, ",") : 0;
-		if (!rc)
-			rc = meta_json_string(&b, k);
-		if (!rc)
-			rc = buf_addf(&b, ":%lld", (long long)json_integer_value(val));
+		rc = record_entry(&b, !(i + *merged), k, (int64_t)json_integer_value(val));
 		if (!rc)
 			(*merged)++;
 	}

@@ -9,6 +9,7 @@
 # was copied in, not its upload's: rsync skips its utimens when the source's mtime equals what
 # stat shows already (a copy within the second the source was written), and a second rsync -a
 # then found the upload's later time and sent the file again (CI @f908f8f, t_copy_tools).
+# A time set right after the commit (rclone sets it by path after close()) still counts.
 . "$(dirname "$0")/lib.sh"
 cp_begin
 
@@ -63,8 +64,16 @@ t_check "mv to its name succeeds" mv "$tmp" "$dst/meta/segment_meta.json"
 t_check "the copy commits (complete)" cp_wait_complete 60 "$MB" nightly_1
 t_eq "segment_meta.json: the mtime stat showed while it was copied in" \
 	"$seen" "$(stat -c %Y "$dst/meta/segment_meta.json")"
+# rclone closes a file, then sets its time by path: right after the commit that still counts
+late=$((seen - 86400))
+t_check "touch -d of a file of the copy just committed succeeds" \
+	touch -c -d "@$late" "$dst/meta/segment_meta.json"
+t_eq "its mtime is the one set" "$late" "$(stat -c %Y "$dst/meta/segment_meta.json")"
+others() { (cd "$1" && find . -type f ! -name segment_meta.json -exec stat -c '%n %Y' {} + | sort); }
+before=$(others "$dst")
 t_umount "$MB" || t_bail "umount B"
 MB=$(t_mkmnt)
 t_mount_or_bail "$CFGB" "$MB"
-t_eq "the same on a fresh mount of B" "$seen" "$(stat -c %Y "$MB/nightly_1/meta/segment_meta.json")"
+t_eq "the same on a fresh mount of B" "$late" "$(stat -c %Y "$MB/nightly_1/meta/segment_meta.json")"
+t_eq "the other files keep theirs on a fresh mount of B" "$before" "$(others "$MB/nightly_1")"
 t_done
