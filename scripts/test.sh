@@ -265,9 +265,14 @@ s3_minio() (
 	bash tests/mount/run.sh || return 1
 	# issue 9: .expires across mounts, the expiry worker (its listing with the delimiter
 	# "/binlogs/"), the schedule, the fstab line
-	bash tests/expiry/run.sh
+	bash tests/expiry/run.sh || return 1
+	# issue 11: copies into a mount (multipart uploads, the commit's listing, the conditional
+	# create of the reservation) and the crash points, source and target on this MinIO
+	# (S3B_* unset: the copy tests use one server)
+	env -u S3B_ENDPOINT bash tests/snapshot/run.sh --dir tests/copy || return 1
+	env -u S3B_ENDPOINT bash tests/crash/run.sh
 )
-# s3-minio: the S3 client suite, the mount suite and the expiry suite again, on MinIO (scripts/minio-server.sh,
+# s3-minio: the S3 client, mount, expiry, copy and crash suites again, on MinIO (scripts/minio-server.sh,
 # stopped on exit like the RGW): a difference between the two servers is fixed in the code.
 if [ -f tests/s3/run.sh ] && { [ -z "${SUITES:-}" ] || [[ " $SUITES " == *" s3-minio "* ]]; }; then
 	if [ $build_ok != 1 ]; then
