@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -21,7 +22,8 @@
 #include "mvbackupfs/base/log.h"
 #include "mvbackupfs/format/meta.h"
 
-static int mtime_lookup_locked(struct mtimes *mt, const char *rel, int64_t *out)
+/* The index of `rel` in mt (sorted), or -1. */
+static ssize_t mtime_find_locked(const struct mtimes *mt, const char *rel)
 {
 	size_t lo = 0, hi = mt->n;
 
@@ -29,16 +31,14 @@ static int mtime_lookup_locked(struct mtimes *mt, const char *rel, int64_t *out)
 		size_t mid = (lo + hi) / 2;
 		int c = strcmp(rel, mt->rel[mid]);
 
-		if (!c) {
-			*out = mt->mtime[mid];
-			return 1;
-		}
+		if (!c)
+			return (ssize_t)mid;
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return 0;
+	return -1;
 }
 
 void imp_mtimes_free(struct mtimes *mt)
@@ -154,6 +154,7 @@ void imp_committed_mtime(struct import_table *t, const char *name, const char *r
 			    struct ns_attr *a)
 {
 	struct mtimes *mt;
+	ssize_t at;
 
 	pthread_mutex_lock(&t->lock);
 	for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
@@ -180,8 +181,8 @@ void imp_committed_mtime(struct import_table *t, const char *name, const char *r
 	pthread_mutex_lock(&t->lock);
 	for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
 		;
-	if (mt)
-		mtime_lookup_locked(mt, rel, &a->mtime);
+	if (mt && (at = mtime_find_locked(mt, rel)) >= 0)
+		a->mtime = mt->mtime[at];
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -207,7 +208,8 @@ int imp_committed_set_mtime(struct import_table *t, const char *name, const char
 	struct buf b = BUF_INIT(MTIMES_MAX);
 	struct errmsg e = { { 0 } };
 	struct mtimes *mt;
-	size_t lo, hi, i;
+	ssize_t at;
+	size_t i;
 	char *key = NULL;
 	int rc = 0, found = 0;
 
@@ -215,21 +217,9 @@ int imp_committed_set_mtime(struct import_table *t, const char *name, const char
 	pthread_mutex_lock(&t->lock);
 	for (mt = t->mt; mt && strcmp(mt->name, name); mt = mt->next)
 		;
-	if (mt && mt->late_until_ms > mono_ms()) {
-		for (lo = 0, hi = mt->n; lo < hi;) {
-			size_t mid = (lo + hi) / 2;
-			int c = strcmp(rel, mt->rel[mid]);
-
-			if (!c) {
-				found = mt->mtime[mid] != mtime;
-				mt->mtime[mid] = mtime;
-				break;
-			}
-			if (c < 0)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
+	if (mt && mt->late_until_ms > mono_ms() && (at = mtime_find_locked(mt, rel)) >= 0) {
+		found = mt->mtime[at] != mtime;
+		mt->mtime[at] = mtime;
 	}
 	if (found) {
 		rc = record_head(&b, mt->full_size);
