@@ -7,7 +7,10 @@
 # Environment: BINS (space-separated daemon binaries, default build/mvbackupfs), ROUNDS (2: each
 # round runs every binary once, in order), SIZE_MB (256), FILES (100), S3_ENDPOINT & keys (else a
 # throw-away RGW), HOOK (optional command run in the background during each copy with the
-# writer's pid as $1, e.g. 'perf record -g -o /tmp/p.data -p'; it is sent SIGINT after the copy).
+# writer's pid as $1, e.g. 'perf record -g -o /tmp/p.data -p'; it is sent SIGINT after the copy),
+# TOOLS (space-separated, each round runs every binary with every tool: cp, `cp -r`, the
+# default; rw1m, the same tree copied with plain read()/write() of 1 MiB, which shows what the
+# kernel's 64 KiB splice steps of `cp` between two FUSE mounts cost).
 # With its own RGW (no S3_ENDPOINT) the server's CPU per GiB is printed too (radosgw, ceph-osd):
 # on a 2-core machine it bounds the copy's wall time (docs/performance.md).
 set -euo pipefail
@@ -18,6 +21,10 @@ MVB_BIN=${BINS%% *}
 SIZE_MB=${SIZE_MB:-256}
 FILES=${FILES:-100}
 ROUNDS=${ROUNDS:-2}
+TOOLS=${TOOLS:-cp}
+for t in $TOOLS; do
+	case "$t" in cp|rw1m) ;; *) echo "bench-copy-cpu: a tool is cp or rw1m, not '$t'" >&2; exit 2 ;; esac
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/mvb-bench-copy-cpu.XXXXXX")
 MNT=$work/ma
 tag=$(printf %04x $((RANDOM)))
@@ -81,32 +88,55 @@ rc copy --transfers 8 "$work/gen" "A:$BUCKET/backup" || die "upload failed"
 rm -rf "$work/gen"
 bytes=$(rc size --json "A:$BUCKET/backup/bench_src" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')
 gib=$(awk -v b="$bytes" 'BEGIN { printf "%.4f", b / 1073741824 }')
+# rw1m SRC DST: DST does not exist yet
+cat >"$work/rw1m.py" <<'EOT'
+import os, sys
+src, dst = sys.argv[1], sys.argv[2]
+buf = bytearray(1 << 20)
+view = memoryview(buf)
+for d, subdirs, files in os.walk(src):
+    out = os.path.normpath(os.path.join(dst, os.path.relpath(d, src)))
+    os.mkdir(out)
+    for f in sorted(files):
+        with open(os.path.join(d, f), "rb", buffering=0) as fi, \
+             open(os.path.join(out, f), "wb", buffering=0) as fo:
+            while True:
+                n = fi.readinto(buf)
+                if not n:
+                    break
+                off = 0
+                while off < n:
+                    off += fo.write(view[off:n])
+EOT
 echo "bench-copy-cpu: $gib GiB, $FILES files; CPU-s/GiB: reader A, writer B, cp, total; wall s; server (RGW + OSD, own RGW only)"
 n=0
 for r in $(seq "$ROUNDS"); do
 	for bin in $BINS; do
-		n=$((n + 1))
-		ma="$work/ma$n"; mount_mvb "$bin" "$(config "$BUCKET")" "$ma"; pa=$(daemon_pid "$ma")
-		bb="mvbcpudst$n-$tag"; mkbucket "$bb"
-		mb="$work/mb$n"; mount_mvb "$bin" "$(config "$bb")" "$mb"; pb=$(daemon_pid "$mb")
-		hp=
-		if [ -n "${HOOK:-}" ]; then $HOOK "$pb" >"$work/hook.out" 2>&1 & hp=$!; sleep 0.5; fi
-		a0=$(ticks "$pa"); b0=$(ticks "$pb"); s0=$(srv_ticks); t0=$(date +%s.%N)
-		/usr/bin/time -f '%U %S' -o "$work/cp.time" ${CPWRAP:-} cp -r "$ma/bench_src" "$mb/"
-		until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
-			grep -qx 'state failed' "$mb/bench_src/.status" 2>/dev/null && die "copy failed"
-			sleep 0.02
+		for tool in $TOOLS; do
+			case $tool in cp) cmd=(cp -r) ;; rw1m) cmd=(python3 "$work/rw1m.py") ;; esac
+			n=$((n + 1))
+			ma="$work/ma$n"; mount_mvb "$bin" "$(config "$BUCKET")" "$ma"; pa=$(daemon_pid "$ma")
+			bb="mvbcpudst$n-$tag"; mkbucket "$bb"
+			mb="$work/mb$n"; mount_mvb "$bin" "$(config "$bb")" "$mb"; pb=$(daemon_pid "$mb")
+			hp=
+			if [ -n "${HOOK:-}" ]; then $HOOK "$pb" >"$work/hook.out" 2>&1 & hp=$!; sleep 0.5; fi
+			a0=$(ticks "$pa"); b0=$(ticks "$pb"); s0=$(srv_ticks); t0=$(date +%s.%N)
+			/usr/bin/time -f '%U %S' -o "$work/cp.time" ${CPWRAP:-} "${cmd[@]}" "$ma/bench_src" "$mb/bench_src"
+			until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
+				grep -qx 'state failed' "$mb/bench_src/.status" 2>/dev/null && die "copy failed"
+				sleep 0.02
+			done
+			t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb"); s1=$(srv_ticks)
+			[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
+			awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
+				-v w="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v bin="$bin $tool" 'BEGIN {
+				split(f, x, " "); c = x[1] + x[2]
+				printf "  %-50s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f  server %.2f\n", bin, a / hz / g,
+					b / hz / g, c / g, (a / hz + b / hz + c) / g, w, s / hz / g }'
+			rc check --one-way "A:$BUCKET/backup/bench_src" "A:$bb/backup/bench_src" >/dev/null 2>&1 ||
+				die "copy $n differs"
+			fusermount3 -u "$mb"; fusermount3 -u "$ma"
+			rc purge "A:$bb" >/dev/null 2>&1 || true
 		done
-		t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb"); s1=$(srv_ticks)
-		[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
-		awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
-			-v w="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v bin="$bin" 'BEGIN {
-			split(f, x, " "); c = x[1] + x[2]
-			printf "  %-45s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f  server %.2f\n", bin, a / hz / g,
-				b / hz / g, c / g, (a / hz + b / hz + c) / g, w, s / hz / g }'
-		rc check --one-way "A:$BUCKET/backup/bench_src" "A:$bb/backup/bench_src" >/dev/null 2>&1 ||
-			die "copy $n differs"
-		fusermount3 -u "$mb"; fusermount3 -u "$ma"
-		rc purge "A:$bb" >/dev/null 2>&1 || true
 	done
 done
