@@ -11,7 +11,8 @@
 # TOOLS (space-separated, each round runs every binary with every tool: cp, `cp -r`, the
 # default; rw1m, the same tree copied with plain read()/write() of 1 MiB, which shows what the
 # kernel's 64 KiB splice steps of `cp` between two FUSE mounts cost).
-# With its own RGW (no S3_ENDPOINT) the server's CPU per GiB is printed too (radosgw, ceph-osd):
+# With an RGW of scripts/s3-server.sh (its own, or S3_SERVER_DIR) the server's CPU per GiB is
+# printed too (radosgw, ceph-osd), and always the share of all CPUs busy during the copy:
 # on a 2-core machine it bounds the copy's wall time (docs/performance.md).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,8 +80,6 @@ mount_mvb() {	# mount_mvb BIN CFG MNT
 daemon_pid() { pgrep -f -- " $1\$" | head -n 1; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-srv_pids() { [ $own_rgw = 1 ] && cat "$work/rgw/run/client.rgw.gw.pid" "$work/rgw/run/osd.0.pid" 2>/dev/null; }
-srv_ticks() { local p t=0; for p in $(srv_pids); do t=$((t + $(ticks "$p"))); done; echo $t; }
 
 python3 "$top/scripts/bench-copy-gen.py" "$work/gen" bench_src "$SIZE_MB" "$FILES" >/dev/null
 mkbucket "$BUCKET"
@@ -108,7 +107,7 @@ for d, subdirs, files in os.walk(src):
                 while off < n:
                     off += fo.write(view[off:n])
 EOT
-echo "bench-copy-cpu: $gib GiB, $FILES files; CPU-s/GiB: reader A, writer B, cp, total; wall s; server (RGW + OSD, own RGW only)"
+echo "bench-copy-cpu: $gib GiB, $FILES files; CPU-s/GiB: reader A, writer B, cp, total; wall s; server (RGW + OSD, when known); all CPUs busy"
 n=0
 for r in $(seq "$ROUNDS"); do
 	for bin in $BINS; do
@@ -120,19 +119,19 @@ for r in $(seq "$ROUNDS"); do
 			mb="$work/mb$n"; mount_mvb "$bin" "$(config "$bb")" "$mb"; pb=$(daemon_pid "$mb")
 			hp=
 			if [ -n "${HOOK:-}" ]; then $HOOK "$pb" >"$work/hook.out" 2>&1 & hp=$!; sleep 0.5; fi
-			a0=$(ticks "$pa"); b0=$(ticks "$pb"); s0=$(srv_ticks); t0=$(date +%s.%N)
+			a0=$(ticks "$pa"); b0=$(ticks "$pb"); cpu_probe_start; t0=$(date +%s.%N)
 			/usr/bin/time -f '%U %S' -o "$work/cp.time" ${CPWRAP:-} "${cmd[@]}" "$ma/bench_src" "$mb/bench_src"
 			until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
 				grep -qx 'state failed' "$mb/bench_src/.status" 2>/dev/null && die "copy failed"
 				sleep 0.02
 			done
-			t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb"); s1=$(srv_ticks)
+			t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb"); probe=$(cpu_probe_end "$gib")
 			[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
-			awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
+			awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v p="$probe" -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
 				-v w="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v bin="$bin $tool" 'BEGIN {
-				split(f, x, " "); c = x[1] + x[2]
-				printf "  %-50s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f  server %.2f\n", bin, a / hz / g,
-					b / hz / g, c / g, (a / hz + b / hz + c) / g, w, s / hz / g }'
+				split(f, x, " "); c = x[1] + x[2]; split(p, q, " ")
+				printf "  %-50s A %.2f  B %.2f  cp %.2f  total %.2f  wall %.2f  server %s  busy %s%%\n", bin,
+					a / hz / g, b / hz / g, c / g, (a / hz + b / hz + c) / g, w, q[2], q[1] }'
 			rc check --one-way "A:$BUCKET/backup/bench_src" "A:$bb/backup/bench_src" >/dev/null 2>&1 ||
 				die "copy $n differs"
 			fusermount3 -u "$mb"; fusermount3 -u "$ma"

@@ -117,7 +117,7 @@ s3fs_mount() {	# s3fs_mount BUCKET MNT
 	for _ in $(seq 100); do mountpoint -q "$2" && break; sleep 0.1; done
 }
 
-declare -a T_MVB T_RC T_S3FS C_MVB C_RC
+declare -a T_MVB T_RC T_S3FS C_MVB C_RC P_MVB P_RC P_S3FS	# P_*: "BUSY% SERVER-CPU-s/GiB" (bench-lib)
 rss_max=0
 for r in $(seq "$RUNS"); do
 	# A: cp -r through mvbackupfs, until committed
@@ -125,6 +125,7 @@ for r in $(seq "$RUNS"); do
 	mb="$work/mb$r"; mount_mvb "$(config "$bb")" "$mb"
 	pb=$(daemon_pid "$mb")
 	c0=$(( $(cpu_ticks "$pa") + $(cpu_ticks "$pb") ))
+	cpu_probe_start
 	t0=$(now)
 	/usr/bin/time -f '%U %S' -o "$work/cp.time" cp -r "$MNT/bench_src" "$mb/"
 	until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
@@ -132,6 +133,7 @@ for r in $(seq "$RUNS"); do
 		sleep 0.02
 	done
 	t1=$(now)
+	P_MVB+=("$(cpu_probe_end "$gib")")
 	c1=$(( $(cpu_ticks "$pa") + $(cpu_ticks "$pb") ))
 	cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v f="$(cat "$work/cp.time")" \
 		'BEGIN { split(f, x, " "); print d / hz + x[1] + x[2] }')
@@ -143,10 +145,12 @@ for r in $(seq "$RUNS"); do
 	rc2 purge "B:$bb" >/dev/null 2>&1 || true
 	# B: rclone copy between two remotes (streams)
 	bb="mvbcopyrc$r-$tag"; mkbucket "$bb"
+	cpu_probe_start
 	t0=$(now)
 	/usr/bin/time -f '%U %S' -o "$work/rc.time" "$work/rc2" copy --transfers "$TRANSFERS" \
 		"A:$BUCKET/backup/bench_src" "B:$bb/backup/bench_src" || die "rclone copy failed"
 	t1=$(now)
+	P_RC+=("$(cpu_probe_end "$gib")")
 	T_RC+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
 	C_RC+=("$(awk '{ print $1 + $2 }' "$work/rc.time")")
 	verify "A:$BUCKET/backup/bench_src" "B:$bb/backup/bench_src"
@@ -155,16 +159,19 @@ for r in $(seq "$RUNS"); do
 	if [ $have_s3fs = 1 ]; then
 		bb="mvbcopys3fs$r-$tag"; mkbucket "$bb"
 		s3fs_mount "$BUCKET" "$work/s3fs-a$r"; s3fs_mount "$bb" "$work/s3fs-b$r"
+		cpu_probe_start
 		t0=$(now)
 		cp -r "$work/s3fs-a$r/backup" "$work/s3fs-b$r/"
 		sync
 		t1=$(now)
+		P_S3FS+=("$(cpu_probe_end "$gib")")
 		T_S3FS+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")
 		fusermount3 -u "$work/s3fs-a$r"; fusermount3 -u "$work/s3fs-b$r"
 		verify "A:$BUCKET/backup/bench_src" "B:$bb/backup/bench_src"
 		rc2 purge "B:$bb" >/dev/null 2>&1 || true
 	fi
-	echo "bench-copy: round $r: mvbackupfs ${T_MVB[-1]} s, rclone ${T_RC[-1]} s${T_S3FS:+, s3fs ${T_S3FS[-1]:-} s}"
+	echo "bench-copy: round $r: mvbackupfs ${T_MVB[-1]} s, rclone ${T_RC[-1]} s${T_S3FS:+, s3fs ${T_S3FS[-1]:-} s}" \
+		"(all CPUs busy: ${P_MVB[-1]%% *} %, ${P_RC[-1]%% *} %${P_S3FS:+, ${P_S3FS[-1]%% *} %})"
 done
 
 m_mvb=$(printf '%s\n' "${T_MVB[@]}" | median)
@@ -186,6 +193,19 @@ if [ $have_s3fs = 1 ]; then
 	printf '  cp -r through s3fs         %8.2f s   speed ratio %sx (target >= 4)\n' "$m_s3" "$ratio_s3"
 	awk -v r="$ratio_s3" 'BEGIN { exit !(r < 4) }' && miss=1
 fi
+# load LABEL P...: the median share of all CPUs busy and the server's median CPU-s per GiB
+load() {
+	local label=$1 busy srv=-
+	shift
+	busy=$(printf '%s\n' "$@" | awk '{ print $1 }' | median)
+	srv=$(printf '%s\n' "$@" | awk '$2 != "-" { print $2 }')
+	if [ -n "$srv" ]; then srv=$(printf '%s\n' "$srv" | median); else srv=-; fi
+	printf '  %-26s all CPUs busy %s %%, S3 server %s CPU-s/GiB\n' "$label" "$busy" "$srv"
+}
+echo "bench-copy: CPU during the copies (medians; the server's when it is an RGW of s3-server.sh)"
+load "mvbackupfs" "${P_MVB[@]}"
+load "rclone copy" "${P_RC[@]}"
+[ $have_s3fs = 1 ] && load "s3fs" "${P_S3FS[@]}"
 echo "  daemons' peak RSS           $rss_mib MiB (target <= 256)"
 [ "$rss_mib" -gt 256 ] && miss=1
 echo "  client CPU (cp + daemons)   $cpu_gib s/GiB (target <= 3.5); rclone's own: $(awk -v c="$c_rc" -v g="$gib" 'BEGIN { printf "%.2f", c / g }') s/GiB"

@@ -19,6 +19,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Is a run CPU-bound?  cpu_probe_start before the timed part, cpu_probe_end GIB after it prints
+# "BUSY SRV": the percentage of all CPUs busy meanwhile (/proc/stat) and the S3 server's CPU
+# seconds per GiB (radosgw + ceph-osd, from the pid files of scripts/s3-server.sh under
+# S3_SERVER_DIR: our own RGW or bench.sh's; "-" when unknown, e.g. for MinIO).
+srv_ticks() {
+	local f p t=0 seen=0
+	[ -n "${S3_SERVER_DIR:-}" ] && [ -d "$S3_SERVER_DIR/run" ] || { echo -; return; }
+	for f in "$S3_SERVER_DIR"/run/client.rgw.*.pid "$S3_SERVER_DIR"/run/osd.*.pid; do
+		[ -r "$f" ] && p=$(cat "$f") && [ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); seen=1
+	done
+	[ $seen = 1 ] && echo $t || echo -
+}
+cpu_probe_start() { PROBE0="$(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat) $(srv_ticks)"; }
+cpu_probe_end() {
+	local p1
+	p1="$(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat) $(srv_ticks)"
+	awk -v a="$PROBE0" -v b="$p1" -v g="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		busy = (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0
+		srv = (x[3] == "-" || y[3] == "-") ? "-" : sprintf("%.2f", (y[3] - x[3]) / hz / g)
+		printf "%.0f %s\n", busy, srv }'
+}
+
 # bench_s3_up: check the daemon, start an RGW unless S3_ENDPOINT is set, define sc / rc_env
 bench_s3_up() {
 	[ -x "$MVB_BIN" ] || die "no daemon at '$MVB_BIN' (run scripts/setup.sh)"
