@@ -9,8 +9,9 @@
 # throw-away RGW), HOOK (optional command run in the background during each copy with the
 # writer's pid as $1, e.g. 'perf record -g -o /tmp/p.data -p'; it is sent SIGINT after the copy),
 # TOOLS (space-separated, each round runs every binary with every tool: cp, `cp -r`, the
-# default; rw1m, the same tree copied with plain read()/write() of 1 MiB, which shows what the
-# kernel's 64 KiB splice steps of `cp` between two FUSE mounts cost).
+# default; rw1m, the same tree copied with plain read()/write() of 1 MiB, which shows what `cp`'s
+# kernel path between two FUSE mounts costs: copy_file_range's splice fallback reads the source
+# through its page cache, 256 KiB read-ahead READs into fresh folios; docs/copy-performance.md).
 # With an RGW of scripts/s3-server.sh (its own, or S3_SERVER_DIR) the server's CPU per GiB is
 # printed too (radosgw, ceph-osd), and always the share of all CPUs busy during the copy:
 # on a 2-core machine it bounds the copy's wall time (docs/performance.md).
@@ -78,7 +79,6 @@ mount_mvb() {	# mount_mvb BIN CFG MNT
 	mountpoint -q "$3" || die "$3 not mounted"
 }
 daemon_pid() { pgrep -f -- " $1\$" | head -n 1; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 python3 "$top/scripts/bench-copy-gen.py" "$work/gen" bench_src "$SIZE_MB" "$FILES" >/dev/null
@@ -119,13 +119,13 @@ for r in $(seq "$ROUNDS"); do
 			mb="$work/mb$n"; mount_mvb "$bin" "$(config "$bb")" "$mb"; pb=$(daemon_pid "$mb")
 			hp=
 			if [ -n "${HOOK:-}" ]; then $HOOK "$pb" >"$work/hook.out" 2>&1 & hp=$!; sleep 0.5; fi
-			a0=$(ticks "$pa"); b0=$(ticks "$pb"); cpu_probe_start; t0=$(date +%s.%N)
+			a0=$(proc_ticks "$pa"); b0=$(proc_ticks "$pb"); cpu_probe_start; t0=$(date +%s.%N)
 			/usr/bin/time -f '%U %S' -o "$work/cp.time" ${CPWRAP:-} "${cmd[@]}" "$ma/bench_src" "$mb/bench_src"
 			until grep -qx 'state complete' "$mb/bench_src/.status" 2>/dev/null; do
 				grep -qx 'state failed' "$mb/bench_src/.status" 2>/dev/null && die "copy failed"
 				sleep 0.02
 			done
-			t1=$(date +%s.%N); a1=$(ticks "$pa"); b1=$(ticks "$pb"); probe=$(cpu_probe_end "$gib")
+			t1=$(date +%s.%N); a1=$(proc_ticks "$pa"); b1=$(proc_ticks "$pb"); probe=$(cpu_probe_end "$gib")
 			[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
 			awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v p="$probe" -v hz="$hz" -v g="$gib" -v f="$(cat "$work/cp.time")" \
 				-v w="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v bin="$bin $tool" 'BEGIN {

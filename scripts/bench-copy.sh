@@ -85,7 +85,6 @@ mount_mvb() {	# mount_mvb CFG MNT
 	mountpoint -q "$2" || die "$2 not mounted"
 }
 daemon_pid() { pgrep -f -- "$(basename "$MVB_BIN") .*$1\$" | head -n 1; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -124,7 +123,7 @@ for r in $(seq "$RUNS"); do
 	bb="mvbcopydst$r-$tag"; mkbucket "$bb"
 	mb="$work/mb$r"; mount_mvb "$(config "$bb")" "$mb"
 	pb=$(daemon_pid "$mb")
-	c0=$(( $(cpu_ticks "$pa") + $(cpu_ticks "$pb") ))
+	c0=$(( $(proc_ticks "$pa") + $(proc_ticks "$pb") ))
 	cpu_probe_start
 	t0=$(now)
 	/usr/bin/time -f '%U %S' -o "$work/cp.time" cp -r "$MNT/bench_src" "$mb/"
@@ -134,7 +133,7 @@ for r in $(seq "$RUNS"); do
 	done
 	t1=$(now)
 	P_MVB+=("$(cpu_probe_end "$gib")")
-	c1=$(( $(cpu_ticks "$pa") + $(cpu_ticks "$pb") ))
+	c1=$(( $(proc_ticks "$pa") + $(proc_ticks "$pb") ))
 	cpu=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v f="$(cat "$work/cp.time")" \
 		'BEGIN { split(f, x, " "); print d / hz + x[1] + x[2] }')
 	T_MVB+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")

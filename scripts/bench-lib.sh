@@ -19,6 +19,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# proc_ticks PID: the process's CPU time so far (utime + stime, fields 14 and 15 of
+# /proc/PID/stat, in clock ticks; the command name in parentheses may hold spaces)
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
 # Is a run CPU-bound?  cpu_probe_start before the timed part, cpu_probe_end GIB after it prints
 # "BUSY SRV": the percentage of all CPUs busy meanwhile (/proc/stat) and the S3 server's CPU
 # seconds per GiB (radosgw + ceph-osd, from the pid files of scripts/s3-server.sh under
@@ -28,15 +32,15 @@ srv_ticks() {
 	[ -n "${S3_SERVER_DIR:-}" ] && [ -d "$S3_SERVER_DIR/run" ] || { echo -; return; }
 	for f in "$S3_SERVER_DIR"/run/client.rgw.*.pid "$S3_SERVER_DIR"/run/osd.*.pid; do
 		[ -r "$f" ] && p=$(cat "$f") && [ -r "/proc/$p/stat" ] || continue
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); seen=1
+		t=$((t + $(proc_ticks "$p"))); seen=1
 	done
 	[ $seen = 1 ] && echo $t || echo -
 }
-cpu_probe_start() { PROBE0="$(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat) $(srv_ticks)"; }
+# cpu_sample: "BUSY TOTAL SRV": all CPUs' busy and total ticks (/proc/stat), the server's ticks
+cpu_sample() { echo "$(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat) $(srv_ticks)"; }
+cpu_probe_start() { PROBE0=$(cpu_sample); }
 cpu_probe_end() {
-	local p1
-	p1="$(awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat) $(srv_ticks)"
-	awk -v a="$PROBE0" -v b="$p1" -v g="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	awk -v a="$PROBE0" -v b="$(cpu_sample)" -v g="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
 		split(a, x, " "); split(b, y, " ")
 		busy = (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0
 		srv = (x[3] == "-" || y[3] == "-") ? "-" : sprintf("%.2f", (y[3] - x[3]) / hz / g)

@@ -65,8 +65,7 @@ run_mount() {
 	if [ -n "$pid" ]; then
 		hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
 		[ "${hwm:-0}" -gt "$peak_rss_kib" ] && peak_rss_kib=$hwm
-		# utime + stime of the whole daemon (fields 14, 15 of /proc/PID/stat, in clock ticks)
-		cpu_ticks=$((cpu_ticks + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+		cpu_ticks=$((cpu_ticks + $(proc_ticks "$pid")))	# the whole daemon
 	fi
 	fusermount3 -u "$MNT" || die "unmount failed"
 	for ((i = 0; i < 200; i++)); do [ -n "$pid" ] && [ -d "/proc/$pid" ] || break; sleep 0.05; done
