@@ -20,6 +20,16 @@
  * page zeroing was ~8% of the writing daemon's CPU.  Spares stay charged to the budget and
  * are dropped SPARE_IDLE_MS after the last upload of the pool ended, or as soon as someone
  * waits for the budget (idle RSS; a pause between two files of `cp -r` keeps them).
+ *
+ * A writer held back by a full budget waits as long as the pool has requests queued or being
+ * sent: they give their buffers back when they end, within the store's tries and timeouts.
+ * While the pool's requests are failing (the last one to end failed after the store's tries,
+ * none succeeded since), a writer that finds the budget full gets that error at once instead
+ * of waiting for the next failure: with a fixed one-minute wait, a server that stopped
+ * answering (30 s per try, several tries) left `cp` with ENOBUFS, "No buffer space available",
+ * before any upload had reported the real cause, and then one more minute per budget's worth
+ * of files.  ENOBUFS stays for a budget that stayed full for BUDGET_WAIT_MS with none of the
+ * pool's requests running (held by something else).
  */
 #include "mvbackupfs/storage/upload.h"
 
@@ -37,7 +47,8 @@
 #define LIVE_MAX	8	/* full part buffers mapped at once: UPLOAD_WORKERS in flight + 2 */
 #define SPARE_MAX	LIVE_MAX	/* full part buffers kept for reuse */
 #define SPARE_POLL_MS	20	/* part_get: how often a writer held back re-checks the budget */
-#define SPARE_IDLE_MS	1000	/* spares outlive the last upload by this long (the next file) */
+#define SPARE_IDLE_MS	1000
+#define BUDGET_POLL_MS	100	/* budget_wait: how often a writer held back looks at the pool */	/* spares outlive the last upload by this long (the next file) */
 
 enum task_kind { T_PART, T_PUT, T_FINAL };
 
@@ -57,7 +68,7 @@ struct upload_pool {
 	unsigned nworkers;
 	pthread_t *threads;
 	pthread_mutex_t lock;	/* protects head, tail, stop, spare, nspare, nlive, nflight, nactive,
-				 * idle_ms */
+				 * idle_ms, ntasks, failing, fail_rc, fail_err */
 	pthread_cond_t work;	/* signalled when a task is queued, stop is set or the pool goes
 				 * idle (CLOCK_MONOTONIC) */
 	pthread_cond_t spared;	/* signalled when a spare is put back (CLOCK_MONOTONIC) */
@@ -69,6 +80,10 @@ struct upload_pool {
 	unsigned nflight;	/* full part buffers queued or being sent (they come back) */
 	unsigned nactive;	/* uploads opened and not yet done */
 	int64_t idle_ms;	/* mono_ms() when nactive last fell to 0 */
+	unsigned ntasks;	/* tasks queued or being sent */
+	int failing;		/* the last request to end failed (after the store's tries) */
+	int fail_rc;		/* its error, for writers waiting for the budget */
+	struct errmsg fail_err;
 };
 
 struct upload {
@@ -110,6 +125,51 @@ static void spares_drop(struct upload_pool *p, int idle_only)
 	}
 }
 
+/*
+ * A writer waiting for the budget (p->lock held) after a try that found it full: 0 to wait
+ * on, or the error that ends the wait.  While the pool's requests are failing, that error.
+ * While any of them is queued or being sent, the wait goes on (they return their buffers,
+ * each within the store's tries).  Only a budget that stayed full for BUDGET_WAIT_MS with
+ * nothing of the pool running gives -ENOBUFS.  *deadline is moved on while requests run.
+ */
+static int wait_verdict_locked(struct upload_pool *p, int64_t *deadline, const char *key,
+			       struct errmsg *err)
+{
+	int64_t now = mono_ms();
+
+	if (p->failing) {
+		errmsg_set(err, p->fail_rc, "cannot write '%s': uploads to the store are failing: %s",
+			   key, errmsg_str(&p->fail_err, p->fail_rc));
+		return p->fail_rc;
+	}
+	if (p->ntasks) {
+		*deadline = now + BUDGET_WAIT_MS;
+		return 0;
+	}
+	if (now >= *deadline)
+		return errmsg_set(err, -ENOBUFS, "cannot buffer '%s': the memory budget stayed full",
+				  key);
+	return 0;
+}
+
+/* The budget for `n` more bytes of a small buffer, waited for as wait_verdict_locked says. */
+static int budget_wait(struct upload_pool *p, size_t n, const char *key, struct errmsg *err)
+{
+	int64_t deadline = mono_ms() + BUDGET_WAIT_MS;
+	int rc;
+
+	for (;;) {
+		rc = membudget_acquire(p->budget, n, BUDGET_POLL_MS);
+		if (rc != -ETIMEDOUT)
+			return rc;
+		pthread_mutex_lock(&p->lock);
+		rc = wait_verdict_locked(p, &deadline, key, err);
+		pthread_mutex_unlock(&p->lock);
+		if (rc)
+			return rc;
+	}
+}
+
 /* A full part buffer, charged to the budget: a spare, else a new mapping once the budget
  * has room and fewer than LIVE_MAX are mapped (past LIVE_MAX only while none is in flight:
  * then no spare would come back, e.g. LIVE_MAX writers each filling one).  A writer held back
@@ -135,7 +195,10 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 			membudget_try_acquire(p->budget, p->part_size) : -EAGAIN;
 		if (!rc)
 			p->nlive++;
-		if (rc != -EAGAIN || mono_ms() >= deadline)
+		if (rc != -EAGAIN)
+			break;
+		rc = wait_verdict_locked(p, &deadline, key, err);
+		if (rc)
 			break;
 		ts = deadline_in_ms(CLOCK_MONOTONIC, SPARE_POLL_MS);
 		pthread_cond_timedwait(&p->spared, &p->lock, &ts);
@@ -146,8 +209,7 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 		return 0;
 	}
 	if (rc)
-		return errmsg_set(err, rc == -EAGAIN ? -ENOBUFS : rc,
-				  "cannot buffer '%s': the memory budget stayed full", key);
+		return rc;
 	data = mmap(NULL, p->part_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (data == MAP_FAILED) {
 		pthread_mutex_lock(&p->lock);
@@ -205,6 +267,7 @@ static void pool_push(struct upload_pool *p, struct task *t)
 	else
 		p->head = t;
 	p->tail = t;
+	p->ntasks++;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -279,11 +342,19 @@ static void run(struct upload_pool *p, struct task *t)
 				       &part, &e);
 	else if (!skip && t->kind == T_PUT)
 		rc = objstore_put(p->store, u->key, t->data ? t->data : "", t->len, 0, &e);
-	if (t->cap == p->part_size) {
-		pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->lock);
+	if (t->cap == p->part_size)
 		p->nflight--;
-		pthread_mutex_unlock(&p->lock);
+	p->ntasks--;
+	if (rc) {
+		p->failing = 1;
+		p->fail_rc = rc;
+		p->fail_err = e;
+		pthread_cond_broadcast(&p->spared);	/* writers waiting for the budget */
+	} else if (!skip) {
+		p->failing = 0;
 	}
+	pthread_mutex_unlock(&p->lock);
 	buf_put(p, t->data, t->cap);
 	pthread_mutex_lock(&u->lock);
 	if (rc)
@@ -510,10 +581,9 @@ static int grow(struct upload *u, size_t need, struct errmsg *err)
 		u->cap = cap;
 		return 0;
 	}
-	rc = membudget_acquire(u->pool->budget, cap - u->cap, BUDGET_WAIT_MS);
+	rc = budget_wait(u->pool, cap - u->cap, u->key, err);
 	if (rc)
-		return errmsg_set(err, rc == -ETIMEDOUT ? -ENOBUFS : rc,
-				  "cannot buffer '%s': the memory budget stayed full", u->key);
+		return rc;
 	nb = realloc(u->buf, cap);
 	if (!nb) {
 		membudget_release(u->pool->budget, cap - u->cap);

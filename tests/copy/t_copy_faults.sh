@@ -8,7 +8,10 @@
 #   - every data PUT fails: .status says failed and names the file, no meta is written; once S3
 #     is back, the same cp -r completes it;
 #   - the commit's verifying listing fails (503 through every try of a commit attempt): the
-#     copy commits by itself once S3 answers again, with no write to wake it.
+#     copy commits by itself once S3 answers again, with no write to wake it;
+#   - S3 stops answering data PUTs while the memory budget is full of them (a part fails only
+#     after its tries, > 60 s): `cp` reports EIO with the cause in the log and .status, not
+#     ENOBUFS from a budget wait that gave up first; the rerun completes it.
 # Source: the fixture v0_6_main (64 MiB, multipart-sized binlogs) on a local-directory mount.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tests/faults/lib.sh"
@@ -71,4 +74,25 @@ t_check "commit: completes with no further write" cp_wait_complete 90 "$MB" cm |
 	sed 's/^/#   /' "$MB/cm/.status"
 t_check "commit: byte-identical to the source" same_as_source cm v0_6_main
 fp_clear
+
+# 4. S3 answers no data PUT (stalls) while the budget (16 MiB: two parts) is full of them.  A
+# small PUT fails after 2 x 32 s, a part after 2 x 40 s: both later than the one-minute budget
+# wait, which used to end first with ENOBUFS.  Now the writer waits while the requests run and
+# gets their error once they fail; writers after it get it at once.
+CFGS=$(on_b fp_endpoint t_config_s3 "$BB" backup "$(printf 'mvbackupfs:\n  memory:\n    budget: 16MiB\n  s3:\n    requestTimeoutMs: 32000\n    maxTries: 2\n')")
+MS=$(t_mkmnt)
+t_mount_or_bail "$CFGS" "$MS"
+fp_rule '{"method":"PUT","path":"/backup/st/binlogs/","fault":"stall","stall_s":300,"count":0}' || t_bail "rule"
+cp -r "$MA/v0_6_main" "$MS/st" 2>"$T_TMP/cp4.err"
+cprc=$?
+t_check "stalled: cp -r fails" test "$cprc" -ne 0
+t_match "stalled: cp reports EIO" 'Input/output error' "$(cat "$T_TMP/cp4.err")"
+t_check "stalled: not ENOBUFS" sh -c "! grep -q 'No buffer space' '$T_TMP/cp4.err'"
+t_check "stalled: .status says failed" t_wait 90 sh -c "grep -qx 'state failed' '$MS/st/.status'"
+t_match "stalled: .status names the cause" '^error cannot write .binlogs/.*no answer' "$(cat "$MS/st/.status")"
+t_check "stalled: no meta/full_meta.json written" on_b sn_no_full_meta "$BB" st
+fp_clear
+t_check "stalled: once S3 answers, the same cp -r completes it" cp -rT "$MA/v0_6_main" "$MS/st"
+t_check "stalled: completes" cp_wait_complete 90 "$MS" st || sed 's/^/#   /' "$MS/st/.status"
+t_check "stalled: byte-identical to the source" same_as_source st v0_6_main
 t_done

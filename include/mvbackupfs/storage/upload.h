@@ -37,9 +37,12 @@ void upload_pool_free(struct upload_pool *p);
  * the upload is closed.  0 or -ENOMEM. */
 int upload_open(struct upload_pool *p, const char *key, struct upload **out);
 
-/* Append `len` bytes.  Blocks while the budget is full.  Returns 0, the error of an earlier
- * part (the upload has failed), -ENOBUFS when the budget stayed full for a minute, or the
- * store's error from starting the multipart upload. */
+/* Append `len` bytes.  Blocks while the budget is full, for as long as the pool's requests
+ * run (they give buffers back).  Returns 0, the error of an earlier part (the upload has
+ * failed), the error of the pool's requests when the budget is full while they are failing
+ * (the last one to end failed and none succeeded since: the store is in trouble), -ENOBUFS when the budget stayed full
+ * for a minute with none of the pool's requests running, or the store's error from starting
+ * the multipart upload. */
 int upload_write(struct upload *u, const void *data, size_t len, struct errmsg *err);
 
 /* No more bytes: the rest is sent in the background.  Returns at once (0, or the error the
