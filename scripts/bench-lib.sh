@@ -57,6 +57,28 @@ bench_s3_up() {
 		eval "$env_out"
 	fi
 	REGION=${S3_REGION:-us-east-1}
+	[ "${SPLIT_CPUS:-0}" = 1 ] && bench_split_cpus
+	return 0
+}
+
+# bench_split_cpus (SPLIT_CPUS=1): the S3 server on the upper half of the CPUs, this script and
+# everything it starts (the daemons, cat, curl, the peers) on the lower half, as when the
+# server runs on another machine: then a read runs at the server's ceiling, and the ratio says
+# how hard the server works per byte for each client, not how the client and the server share
+# the CPUs.  Needs the server's pids (S3_SERVER_DIR: our own RGW or bench.sh's).
+bench_split_cpus() {
+	local n f p lo hi
+	n=$(nproc)
+	[ "$n" -ge 2 ] || die "SPLIT_CPUS=1 needs 2 CPUs or more (this machine has $n)"
+	[ -n "${S3_SERVER_DIR:-}" ] && [ -d "$S3_SERVER_DIR/run" ] ||
+		die "SPLIT_CPUS=1 needs the S3 server's pid files (S3_SERVER_DIR of scripts/s3-server.sh)"
+	lo="0-$((n / 2 - 1))" hi="$((n / 2))-$((n - 1))"
+	for f in "$S3_SERVER_DIR"/run/*.pid; do
+		p=$(cat "$f") && [ -d "/proc/$p" ] || continue
+		taskset -a -p -c "$hi" "$p" >/dev/null || die "cannot pin the S3 server ($f) to CPUs $hi"
+	done
+	taskset -p -c "$lo" $$ >/dev/null || die "cannot pin this script to CPUs $lo"
+	echo "bench-$BENCH: SPLIT_CPUS=1: the S3 server on CPUs $hi, the clients on CPUs $lo"
 }
 
 # sc ARGS...: curl signed for the S3 server
