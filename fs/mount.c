@@ -126,6 +126,12 @@ int mvbfs_start(struct mvbfs *m, const struct config *cfg, int read_only, struct
 	m->budget_ok = 1;
 	rc_cfg.max_window = cfg->fs.readahead_max;
 	rc_cfg.parallel = (unsigned)cfg->fs.read_parallel;
+	{
+		/* streamed reads off, for comparisons (storage/readahead.h) */
+		const char *ns = getenv("MVBACKUPFS_NO_STREAM");
+
+		rc_cfg.no_stream = ns && *ns && strcmp(ns, "0");
+	}
 	rc = ra_pool_new(m->store, &m->budget, &rc_cfg, &m->ra);
 	if (rc) {
 		errmsg_set(err, rc, "cannot start the read-ahead workers: %s", strerror(-rc));

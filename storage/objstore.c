@@ -159,6 +159,23 @@ int objstore_get(struct objstore *s, const char *key, uint64_t off, size_t len, 
 	return s->ops->get(s, key, off, len, dst, got, err);
 }
 
+int objstore_get_stream(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+			objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err)
+{
+	*got = 0;
+	CHECK_KEY("read", key);
+	if (!s->ops->get_stream)
+		return -ENOTSUP;
+	if (len == 0)
+		return 0;
+	return s->ops->get_stream(s, key, off, len, sink, ctx, got, err);
+}
+
+int objstore_can_stream(const struct objstore *s)
+{
+	return s->ops->get_stream != NULL;
+}
+
 int objstore_get_all(struct objstore *s, const char *key, struct buf *out, struct errmsg *err)
 {
 	struct obj_entry e;

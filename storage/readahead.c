@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "mvbackupfs/base/clock.h"
+#include "mvbackupfs/base/log.h"
 
 #define MiB (1024u * 1024u)
 
@@ -40,6 +41,7 @@
 #define RA_SPARE_MAX 12
 #define RA_IDLE_MS 1000		/* spares outlive the last file by this long (the next file) */
 #define RA_POLL_MS 20		/* meanwhile, how often a budget waiter is looked for */
+#define RA_STREAM_WAIT_MS 2000	/* a stream waiting this long for the reader lets go */
 
 enum chunk_state {
 	CHUNK_QUEUED,		/* in the pool's queue */
@@ -59,6 +61,7 @@ struct ra_chunk {
 	char *data;
 	enum chunk_state state;	/* file lock */
 	unsigned pins;		/* readers copying out without the lock; file lock */
+	int stream;		/* queued as the start of a stream (the rest of the file) */
 	uint64_t consumed;	/* bytes copied out so far; file lock */
 	int rc;
 	struct errmsg err;	/* written by the worker while RUNNING, read after */
@@ -70,12 +73,17 @@ struct ra_file {
 	uint64_t size;		/* immutable */
 	pthread_mutex_t lock;	/* protects every field below and the chunks' file-lock fields */
 	pthread_cond_t done;	/* broadcast when a chunk leaves QUEUED/RUNNING */
+	pthread_cond_t room;	/* signalled when the reader moved on or the window changed
+				 * while a stream waits for room (CLOCK_MONOTONIC) */
 	struct ra_chunk *chunks;	/* sorted by offset, never overlapping */
 	unsigned inflight;	/* chunks QUEUED or RUNNING */
 	uint64_t seq_end;	/* where the last read ended: the next sequential offset */
 	uint64_t window;	/* bytes to keep scheduled ahead of the reader; 0 = off */
 	unsigned streak;	/* sequential reads in a row */
 	uint64_t ahead;		/* end of the furthest scheduled chunk */
+	int streaming;		/* a stream is queued or running: it schedules from f->ahead on */
+	int stream_off;		/* a stream of this file failed: no more */
+	unsigned stream_waits;	/* a stream waits on `room` */
 	int closing;
 };
 
@@ -100,9 +108,11 @@ struct ra_pool {
 	unsigned nfiles;	/* files open */
 	int64_t idle_ms;	/* mono_ms() when nfiles last fell to 0 */
 	uint64_t charged;	/* budget bytes held (chunks and spares), at most cfg.share */
+	unsigned nstreams;	/* streams queued or running, at most cfg.streams */
 	struct {		/* relaxed atomics: counters only */
 		atomic_uint_fast64_t chunk_gets, chunk_bytes, direct_gets, direct_bytes,
-			hit_bytes, pinned_bytes, retries, degraded, wasted_bytes, mapped_bytes;
+			hit_bytes, pinned_bytes, retries, degraded, wasted_bytes, mapped_bytes,
+			streams, stream_bytes;
 	} st;
 };
 
@@ -357,6 +367,10 @@ static unsigned queue_cancel(struct ra_pool *p, struct ra_file *f)
 			p->qlen--;
 			c->state = CHUNK_FAILED;
 			c->rc = -ECANCELED;
+			if (c->stream) {
+				f->streaming = 0;
+				p->nstreams--;
+			}
 			n++;
 		} else {
 			p->qtail = c;
@@ -365,6 +379,189 @@ static unsigned queue_cancel(struct ra_pool *p, struct ra_file *f)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+/* ---- streams ------------------------------------------------------------------------ */
+
+/* A stream in progress: written by the worker running it, read under nobody's lock. */
+struct ra_stream {
+	struct ra_file *f;
+	struct ra_chunk *cur;	/* the chunk being filled (RUNNING; only the stream writes it) */
+	size_t filled;		/* bytes of cur written */
+};
+
+/* Insert chunk c into f's list by offset; f->lock held. */
+static void chunk_insert(struct ra_file *f, struct ra_chunk *c)
+{
+	struct ra_chunk **pp;
+
+	for (pp = &f->chunks; *pp && (*pp)->off < c->off; pp = &(*pp)->next)
+		;
+	c->next = *pp;
+	*pp = c;
+}
+
+/*
+ * Start streaming the rest of f from f->ahead (f->lock held; the window is `csize` chunks):
+ * 1 when a stream is queued (schedule leaves the rest to it), 0 to go on chunk by chunk.
+ * Only for a steady sequential reader (a full window of full chunks) with at least two chunks
+ * left and nothing fetched beyond f->ahead yet, on a store that streams.
+ */
+static int stream_start(struct ra_file *f, uint64_t csize)
+{
+	struct ra_pool *p = f->pool;
+	const struct ra_config *cfg = &p->cfg;
+	struct ra_chunk *c;
+	int slot = 0;
+
+	if (cfg->no_stream || f->stream_off || f->window < cfg->max_window ||
+	    csize != cfg->chunk_size || f->size - f->ahead < 2 * (uint64_t)cfg->chunk_size ||
+	    f->inflight >= cfg->parallel || chunk_find(f, f->ahead) ||
+	    next_chunk_start(f, f->ahead) < f->size)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	if (p->nstreams < cfg->streams) {
+		p->nstreams++;
+		slot = 1;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!slot)
+		return 0;
+	c = chunk_new(p, f, f->ahead, cfg->chunk_size);
+	if (c) {
+		c->stream = 1;
+		chunk_insert(f, c);
+		if (!queue_push(p, c)) {
+			f->inflight++;
+			f->streaming = 1;
+			f->ahead = chunk_end(c);
+			return 1;
+		}
+		chunk_drop(f, c);
+	}
+	pthread_mutex_lock(&p->lock);
+	p->nstreams--;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* Make the chunk at `off` the stream's next, once the reader has left room for it in the
+ * window and the budget has room for its buffer (f->lock held, waiting on f->room meanwhile:
+ * readers signal it as they move on and free chunks): 0, or nonzero to end the stream (see
+ * readahead.h). */
+static int stream_next_locked(struct ra_stream *s, uint64_t off)
+{
+	struct ra_file *f = s->f;
+	struct ra_pool *p = f->pool;
+	int64_t deadline = mono_ms() + RA_STREAM_WAIT_MS;
+	uint64_t len = min_u64(p->cfg.chunk_size, f->size - off);
+	struct ra_chunk *c = NULL;
+
+	for (;;) {
+		struct timespec ts;
+
+		if (f->closing || !f->window)
+			return -1;
+		if (off + len <= f->seq_end + f->window) {
+			if (chunk_find(f, off) || next_chunk_start(f, off) < off + len)
+				return -1;	/* an earlier run fetched some of it */
+			c = chunk_new(p, f, off, (size_t)len);
+			if (c)
+				break;
+		}
+		if (mono_ms() >= deadline) {
+			log_debug("read-ahead: stream of '%s' waited %d ms for the reader to make "
+				  "room", f->key, RA_STREAM_WAIT_MS);
+			return -1;	/* the reader paused: give the connection back */
+		}
+		ts = deadline_in_ms(CLOCK_MONOTONIC, RA_POLL_MS * 10);
+		f->stream_waits++;
+		pthread_cond_timedwait(&f->room, &f->lock, &ts);
+		f->stream_waits--;
+	}
+	c->state = CHUNK_RUNNING;
+	chunk_insert(f, c);
+	f->ahead = chunk_end(c);
+	s->cur = c;
+	s->filled = 0;
+	return 0;
+}
+
+/* objstore_sink of a stream: fill the current chunk; each full one is done (readers wake)
+ * and the next one is taken. */
+static int stream_sink(void *ctx, const char *data, size_t len)
+{
+	struct ra_stream *s = ctx;
+	struct ra_file *f = s->f;
+
+	while (len) {
+		struct ra_chunk *c = s->cur;
+		size_t n;
+		int stop;
+
+		if (!c)
+			return 1;	/* past the end of the file as listed */
+		n = min_u64(len, c->len - s->filled);
+		memcpy(c->data + s->filled, data, n);
+		s->filled += n;
+		data += n;
+		len -= n;
+		if (s->filled < c->len)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		c->got = c->len;
+		c->state = CHUNK_DONE;
+		s->cur = NULL;
+		STAT_ADD(f->pool, stream_bytes, c->len);
+		pthread_cond_broadcast(&f->done);
+		stop = chunk_end(c) < f->size && stream_next_locked(s, chunk_end(c));
+		pthread_mutex_unlock(&f->lock);
+		if (stop)
+			return 1;
+	}
+	return 0;
+}
+
+/* Run the stream that starts with chunk c (popped from the queue; f->lock held, and held
+ * again on return).  Whatever ends it, the chunks it completed stay, the one it was filling
+ * keeps what arrived, and f->ahead is where chunk-by-chunk scheduling goes on. */
+static void stream_run(struct ra_pool *p, struct ra_file *f, struct ra_chunk *c)
+{
+	struct ra_stream s = { .f = f, .cur = c };
+	struct errmsg e = { { 0 } };
+	uint64_t from = c->off, got = 0;	/* c is freed once read through */
+	int rc;
+
+	c->state = CHUNK_RUNNING;
+	pthread_mutex_unlock(&f->lock);
+	rc = objstore_get_stream(p->store, f->key, from, f->size - from, stream_sink, &s, &got,
+				 &e);
+	STAT_ADD(p, streams, 1);
+	pthread_mutex_lock(&f->lock);
+	if (s.cur) {
+		struct ra_chunk *cur = s.cur;
+
+		f->ahead = cur->off + s.filled;
+		if (s.filled) {
+			cur->len = cur->got = s.filled;	/* the rest is read the usual way */
+			cur->state = CHUNK_DONE;
+		} else {
+			cur->state = CHUNK_FAILED;
+			cur->rc = -ECANCELED;
+			chunk_drop(f, cur);	/* RUNNING: nobody has pinned it */
+		}
+	}
+	/* a failure (not a stop asked for) is not tried again by streaming: the chunk-by-chunk
+	 * path retries, and reports what persists */
+	if (rc && rc != -ECANCELED)
+		f->stream_off = 1;
+	log_debug("read-ahead: stream of '%s' from %llu: %llu bytes, %s", f->key,
+		  (unsigned long long)from, (unsigned long long)got,
+		  rc == -ECANCELED ? "stopped" : rc ? errmsg_str(&e, rc) : "to the end");
+	f->streaming = 0;
+	pthread_mutex_lock(&p->lock);
+	p->nstreams--;
+	pthread_mutex_unlock(&p->lock);
 }
 
 /*
@@ -378,12 +575,14 @@ static void schedule(struct ra_file *f, uint64_t pos)
 	const struct ra_config *cfg = &p->cfg;
 	uint64_t limit, csize;
 
-	if (!f->window || f->closing || pos >= f->size)
+	if (!f->window || f->closing || pos >= f->size || f->streaming)
 		return;
 	limit = min_u64(f->size, pos + f->window);
 	if (f->ahead < pos || f->ahead > pos + cfg->max_window + cfg->chunk_size)
 		f->ahead = pos;		/* a new run: start at the reader */
 	csize = window_chunk(cfg, f->window);
+	if (f->ahead < limit && stream_start(f, csize))
+		return;
 	while (f->ahead < limit && f->inflight < cfg->parallel) {
 		struct ra_chunk *c = chunk_find(f, f->ahead), **pp;
 		uint64_t len;
@@ -473,6 +672,16 @@ static void *worker_main(void *arg)
 		if (f->closing) {
 			c->state = CHUNK_FAILED;
 			c->rc = -ECANCELED;
+			if (c->stream) {
+				f->streaming = 0;
+				pthread_mutex_lock(&p->lock);
+				p->nstreams--;
+				pthread_mutex_unlock(&p->lock);
+			}
+			goto finish;
+		}
+		if (c->stream) {
+			stream_run(p, f, c);
 			goto finish;
 		}
 		c->state = CHUNK_RUNNING;
@@ -520,6 +729,10 @@ int ra_pool_new(struct objstore *store, struct membudget *budget, const struct r
 		p->cfg.threads = 16;
 	if (!p->cfg.queue_max)
 		p->cfg.queue_max = 4 * p->cfg.threads;
+	if (!p->cfg.streams)
+		p->cfg.streams = p->cfg.threads / 4 ? p->cfg.threads / 4 : 1;
+	if (!objstore_can_stream(store))
+		p->cfg.no_stream = 1;
 	if (!p->cfg.share) {
 		uint64_t total = membudget_total(budget);
 		uint64_t reserve = total / 4 * 3 < RA_RESERVE ? total / 4 * 3 : RA_RESERVE;
@@ -606,6 +819,8 @@ void ra_pool_stats(struct ra_pool *p, struct ra_stats *out)
 	out->degraded = atomic_load_explicit(&p->st.degraded, memory_order_relaxed);
 	out->wasted_bytes = atomic_load_explicit(&p->st.wasted_bytes, memory_order_relaxed);
 	out->mapped_bytes = atomic_load_explicit(&p->st.mapped_bytes, memory_order_relaxed);
+	out->streams = atomic_load_explicit(&p->st.streams, memory_order_relaxed);
+	out->stream_bytes = atomic_load_explicit(&p->st.stream_bytes, memory_order_relaxed);
 	pthread_mutex_lock(&p->lock);
 	out->queued = p->qlen;
 	pthread_mutex_unlock(&p->lock);
@@ -626,6 +841,19 @@ struct ra_file *ra_open(struct ra_pool *p, const char *key, uint64_t size)
 		goto out_key;
 	if (pthread_cond_init(&f->done, NULL))
 		goto out_mutex;
+	{
+		pthread_condattr_t ca;
+		int bad;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		bad = pthread_cond_init(&f->room, &ca);
+		pthread_condattr_destroy(&ca);
+		if (bad) {
+			pthread_cond_destroy(&f->done);
+			goto out_mutex;
+		}
+	}
 	f->pool = p;
 	f->size = size;
 	f->streak = 1;
@@ -664,6 +892,7 @@ void ra_close(struct ra_file *f)
 	pthread_mutex_lock(&f->lock);
 	f->closing = 1;
 	f->inflight -= queue_cancel(f->pool, f);
+	pthread_cond_broadcast(&f->room);	/* a stream waiting for the reader ends */
 	/* in flight, or handed out by ra_read_pin and not yet given back */
 	while (f->inflight || any_pinned(f))
 		pthread_cond_wait(&f->done, &f->lock);
@@ -672,6 +901,7 @@ void ra_close(struct ra_file *f)
 		chunk_free(f->pool, c);
 	}
 	pthread_mutex_unlock(&f->lock);
+	pthread_cond_destroy(&f->room);
 	pthread_cond_destroy(&f->done);
 	pthread_mutex_destroy(&f->lock);
 	p = f->pool;
@@ -760,6 +990,8 @@ ssize_t ra_read_pin(struct ra_file *f, void *dst, size_t len, uint64_t off, stru
 
 	pthread_mutex_lock(&f->lock);
 	note_access(f, off, end - off);
+	if (f->stream_waits)
+		pthread_cond_signal(&f->room);	/* the reader moved on (or turned random) */
 	schedule(f, off);
 	while (pos < end) {
 		struct ra_chunk *c = chunk_find(f, pos);
@@ -818,6 +1050,8 @@ ssize_t ra_read_pin(struct ra_file *f, void *dst, size_t len, uint64_t off, stru
 			break;	/* the object ended early */
 	}
 	trim(f);
+	if (f->stream_waits)
+		pthread_cond_signal(&f->room);	/* chunks freed: budget for the stream */
 	pthread_mutex_unlock(&f->lock);
 	return rc ? rc : (ssize_t)(pos - off);
 }
@@ -836,6 +1070,8 @@ void ra_unpin(struct ra_pin *pin)
 			pthread_cond_broadcast(&f->done);	/* ra_close waits for it */
 		else
 			trim(f);	/* read through: give its memory back now */
+		if (f->stream_waits)
+			pthread_cond_signal(&f->room);
 	}
 	pthread_mutex_unlock(&f->lock);
 	*pin = (struct ra_pin){ 0 };

@@ -22,6 +22,7 @@ struct xfer {
 	uint64_t skip;			/* bytes to drop: a 200 answer to a ranged GET */
 	int full;			/* dst is full; the rest of a 200 answer is not wanted */
 	int overflow;			/* the server sent more than asked / than allowed */
+	int stopped;			/* the sink asked to stop */
 	struct buf errbody;
 };
 
@@ -172,7 +173,7 @@ static void xfer_status(struct xfer *x)
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
 	x->status_known = 1;
 	/* A ranged GET answered 200 means the server ignored Range: drop the bytes before. */
-	if (x->status == 200 && x->r->dst)
+	if (x->status == 200 && (x->r->dst || x->r->sink))
 		x->skip = x->r->range_off;
 }
 
@@ -188,6 +189,24 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 
 		buf_add(&x->errbody, p, len < room ? len : room);
 		return len;
+	}
+	if (r->sink) {
+		if (x->skip) {
+			take = len < x->skip ? len : (size_t)x->skip;
+			x->skip -= take;
+			p += take;
+			len -= take;
+		}
+		if (len > r->sink_len - r->sunk) {
+			len = (size_t)(r->sink_len - r->sunk);	/* a 200: the rest is not wanted */
+			x->full = 1;
+		}
+		if (len && r->sink(r->sink_ctx, p, len)) {
+			x->stopped = 1;
+			return CURL_WRITEFUNC_ERROR;
+		}
+		r->sunk += len;
+		return x->full ? CURL_WRITEFUNC_ERROR : size * n;
 	}
 	if (r->dst) {
 		if (x->skip) {
@@ -495,12 +514,16 @@ int s3_perform(struct s3_store *s, struct s3_req *r)
 			return rc;
 		}
 		atomic_fetch_add(&s->bytes_out, r->send_body ? r->body_len : 0);
-		atomic_fetch_add(&s->bytes_in, r->dst ? r->got : (r->resp ? r->resp->len : 0));
+		atomic_fetch_add(&s->bytes_in, r->dst ? r->got : r->sink ? r->sunk :
+						    (r->resp ? r->resp->len : 0));
 
 		/* what happened */
 		retry = 0;
 		if (r->cc == CURLE_WRITE_ERROR && x.full) {
 			r->cc = CURLE_OK;	/* we stopped a 200 once the buffer was full */
+		} else if (r->cc == CURLE_WRITE_ERROR && x.stopped) {
+			snprintf(r->curl_err, sizeof(r->curl_err), "stopped by the reader");
+			rc = -ECANCELED;
 		} else if (r->cc == CURLE_WRITE_ERROR && x.overflow) {
 			snprintf(r->curl_err, sizeof(r->curl_err), "%s",
 				 r->dst ? "the server sent more bytes than the range asked" :

@@ -159,6 +159,40 @@ static int s3_get(struct objstore *o, const char *key, uint64_t off, size_t len,
 	return 0;
 }
 
+/* A streamed ranged GET (objstore_get_stream): one try, the bytes to the sink as they come. */
+static int s3_get_stream(struct objstore *o, const char *key, uint64_t off, uint64_t len,
+			 objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err)
+{
+	struct s3_store *s = s3_of(o);
+	struct s3_req r;
+	char range[64];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.key = key;
+	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	r.hdr[r.nhdr++] = (struct sigv4_pair){ "Range", range };
+	r.sink = sink;
+	r.sink_ctx = ctx;
+	r.sink_len = len;
+	r.range_off = off;
+	r.tries = 1;	/* a second try would send the delivered bytes again */
+	r.timeout_ms = s3_timeout(s, len);
+	rc = s3_perform(s, &r);
+	*got = r.sunk;
+	if (rc == -ECANCELED)
+		return rc;
+	if (!rc && r.status == 416)	/* off at or past the end */
+		return 0;
+	if (!rc && r.status == 404)
+		return errmsg_set(err, -ENOENT, "cannot read '%s': no such key", key);
+	if (rc || !is_2xx(&r))
+		return s3_fail(s, &r, rc, "read", key, err);
+	return 0;
+}
+
 /* After a retried conditional PUT answered 412, the key may exist because our own first
  * attempt reached the server before its answer was lost.  Decide by content, not by ETag:
  * an ETag is the body's MD5 only for plain single-part objects (not with SSE-KMS/SSE-C, not
@@ -657,6 +691,7 @@ const struct objstore_ops s3_ops = {
 	.list_page = s3_list_page,
 	.head = s3_head,
 	.get = s3_get,
+	.get_stream = s3_get_stream,
 	.put = s3_put,
 	.mpu_begin = s3_mpu_begin,
 	.mpu_part = s3_mpu_part,

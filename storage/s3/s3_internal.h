@@ -88,6 +88,10 @@ struct s3_req {
 	void *dst;			/* ranged GET: the caller's buffer */
 	size_t dst_len;
 	uint64_t range_off;		/* ... and where the range starts */
+	objstore_sink sink;		/* streamed GET (instead of dst): bytes go here */
+	void *sink_ctx;
+	uint64_t sink_len;		/* ... at most this many */
+	uint64_t sunk;			/* out: bytes handed to sink */
 	struct buf *resp;		/* 2xx body (XML), bounded */
 	int late_error;			/* a 200 body may be an <Error> (copy, complete) */
 	int tries;			/* 0 = the store's max_tries */

@@ -50,7 +50,8 @@ Control (HTTP on the ctl port; curl is enough):
     POST   /rules      body: one rule or a JSON list of rules, appended
     DELETE /rules      remove every rule
     GET    /rules      the rules with "seen" (matches) and "fired" counts, JSON
-    GET    /log        one line per request: "METHOD TARGET STATUS FAULT"
+    GET    /log        one line per request: "METHOD TARGET STATUS FAULT", and " range=bytes=A-B"
+                       after a forwarded request's FAULT when it had a Range header
     DELETE /log        clear the log
 """
 
@@ -319,7 +320,9 @@ def serve(client):
             except (Closed, OSError, ValueError):
                 log("%s %s - upstream-closed" % (method, target))
                 return
-            log("%s %s %d %s" % (method, target, status, fault))
+            rng = re.search(r"^range:\s*(\S+)", head.decode("latin-1"), re.I | re.M)
+            log("%s %s %d %s%s" % (method, target, status, fault,
+                                    " range=" + rng.group(1) if rng else ""))
             if fault == "lost":
                 reset(client)
                 return

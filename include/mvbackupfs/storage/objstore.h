@@ -96,6 +96,22 @@ int objstore_head(struct objstore *s, const char *key, struct obj_entry *out,
 int objstore_get(struct objstore *s, const char *key, uint64_t off, size_t len, void *dst,
 		 size_t *got, struct errmsg *err);
 
+/* Where a streamed read delivers its bytes, in order: 0 to go on, nonzero to stop the read
+ * (objstore_get_stream then returns -ECANCELED). */
+typedef int (*objstore_sink)(void *ctx, const char *data, size_t len);
+
+/* Read up to `len` bytes at `off` as one request, handing them to `sink` as they arrive
+ * (a long sequential read: the server streams it as it would one whole-object GET).  Not
+ * retried: a failure ends the read with the bytes delivered so far (*got) and the store's
+ * -errno; the caller reads the rest its usual way.  -ENOTSUP from a store that does not
+ * stream (see objstore_can_stream). */
+int objstore_get_stream(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+			objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err);
+
+/* Whether objstore_get_stream is worth using on this store (S3: yes; a local directory: no,
+ * its reads cost no request). */
+int objstore_can_stream(const struct objstore *s);
+
 /* Read a whole (small) object into `out` (appended).  -EFBIG when it exceeds out->max. */
 int objstore_get_all(struct objstore *s, const char *key, struct buf *out, struct errmsg *err);
 
@@ -182,6 +198,9 @@ struct objstore_ops {
 	int (*delete_keys)(struct objstore *s, const char *const *keys, size_t nkeys,
 			   struct errmsg *err);
 	int (*same_backend)(const struct objstore *a, const struct objstore *b);
+	/* optional (NULL: not supported) */
+	int (*get_stream)(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+			  objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err);
 	/* optional (NULL: nothing to abort) */
 	int (*abort_uploads)(struct objstore *s, const char *prefix, size_t *n_aborted,
 			     struct errmsg *err);

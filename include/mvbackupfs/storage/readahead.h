@@ -21,7 +21,17 @@
  *     a read that finds no chunk reads directly into the caller's buffer, so every read makes
  *     progress even with a budget of zero bytes to spare;
  *   - a chunk whose GET failed is fetched again, once, directly by the reader that needs it;
- *     if that fails too the read fails with the store's -errno and sentence.
+ *     if that fails too the read fails with the store's -errno and sentence;
+ *   - once a window is at its full size (a steady sequential reader), the rest of the file
+ *     comes as one streamed GET (objstore_get_stream) instead of a ranged GET per chunk,
+ *     when the store streams: one worker fills chunk after chunk of the window from it and
+ *     waits while the window is full, so the server sends one long response, as to a whole-
+ *     object GET (with the S3 server on its own CPU, 8 parallel 8 MiB GETs cost it ~15-25%
+ *     more per byte than one long one).  The stream ends when the reader closes, turns
+ *     random, or leaves it waiting RA_STREAM_WAIT_MS, when the budget has no room for its
+ *     next chunk, or on an error (not retried: the rest is read chunk by chunk, and that
+ *     file streams no more); the chunk it was filling keeps what arrived.  At most
+ *     cfg.streams streams run at once, so workers stay free for other files.
  *
  * Memory: chunk buffers are anonymous mappings charged to the budget before they exist; the
  * pool keeps up to RA_SPARE_MAX (12, a window's worth) spare buffers of a full window's chunk
@@ -60,6 +70,8 @@ struct ra_config {
 	unsigned queue_max;	/* most chunks waiting in the pool's queue: 4 * threads */
 	uint64_t share;		/* most budget bytes the pool holds (chunks and spares): the
 				 * budget less RA_RESERVE (or less 3/4 of it when that is smaller) */
+	unsigned streams;	/* most streamed reads at once (below): threads / 4 */
+	int no_stream;		/* never stream (comparisons: MVBACKUPFS_NO_STREAM=1) */
 };
 
 /* Budget bytes the read-ahead leaves to the other users (upload parts) by default: a copy read
@@ -80,6 +92,8 @@ struct ra_stats {
 	uint64_t retries;	/* failed chunks fetched again by a reader */
 	uint64_t degraded;	/* times a window was halved for lack of budget or queue */
 	uint64_t wasted_bytes;	/* fetched chunk bytes freed without being read */
+	uint64_t streams;	/* streamed GETs (one per steady sequential run) */
+	uint64_t stream_bytes;	/* chunk bytes they filled */
 	uint64_t mapped_bytes;	/* bytes of fresh chunk buffers mapped (not spares reused):
 				 * the kernel zeroes each of their pages on first touch */
 	uint64_t queued;	/* chunks waiting in the queue now (not a counter) */
