@@ -202,6 +202,7 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 			x->full = 1;
 		}
 		if (len && r->sink(r->sink_ctx, p, len)) {
+			r->sunk += len;	/* delivered, then stopped */
 			x->stopped = 1;
 			return CURL_WRITEFUNC_ERROR;
 		}

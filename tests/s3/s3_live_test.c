@@ -202,6 +202,73 @@ static void test_put_head_get(struct objstore *s)
 	      err.msg);
 }
 
+/* A sink for objstore_get_stream: appends to a buf; stops (nonzero) after `stop_after` bytes
+ * when that is set. */
+struct sink_ctx {
+	struct buf b;
+	size_t stop_after;
+	unsigned calls;
+};
+
+static int sink_append(void *ctx, const char *data, size_t len)
+{
+	struct sink_ctx *c = ctx;
+
+	c->calls++;
+	if (buf_add(&c->b, data, len))
+		return 1;
+	return c->stop_after && c->b.len >= c->stop_after;
+}
+
+static void test_get_stream(struct objstore *s)
+{
+	size_t n = 3 * 1048576 + 77, i;
+	char *data = malloc(n);
+	struct errmsg err = { "" };
+	struct sink_ctx c = { .b = BUF_INIT(8 << 20) };
+	uint64_t got = 99;
+	int rc;
+
+	CHECK(data != NULL, "allocate");
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 2654435761u >> 13);
+	CHECK(objstore_can_stream(s), "an S3 store streams");
+	rc = objstore_put(s, k("stream.bin", NULL), data, n, 0, &err);
+	CHECK(rc == 0, "put the object to stream (%s)", err.msg);
+
+	rc = objstore_get_stream(s, k("stream.bin", NULL), 0, n, sink_append, &c, &got, &err);
+	CHECK(rc == 0 && got == n && c.b.len == n && !memcmp(c.b.p, data, n) && c.calls > 1,
+	      "stream the whole object: rc %d got %llu in %u calls (%s)", rc,
+	      (unsigned long long)got, c.calls, err.msg);
+	buf_reset(&c.b);
+	rc = objstore_get_stream(s, k("stream.bin", NULL), 1000001, n - 1000001 - 5, sink_append,
+				 &c, &got, &err);
+	CHECK(rc == 0 && got == n - 1000006 && c.b.len == got &&
+	      !memcmp(c.b.p, data + 1000001, got), "stream a range in the middle: got %llu",
+	      (unsigned long long)got);
+	buf_reset(&c.b);
+	rc = objstore_get_stream(s, k("stream.bin", NULL), n - 10, 100, sink_append, &c, &got,
+				 &err);
+	CHECK(rc == 0 && got == 10 && !memcmp(c.b.p, data + n - 10, 10),
+	      "stream across the end: the 10 bytes there (got %llu)", (unsigned long long)got);
+	buf_reset(&c.b);
+	c.stop_after = 1048576;
+	rc = objstore_get_stream(s, k("stream.bin", NULL), 0, n, sink_append, &c, &got, &err);
+	CHECK(rc == -ECANCELED && got < n && c.b.len >= 1048576 && !memcmp(c.b.p, data, c.b.len),
+	      "a sink that stops ends the read with -ECANCELED after a correct prefix (rc %d, "
+	      "got %llu, %zu bytes)", rc, (unsigned long long)got, c.b.len);
+	c.stop_after = 0;
+	buf_reset(&c.b);
+	rc = objstore_get_stream(s, k("stream.bin", NULL), n + 5, 10, sink_append, &c, &got, &err);
+	CHECK(rc == 0 && got == 0 && c.b.len == 0, "stream beyond the end: nothing (rc %d %s)", rc,
+	      err.msg);
+	rc = objstore_get_stream(s, k("missing", NULL), 0, 10, sink_append, &c, &got, &err);
+	CHECK(rc == -ENOENT && strstr(err.msg, "missing"), "stream of a missing key -> -ENOENT: %s",
+	      err.msg);
+	buf_release(&c.b);
+	free(data);
+}
+
 static void test_if_none_match(struct objstore *s)
 {
 	struct errmsg err = { "" };
@@ -825,6 +892,7 @@ int main(int argc, char **argv)
 	if (!tls_subset) {
 		test_retries();		/* its fake server speaks http only */
 		test_put_head_get(s);
+		test_get_stream(s);
 		test_if_none_match(s);
 		test_odd_keys(s);
 		test_pagination(s);
