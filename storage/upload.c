@@ -127,8 +127,9 @@ static void spares_drop(struct upload_pool *p, int idle_only)
 
 /*
  * A writer waiting for the budget (p->lock held) after a try that found it full: 0 to wait
- * on, or the error that ends the wait.  While the pool's requests are failing, that error.
- * While any of them is queued or being sent, the wait goes on (they return their buffers,
+ * on, or the error that ends the wait.  While the pool's requests are failing (and some still
+ * run, holding the budget), that error.  While any of them is queued or being sent, the wait
+ * goes on (they return their buffers,
  * each within the store's tries).  Only a budget that stayed full for BUDGET_WAIT_MS with
  * nothing of the pool running gives -ENOBUFS.  *deadline is moved on while requests run.
  */
@@ -137,7 +138,7 @@ static int wait_verdict_locked(struct upload_pool *p, int64_t *deadline, const c
 {
 	int64_t now = mono_ms();
 
-	if (p->failing) {
+	if (p->failing && p->ntasks) {	/* an old failure with nothing running is history */
 		errmsg_set(err, p->fail_rc, "cannot write '%s': uploads to the store are failing: %s",
 			   key, errmsg_str(&p->fail_err, p->fail_rc));
 		return p->fail_rc;
