@@ -38,7 +38,8 @@
  * size (still charged; a smaller chunk reuses one when there is one) while any file is open, so
  * that a stream does not pay the kernel for zeroing fresh pages, and gives them up first
  * when the budget runs short and when the last file closes.  With one stream and the
- * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`).
+ * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`
+ * chunk by chunk; 36-51 MiB streamed, which fills one chunk after the other).
  * Chunks and spares together never hold more than cfg.share of the budget, so that writers
  * of the same daemon always find room (RA_RESERVE).
  *
