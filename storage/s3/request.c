@@ -102,6 +102,19 @@ static void share_unlock_cb(CURL *h, curl_lock_data data, void *ud)
 		pthread_mutex_unlock(&s->share_lock[data]);
 }
 
+/* Drop what the answer has before the range asked for (x->skip: a 200 to a ranged GET). */
+static void skip_ignored(struct xfer *x, char **p, size_t *len)
+{
+	size_t take;
+
+	if (!x->skip)
+		return;
+	take = *len < x->skip ? *len : (size_t)x->skip;
+	x->skip -= take;
+	*p += take;
+	*len -= take;
+}
+
 static size_t write_cb(char *p, size_t size, size_t n, void *ud);
 static size_t header_cb(char *p, size_t size, size_t n, void *ud);
 static size_t read_cb(char *p, size_t size, size_t n, void *ud);
@@ -190,13 +203,9 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 		buf_add(&x->errbody, p, len < room ? len : room);
 		return len;
 	}
+	if (r->dst || r->sink)
+		skip_ignored(x, &p, &len);
 	if (r->sink) {
-		if (x->skip) {
-			take = len < x->skip ? len : (size_t)x->skip;
-			x->skip -= take;
-			p += take;
-			len -= take;
-		}
 		if (len > r->sink_len - r->sunk) {
 			len = (size_t)(r->sink_len - r->sunk);	/* a 200: the rest is not wanted */
 			x->full = 1;
@@ -210,14 +219,8 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 		return x->full ? CURL_WRITEFUNC_ERROR : size * n;
 	}
 	if (r->dst) {
-		if (x->skip) {
-			take = len < x->skip ? len : (size_t)x->skip;
-			x->skip -= take;
-			p += take;
-			len -= take;
-			if (!len)
-				return size * n;
-		}
+		if (!len)
+			return size * n;
 		take = r->dst_len - r->got;
 		if (len > take) {
 			if (x->status != 200) {

@@ -129,68 +129,63 @@ static int s3_head(struct objstore *o, const char *key, struct obj_entry *out,
 	return 0;
 }
 
-static int s3_get(struct objstore *o, const char *key, uint64_t off, size_t len, void *dst,
-		  size_t *got, struct errmsg *err)
+/* A ranged GET of [off, off + len) of `key` into r's destination (dst or sink, set by the
+ * caller): 0 (nothing sent when off is at or past the end), -ENOENT, -ECANCELED when the sink
+ * stopped it, or the store's -errno with its sentence. */
+static int ranged_get(struct s3_store *s, const char *key, uint64_t off, uint64_t len,
+		      struct s3_req *r, struct errmsg *err)
 {
-	struct s3_store *s = s3_of(o);
-	struct s3_req r;
 	char range[64];
 	int rc;
 
-	memset(&r, 0, sizeof(r));
-	r.method = "GET";
-	r.key = key;
+	r->method = "GET";
+	r->key = key;
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
 		 (unsigned long long)(off + len - 1));
-	r.hdr[r.nhdr++] = (struct sigv4_pair){ "Range", range };
+	r->hdr[r->nhdr++] = (struct sigv4_pair){ "Range", range };
+	r->range_off = off;
+	rc = s3_perform(s, r);
+	if (rc == -ECANCELED)
+		return rc;
+	if (!rc && r->status == 416)	/* off at or past the end */
+		return 0;
+	if (!rc && r->status == 404)
+		return errmsg_set(err, -ENOENT, "cannot read '%s': no such key", key);
+	if (rc || !is_2xx(r))
+		return s3_fail(s, r, rc, "read", key, err);
+	return 0;
+}
+
+static int s3_get(struct objstore *o, const char *key, uint64_t off, size_t len, void *dst,
+		  size_t *got, struct errmsg *err)
+{
+	struct s3_req r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
 	r.dst = dst;
 	r.dst_len = len;
-	r.range_off = off;
-	rc = s3_perform(s, &r);
-	if (!rc && r.status == 416) {	/* off at or past the end */
-		*got = 0;
-		return 0;
-	}
-	if (!rc && r.status == 404)
-		return errmsg_set(err, -ENOENT, "cannot read '%s': no such key", key);
-	if (rc || !is_2xx(&r))
-		return s3_fail(s, &r, rc, "read", key, err);
-	*got = r.got;
-	return 0;
+	rc = ranged_get(s3_of(o), key, off, len, &r, err);
+	*got = rc || r.status == 416 ? 0 : r.got;
+	return rc;
 }
 
 /* A streamed ranged GET (objstore_get_stream): one try, the bytes to the sink as they come. */
 static int s3_get_stream(struct objstore *o, const char *key, uint64_t off, uint64_t len,
 			 objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err)
 {
-	struct s3_store *s = s3_of(o);
 	struct s3_req r;
-	char range[64];
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	r.method = "GET";
-	r.key = key;
-	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + len - 1));
-	r.hdr[r.nhdr++] = (struct sigv4_pair){ "Range", range };
 	r.sink = sink;
 	r.sink_ctx = ctx;
 	r.sink_len = len;
-	r.range_off = off;
 	r.tries = 1;	/* a second try would send the delivered bytes again */
-	r.timeout_ms = s3_timeout(s, len);
-	rc = s3_perform(s, &r);
+	r.timeout_ms = s3_timeout(s3_of(o), len);
+	rc = ranged_get(s3_of(o), key, off, len, &r, err);
 	*got = r.sunk;
-	if (rc == -ECANCELED)
-		return rc;
-	if (!rc && r.status == 416)	/* off at or past the end */
-		return 0;
-	if (!rc && r.status == 404)
-		return errmsg_set(err, -ENOENT, "cannot read '%s': no such key", key);
-	if (rc || !is_2xx(&r))
-		return s3_fail(s, &r, rc, "read", key, err);
-	return 0;
+	return rc;
 }
 
 /* After a retried conditional PUT answered 412, the key may exist because our own first
