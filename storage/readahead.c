@@ -353,6 +353,18 @@ static int queue_push(struct ra_pool *p, struct ra_chunk *c)
 	return rc;
 }
 
+/* A stream of f ended or was cancelled before it ran: f may stream again, the pool has a
+ * slot more.  f->lock held, and the pool's lock when `pool_locked`. */
+static void stream_release(struct ra_file *f, int pool_locked)
+{
+	f->streaming = 0;
+	if (!pool_locked)
+		pthread_mutex_lock(&f->pool->lock);
+	f->pool->nstreams--;
+	if (!pool_locked)
+		pthread_mutex_unlock(&f->pool->lock);
+}
+
 /* Remove every queued chunk of file f from the queue; returns how many.  f->lock held. */
 static unsigned queue_cancel(struct ra_pool *p, struct ra_file *f)
 {
@@ -367,10 +379,8 @@ static unsigned queue_cancel(struct ra_pool *p, struct ra_file *f)
 			p->qlen--;
 			c->state = CHUNK_FAILED;
 			c->rc = -ECANCELED;
-			if (c->stream) {
-				f->streaming = 0;
-				p->nstreams--;
-			}
+			if (c->stream)
+				stream_release(f, 1);
 			n++;
 		} else {
 			p->qtail = c;
@@ -558,10 +568,7 @@ static void stream_run(struct ra_pool *p, struct ra_file *f, struct ra_chunk *c)
 	log_debug("read-ahead: stream of '%s' from %llu: %llu bytes, %s", f->key,
 		  (unsigned long long)from, (unsigned long long)got,
 		  rc == -ECANCELED ? "stopped" : rc ? errmsg_str(&e, rc) : "to the end");
-	f->streaming = 0;
-	pthread_mutex_lock(&p->lock);
-	p->nstreams--;
-	pthread_mutex_unlock(&p->lock);
+	stream_release(f, 0);
 }
 
 /*
@@ -672,12 +679,8 @@ static void *worker_main(void *arg)
 		if (f->closing) {
 			c->state = CHUNK_FAILED;
 			c->rc = -ECANCELED;
-			if (c->stream) {
-				f->streaming = 0;
-				pthread_mutex_lock(&p->lock);
-				p->nstreams--;
-				pthread_mutex_unlock(&p->lock);
-			}
+			if (c->stream)
+				stream_release(f, 0);
 			goto finish;
 		}
 		if (c->stream) {
@@ -752,14 +755,7 @@ int ra_pool_new(struct objstore *store, struct membudget *budget, const struct r
 	rc = -pthread_mutex_init(&p->lock, NULL);
 	if (rc)
 		goto out_free;
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		rc = -pthread_cond_init(&p->work, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	rc = -cond_init_monotonic(&p->work);
 	if (rc)
 		goto out_mutex;
 	p->threads = calloc(p->cfg.threads, sizeof(*p->threads));
@@ -841,18 +837,9 @@ struct ra_file *ra_open(struct ra_pool *p, const char *key, uint64_t size)
 		goto out_key;
 	if (pthread_cond_init(&f->done, NULL))
 		goto out_mutex;
-	{
-		pthread_condattr_t ca;
-		int bad;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		bad = pthread_cond_init(&f->room, &ca);
-		pthread_condattr_destroy(&ca);
-		if (bad) {
-			pthread_cond_destroy(&f->done);
-			goto out_mutex;
-		}
+	if (cond_init_monotonic(&f->room)) {
+		pthread_cond_destroy(&f->done);
+		goto out_mutex;
 	}
 	f->pool = p;
 	f->size = size;

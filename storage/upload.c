@@ -437,15 +437,8 @@ int upload_pool_new(struct objstore *store, struct membudget *budget, size_t par
 	p->part_size = part_size ? part_size : UPLOAD_PART_SIZE;
 	p->nworkers = workers ? workers : UPLOAD_WORKERS;
 	pthread_mutex_init(&p->lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&p->work, &ca);
-		pthread_cond_init(&p->spared, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	cond_init_monotonic(&p->work);
+	cond_init_monotonic(&p->spared);
 	p->threads = calloc(p->nworkers, sizeof(*p->threads));
 	if (!p->threads) {
 		free(p);

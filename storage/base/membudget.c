@@ -13,7 +13,6 @@
 
 int membudget_init(struct membudget *b, uint64_t total)
 {
-	pthread_condattr_t ca;
 	int rc;
 
 	b->total = total ? total : MEMBUDGET_DEFAULT;
@@ -23,14 +22,8 @@ int membudget_init(struct membudget *b, uint64_t total)
 	rc = pthread_mutex_init(&b->lock, NULL);
 	if (rc)
 		return -rc;
-	rc = pthread_condattr_init(&ca);
-	if (rc)
-		goto out_mutex;
 	/* deadlines are measured on the monotonic clock: immune to wall-clock jumps */
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (!rc)
-		rc = pthread_cond_init(&b->freed, &ca);
-	pthread_condattr_destroy(&ca);
+	rc = cond_init_monotonic(&b->freed);
 	if (rc)
 		goto out_mutex;
 	return 0;

@@ -9,6 +9,7 @@
 #ifndef MVBACKUPFS_CLOCK_H
 #define MVBACKUPFS_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -19,6 +20,10 @@ int64_t mono_ms(void);
  * absolute deadline pthread_cond_timedwait takes (CLOCK_MONOTONIC for a condition variable
  * made with that clock, CLOCK_REALTIME for a default one). */
 struct timespec deadline_in_ms(clockid_t clk, int64_t ms);
+
+/* Initialise a condition variable whose timed waits take CLOCK_MONOTONIC deadlines
+ * (deadline_in_ms(CLOCK_MONOTONIC, ...)): 0 or a positive pthread error number. */
+int cond_init_monotonic(pthread_cond_t *cv);
 
 /* Sleep `ms` milliseconds (0 or less returns at once), resuming after a signal. */
 void sleep_ms(int64_t ms);
