@@ -47,8 +47,8 @@
 #define LIVE_MAX	8	/* full part buffers mapped at once: UPLOAD_WORKERS in flight + 2 */
 #define SPARE_MAX	LIVE_MAX	/* full part buffers kept for reuse */
 #define SPARE_POLL_MS	20	/* part_get: how often a writer held back re-checks the budget */
-#define SPARE_IDLE_MS	1000
-#define BUDGET_POLL_MS	100	/* budget_wait: how often a writer held back looks at the pool */	/* spares outlive the last upload by this long (the next file) */
+#define SPARE_IDLE_MS	1000	/* spares outlive the last upload by this long (the next file) */
+#define BUDGET_POLL_MS	100	/* budget_wait: how often a writer held back looks at the pool */
 
 enum task_kind { T_PART, T_PUT, T_FINAL };
 

@@ -76,8 +76,10 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 t_eq "readers that close early get exact prefixes" "" "$bad"
 
-# a read that fails half-way: the first GETs of the object succeed, every later one is a 500
-fp_rule '{"method":"GET","path":"/backup/obj\\.bin","fault":"status","status":500,"code":"InternalError","nth":4,"count":0}' \
+# a read that fails half-way: the first GET of the object (the stream a sequential reader gets
+# from its first read) breaks off half-way through its body, every later one is a 500
+fp_rule '[{"method":"GET","path":"/backup/obj\\.bin","fault":"reset","count":1},
+          {"method":"GET","path":"/backup/obj\\.bin","fault":"status","status":500,"code":"InternalError","count":0}]' \
 	|| t_bail "rule"
 out=$(dd if="$MNT/obj.bin" of="$T_TMP/part" bs=1M 2>&1); rc=$?
 t_check "dd of the object during failing GETs fails" test $rc -ne 0

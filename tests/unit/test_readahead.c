@@ -41,7 +41,9 @@ struct fake {
 	int fail_times;		/* ... this many more times */
 	int fail_rc;
 	unsigned gets;
-	uint64_t bytes;		/* bytes returned by all GETs */
+	uint64_t bytes;		/* bytes returned by all GETs and streams */
+	unsigned streams;	/* streamed GETs (fake_stream_ops only) */
+	uint64_t stream_from;	/* where the first one started */
 };
 
 static int fake_get(struct objstore *s, const char *key, uint64_t off, size_t len, void *dst,
@@ -83,6 +85,43 @@ static void fake_destroy(struct objstore *s)
 static const struct objstore_ops fake_ops = {
 	.kind = "fake",
 	.get = fake_get,
+	.destroy = fake_destroy,
+};
+
+/* A streamed GET: the bytes in 256 KiB pieces, as a socket delivers them. */
+static int fake_get_stream(struct objstore *s, const char *key, uint64_t off, uint64_t len,
+			   objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err)
+{
+	struct fake *fk = (struct fake *)s;
+	uint64_t end = off + len < fk->size ? off + len : fk->size, pos;
+
+	(void)key;
+	(void)err;
+	pthread_mutex_lock(&fk->lock);
+	if (!fk->streams++)
+		fk->stream_from = off;
+	pthread_mutex_unlock(&fk->lock);
+	*got = 0;
+	for (pos = off; pos < end;) {
+		size_t n = end - pos < 256 * KiB ? (size_t)(end - pos) : 256 * KiB;
+		int stop = sink(ctx, (const char *)fk->data + pos, n);
+
+		pos += n;
+		*got += n;
+		pthread_mutex_lock(&fk->lock);
+		fk->bytes += n;
+		pthread_mutex_unlock(&fk->lock);
+		if (stop)
+			return -ECANCELED;
+	}
+	return 0;
+}
+
+/* The same fake, streaming like an S3 store (objstore_can_stream). */
+static const struct objstore_ops fake_stream_ops = {
+	.kind = "fake-stream",
+	.get = fake_get,
+	.get_stream = fake_get_stream,
 	.destroy = fake_destroy,
 };
 
@@ -160,11 +199,18 @@ struct fix {
 	struct ra_pool *pool;
 };
 
-static void fix_setup(struct fix *x, size_t size, uint64_t budget, const struct ra_config *cfg)
+static void fix_setup_ops(struct fix *x, size_t size, uint64_t budget,
+			  const struct ra_config *cfg, const struct objstore_ops *ops)
 {
 	x->fk = fake_new(size);
+	x->fk->base.ops = ops;
 	assert_int_equal(membudget_init(&x->budget, budget), 0);
 	assert_int_equal(ra_pool_new(&x->fk->base, &x->budget, cfg, &x->pool), 0);
+}
+
+static void fix_setup(struct fix *x, size_t size, uint64_t budget, const struct ra_config *cfg)
+{
+	fix_setup_ops(x, size, budget, cfg, &fake_ops);
 }
 
 /* Every byte charged to `b` goes back: spare chunks a while after the last close
@@ -692,6 +738,34 @@ static void *unpin_later(void *arg)
 	return NULL;
 }
 
+/* On a store that streams, a sequential reader gets the file from one streamed GET that
+ * starts at its first read: no ranged GETs, nothing fetched twice, and at most the stream's
+ * lead plus two chunks of buffers ever mapped.  Streaming only once the window was full cost
+ * eight ranged GETs and ~40 MiB of fresh ramp-up buffers per file first (issue 10, stop 22). */
+static void test_stream_from_first_read(void **state)
+{
+	const size_t size = 96 * MiB + 12345;
+	struct ra_stats st;
+	struct fix x;
+	struct ra_file *f;
+
+	(void)state;
+	fix_setup_ops(&x, size, 128ull * MiB, NULL, &fake_stream_ops);
+	f = ra_open(x.pool, "obj/streamed", size);
+	assert_non_null(f);
+	read_all(f, size, MiB);
+	ra_close(f);
+	ra_pool_stats(x.pool, &st);
+	assert_int_equal(x.fk->streams, 1);
+	assert_int_equal(x.fk->stream_from, 0);
+	assert_int_equal(st.chunk_gets, 0);
+	assert_int_equal(x.fk->gets, st.direct_gets);	/* no read-ahead GET besides it */
+	assert_true(st.direct_bytes <= MiB);		/* at most the very first read */
+	assert_int_equal(x.fk->bytes, size);		/* nothing fetched twice */
+	assert_true(st.mapped_bytes <= RA_STREAM_LEAD + 2 * 8 * MiB);
+	fix_teardown(&x);
+}
+
 static void test_pinned_reads(void **state)
 {
 	const size_t size = 40 * MiB + 777;
@@ -820,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_two_files_share_budget),
 		cmocka_unit_test(test_close_with_chunks_in_flight),
 		cmocka_unit_test(test_pinned_reads),
+		cmocka_unit_test(test_stream_from_first_read),
 		cmocka_unit_test(test_leaves_reserve_to_writers),
 	};
 

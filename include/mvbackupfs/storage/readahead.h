@@ -22,24 +22,27 @@
  *     progress even with a budget of zero bytes to spare;
  *   - a chunk whose GET failed is fetched again, once, directly by the reader that needs it;
  *     if that fails too the read fails with the store's -errno and sentence;
- *   - once a window is at its full size (a steady sequential reader), the rest of the file
- *     comes as one streamed GET (objstore_get_stream) instead of a ranged GET per chunk,
- *     when the store streams: one worker fills chunk after chunk of the window from it and
- *     waits while the window is full, so the server sends one long response, as to a whole-
- *     object GET (with the S3 server on its own CPU, 8 parallel 8 MiB GETs cost it ~15-25%
- *     more per byte than one long one).  The stream ends when the reader closes, turns
- *     random, or leaves it waiting RA_STREAM_WAIT_MS, when the budget has no room for its
- *     next chunk, or on an error (not retried: the rest is read chunk by chunk, and that
- *     file streams no more); the chunk it was filling keeps what arrived.  At most
- *     cfg.streams streams run at once, so workers stay free for other files.
+ *   - on a store that streams, a sequential reader of a file with at least two chunks left
+ *     gets the rest of it as one streamed GET (objstore_get_stream) from its first sequential
+ *     read on (a read at offset 0 right after open is one), instead of a ranged GET per
+ *     chunk: one worker fills chunk after chunk from it (the first one window-sized, so that
+ *     the first read is answered quickly, then chunk_size ones) and waits while it is
+ *     RA_STREAM_LEAD (or the window, when smaller) ahead of the reader, so the server sends
+ *     one long response, as to a whole-object GET (with the S3 server on its own CPU, 8
+ *     parallel 8 MiB GETs cost it ~15-25% more per byte than one long one).  The stream ends
+ *     when the reader closes, turns random, or leaves it waiting RA_STREAM_WAIT_MS, when the
+ *     budget has no room for its next chunk, or on an error (not retried: the rest is read
+ *     chunk by chunk, and that file streams no more); the chunk it was filling keeps what
+ *     arrived.  At most cfg.streams streams run at once, so workers stay free for other
+ *     files; a file that finds none free goes chunk by chunk and streams once one is.
  *
  * Memory: chunk buffers are anonymous mappings charged to the budget before they exist; the
  * pool keeps up to RA_SPARE_MAX (12, a window's worth) spare buffers of a full window's chunk
  * size (still charged; a smaller chunk reuses one when there is one) while any file is open, so
  * that a stream does not pay the kernel for zeroing fresh pages, and gives them up first
  * when the budget runs short and when the last file closes.  With one stream and the
- * defaults, at most max_window + one chunk is in use (72 MiB measured for a 1 GiB `cat`
- * chunk by chunk; 36-51 MiB streamed, which fills one chunk after the other).
+ * defaults, at most max_window + one chunk is in use chunk by chunk (72 MiB measured for a
+ * 1 GiB `cat`), RA_STREAM_LEAD + two chunks streamed.
  * Chunks and spares together never hold more than cfg.share of the budget, so that writers
  * of the same daemon always find room (RA_RESERVE).
  *
@@ -81,6 +84,14 @@ struct ra_config {
  * writer until its budget wait ran out (ENOBUFS).  A writer needs 1.5 parts (8 MiB) at most at
  * once to make progress (the grown buffer is copied into the first full one); 24 MiB is 3. */
 #define RA_RESERVE (24ull << 20)
+
+/* Most bytes a stream fills ahead of its reader (or the window, when that is smaller; one
+ * chunk at least).  The chunk-by-chunk path needs a full window to hide each GET's latency;
+ * a stream has no per-chunk latency to hide, and every chunk it holds beyond the reader is a
+ * buffer a fresh mount maps and the kernel zeroes.  Measured (bench-read, stop 22): fresh
+ * buffers per 1 GiB `cat` 26-43 MiB at 32 MiB, 50-77 at 64, ~113 before streams started at
+ * the first read; 16 MiB let the reader overtake the stream (hundreds of direct GETs). */
+#define RA_STREAM_LEAD (32ull << 20)
 
 /* Counters for benchmarks and tests (monotonic; snapshot with ra_pool_stats). */
 struct ra_stats {
