@@ -423,6 +423,12 @@ static void *worker(void *arg)
 	}
 }
 
+size_t upload_part_size(uint64_t budget)
+{
+	return budget >= (uint64_t)UPLOAD_WORKERS * UPLOAD_PART_SIZE_LARGE ? UPLOAD_PART_SIZE_LARGE
+									  : UPLOAD_PART_SIZE;
+}
+
 int upload_pool_new(struct objstore *store, struct membudget *budget, size_t part_size,
 		    unsigned workers, struct upload_pool **out)
 {
@@ -434,7 +440,7 @@ int upload_pool_new(struct objstore *store, struct membudget *budget, size_t par
 		return -ENOMEM;
 	p->store = store;
 	p->budget = budget;
-	p->part_size = part_size ? part_size : UPLOAD_PART_SIZE;
+	p->part_size = part_size ? part_size : upload_part_size(membudget_total(budget));
 	p->nworkers = workers ? workers : UPLOAD_WORKERS;
 	pthread_mutex_init(&p->lock, NULL);
 	cond_init_monotonic(&p->work);

@@ -318,6 +318,19 @@ static void test_upload_many_writers(void **state)
 	free(back);
 }
 
+/* The part size follows the budget: 16 MiB parts when six fit (the default 96 MiB budget),
+ * 8 MiB below, so that a small budget keeps as many parts in flight (and a 16 MiB budget, the
+ * smallest allowed, can hold the 1.5 parts a writer needs at once). */
+static void test_upload_part_size(void **state)
+{
+	(void)state;
+	assert_int_equal(upload_part_size(96ull << 20), 16u << 20);
+	assert_int_equal(upload_part_size(256ull << 20), 16u << 20);
+	assert_int_equal(upload_part_size(95ull << 20), 8u << 20);
+	assert_int_equal(upload_part_size(32ull << 20), 8u << 20);
+	assert_int_equal(upload_part_size(16ull << 20), 8u << 20);
+}
+
 /* Part buffers outlive an upload for the next file (cp -r writes one file after another: a
  * fresh set per file meant the kernel zeroed them again), but are given back at once to a
  * budget waiter, and within the idle delay otherwise. */
@@ -379,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_upload_budget),
 		cmocka_unit_test(test_upload_many_writers),
 		cmocka_unit_test(test_upload_spares_between_files),
+		cmocka_unit_test(test_upload_part_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

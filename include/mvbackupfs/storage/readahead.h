@@ -81,8 +81,10 @@ struct ra_config {
 /* Budget bytes the read-ahead leaves to the other users (upload parts) by default: a copy read
  * and written by one daemon (`cp` inside one mount) waits in write() for a part buffer while it
  * reads nothing, so a reader holding the whole budget in chunks read ahead would starve the
- * writer until its budget wait ran out (ENOBUFS).  A writer needs 1.5 parts (8 MiB) at most at
- * once to make progress (the grown buffer is copied into the first full one); 24 MiB is 3. */
+ * writer until its budget wait ran out (ENOBUFS).  A writer needs 1.5 parts at most at once to
+ * make progress (the grown buffer is copied into the first full one): 24 MiB is 3 parts of
+ * 8 MiB, or exactly the 1.5 of 16 MiB that a budget of 96 MiB or more uploads
+ * (upload_part_size; tests/mount/t_copy_budget.sh copies inside one mount with both). */
 #define RA_RESERVE (24ull << 20)
 
 /* Most bytes a stream fills ahead of its reader (or the window, when that is smaller; one
