@@ -41,7 +41,8 @@
 #define RA_SPARE_MAX 12
 #define RA_IDLE_MS 1000		/* spares outlive the last file by this long (the next file) */
 #define RA_POLL_MS 20		/* meanwhile, how often a budget waiter is looked for */
-#define RA_STREAM_WAIT_MS 2000	/* a stream waiting this long for the reader lets go */
+#define RA_STREAM_WAIT_MS 2000	/* a stream waiting this long for the reader lets go
+				 * (cfg.stream_wait_ms) */
 
 enum chunk_state {
 	CHUNK_QUEUED,		/* in the pool's queue */
@@ -477,7 +478,7 @@ static int stream_next_locked(struct ra_stream *s, uint64_t off)
 {
 	struct ra_file *f = s->f;
 	struct ra_pool *p = f->pool;
-	int64_t deadline = mono_ms() + RA_STREAM_WAIT_MS;
+	int64_t deadline = mono_ms() + p->cfg.stream_wait_ms;
 	uint64_t len;
 	struct ra_chunk *c = NULL;
 
@@ -495,8 +496,8 @@ static int stream_next_locked(struct ra_stream *s, uint64_t off)
 				break;
 		}
 		if (mono_ms() >= deadline) {
-			log_debug("read-ahead: stream of '%s' waited %d ms for the reader to make "
-				  "room", f->key, RA_STREAM_WAIT_MS);
+			log_debug("read-ahead: stream of '%s' waited %u ms for the reader to make "
+				  "room", f->key, p->cfg.stream_wait_ms);
 			return -1;	/* the reader paused: give the connection back */
 		}
 		ts = deadline_in_ms(CLOCK_MONOTONIC, RA_POLL_MS * 10);
@@ -749,6 +750,8 @@ int ra_pool_new(struct objstore *store, struct membudget *budget, const struct r
 		p->cfg.queue_max = 4 * p->cfg.threads;
 	if (!p->cfg.streams)
 		p->cfg.streams = p->cfg.threads / 4 ? p->cfg.threads / 4 : 1;
+	if (!p->cfg.stream_wait_ms)
+		p->cfg.stream_wait_ms = RA_STREAM_WAIT_MS;
 	if (!objstore_can_stream(store))
 		p->cfg.no_stream = 1;
 	if (!p->cfg.share) {

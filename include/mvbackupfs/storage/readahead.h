@@ -30,7 +30,7 @@
  *     RA_STREAM_LEAD (or the window, when smaller) ahead of the reader, so the server sends
  *     one long response, as to a whole-object GET (with the S3 server on its own CPU, 8
  *     parallel 8 MiB GETs cost it ~15-25% more per byte than one long one).  The stream ends
- *     when the reader closes, turns random, or leaves it waiting RA_STREAM_WAIT_MS, when the
+ *     when the reader closes, turns random, or leaves it waiting cfg.stream_wait_ms, when the
  *     budget has no room for its next chunk, or on an error (not retried: the rest is read
  *     chunk by chunk, and that file streams no more); the chunk it was filling keeps what
  *     arrived.  At most cfg.streams streams run at once, so workers stay free for other
@@ -76,6 +76,7 @@ struct ra_config {
 				 * budget less RA_RESERVE (or less 3/4 of it when that is smaller) */
 	unsigned streams;	/* most streamed reads at once (below): threads / 4 */
 	int no_stream;		/* never stream (comparisons: MVBACKUPFS_NO_STREAM=1) */
+	unsigned stream_wait_ms;	/* a stream waiting this long for its reader ends: 2000 */
 };
 
 /* Budget bytes the read-ahead leaves to the other users (upload parts) by default: a copy read
