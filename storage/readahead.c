@@ -415,13 +415,14 @@ static void chunk_insert(struct ra_file *f, struct ra_chunk *c)
 /*
  * Start streaming the rest of f from f->ahead (f->lock held): 1 when a stream is queued
  * (schedule leaves the rest to it), 0 to go on chunk by chunk.  For a sequential reader of a
- * file with at least two full chunks left, nothing in flight beyond a few chunks and nothing
- * fetched beyond f->ahead yet, on a store that streams.  From the first sequential read on:
- * the stream's chunks grow with the window as the chunk-by-chunk path's do (a first small one
- * answers the first read quickly), and the file is one GET from the server's point of view,
- * as for `curl` of the whole object.  Waiting for a full window first cost a fresh mount
- * eight parallel ranged GETs and ~40 MiB of ramp-up chunk buffers per file, each mapped fresh
- * (page zeroing was 16% of the daemon's CPU for a 1 GiB `cat`, perf, stop 22).
+ * file with at least two full chunks left, fewer than cfg.parallel chunks in flight and
+ * nothing fetched beyond f->ahead yet, on a store that streams.  From the first sequential
+ * read on: the stream's first chunk is window-sized (small: it answers the first read
+ * quickly), the others chunk_size ones (recycled spares), and the file is one GET from the
+ * server's point of view, as for `curl` of the whole object.  Waiting for a full window first
+ * cost a fresh mount eight parallel ranged GETs and ~40 MiB of ramp-up chunk buffers per
+ * file, each mapped fresh (page zeroing was 12-16% of the daemon's CPU for a 1 GiB `cat`,
+ * perf, stop 22).
  */
 static int stream_start(struct ra_file *f)
 {
