@@ -43,6 +43,7 @@
 #define RA_POLL_MS 20		/* meanwhile, how often a budget waiter is looked for */
 #define RA_STREAM_WAIT_MS 2000	/* a stream waiting this long for the reader lets go
 				 * (cfg.stream_wait_ms) */
+#define RA_CATCHUP_MS 100	/* a reader at a stream's frontier waits this long for it */
 
 enum chunk_state {
 	CHUNK_QUEUED,		/* in the pool's queue */
@@ -73,7 +74,8 @@ struct ra_file {
 	char *key;		/* immutable */
 	uint64_t size;		/* immutable */
 	pthread_mutex_t lock;	/* protects every field below and the chunks' file-lock fields */
-	pthread_cond_t done;	/* broadcast when a chunk leaves QUEUED/RUNNING */
+	pthread_cond_t done;	/* broadcast when a chunk leaves QUEUED/RUNNING, a stream adds
+				 * a chunk or ends (CLOCK_MONOTONIC) */
 	pthread_cond_t room;	/* signalled when the reader moved on or the window changed
 				 * while a stream waits for room (CLOCK_MONOTONIC) */
 	struct ra_chunk *chunks;	/* sorted by offset, never overlapping */
@@ -359,6 +361,7 @@ static int queue_push(struct ra_pool *p, struct ra_chunk *c)
 static void stream_release(struct ra_file *f, int pool_locked)
 {
 	f->streaming = 0;
+	pthread_cond_broadcast(&f->done);	/* readers at its frontier read on their own */
 	if (!pool_locked)
 		pthread_mutex_lock(&f->pool->lock);
 	f->pool->nstreams--;
@@ -511,6 +514,7 @@ static int stream_next_locked(struct ra_stream *s, uint64_t off)
 	f->ahead = chunk_end(c);
 	s->cur = c;
 	s->filled = 0;
+	pthread_cond_broadcast(&f->done);	/* a reader at the frontier waits for it */
 	return 0;
 }
 
@@ -854,7 +858,7 @@ struct ra_file *ra_open(struct ra_pool *p, const char *key, uint64_t size)
 		goto out_free;
 	if (pthread_mutex_init(&f->lock, NULL))
 		goto out_key;
-	if (pthread_cond_init(&f->done, NULL))
+	if (cond_init_monotonic(&f->done))
 		goto out_mutex;
 	if (cond_init_monotonic(&f->room)) {
 		pthread_cond_destroy(&f->done);
@@ -984,7 +988,7 @@ ssize_t ra_read_pin(struct ra_file *f, void *dst, size_t len, uint64_t off, stru
 		    struct errmsg *err)
 {
 	struct ra_pool *p = f->pool;
-	uint64_t pos, end;
+	uint64_t pos, end, catchup = UINT64_MAX;
 	int rc = 0;
 
 	if (pin)
@@ -1032,6 +1036,23 @@ ssize_t ra_read_pin(struct ra_file *f, void *dst, size_t len, uint64_t off, stru
 			c->consumed += n;
 			pos += n;
 			STAT_ADD(p, hit_bytes, n);
+			continue;
+		}
+		if (!c && f->streaming && pos >= f->ahead && pos - f->ahead < p->cfg.chunk_size &&
+		    catchup != f->ahead) {
+			/*
+			 * The stream's next chunk starts at f->ahead and will hold pos; the stream
+			 * only waits for the room this read has just made.  Wait for it rather
+			 * than fetch pos twice, directly and in the stream (a reader that got
+			 * there before the stream's thread woke did); read directly only if the
+			 * stream made no progress meanwhile (no budget, or it ended).
+			 */
+			struct timespec ts = deadline_in_ms(CLOCK_MONOTONIC, RA_CATCHUP_MS);
+
+			catchup = f->ahead;
+			if (f->stream_waits)
+				pthread_cond_signal(&f->room);
+			pthread_cond_timedwait(&f->done, &f->lock, &ts);
 			continue;
 		}
 		if (c) {	/* failed: fetch its part once more, directly */
