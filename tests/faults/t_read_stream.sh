@@ -45,6 +45,9 @@ curl -sf -XDELETE "$FP_CTL/log" >/dev/null
 t_eq "cat: sha256 of the object" "$want" "$(cat "$MNT/big.bin" | sha256sum | cut -d' ' -f1)"
 if fp_log_has_range; then
 	t_eq "cat: one streamed GET to the object's end" 1 "$(long_gets)"
+	# it starts with the reader's first read, not once the read-ahead window has grown
+	t_eq "cat: the streamed GET starts at byte 0" 1 \
+		"$(fp_log | grep -c "^GET .*big\.bin.* range=bytes=0-$last\$")"
 else
 	t_check "the proxy logs the Range of each GET" false
 fi
