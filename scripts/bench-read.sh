@@ -61,9 +61,11 @@ run_mount() {
 	local t0 t1 pid hwm i
 	bench_mount
 	pid=$PID
+	cpu_probe_start
 	t0=$(now_ns)
 	cat "$MNT/bench.bin" >/dev/null || die "cat through the mount failed"
 	t1=$(now_ns)
+	PROBE=$(cpu_probe_end "$gib")
 	if [ -n "$pid" ]; then
 		hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
 		[ "${hwm:-0}" -gt "$peak_rss_kib" ] && peak_rss_kib=$hwm
@@ -76,6 +78,7 @@ run_mount() {
 
 run_direct() {
 	local part=$((size / PARTS)) i from to t0 t1 pids=() bad=0
+	cpu_probe_start
 	t0=$(now_ns)
 	for ((i = 0; i < PARTS; i++)); do
 		from=$((i * part)); to=$(( i == PARTS - 1 ? size - 1 : from + part - 1 ))
@@ -83,15 +86,18 @@ run_direct() {
 	done
 	for p in "${pids[@]}"; do wait "$p" || bad=1; done
 	t1=$(now_ns)
+	PROBE=$(cpu_probe_end "$gib")
 	[ $bad = 0 ] || die "a direct ranged GET failed"
 	RATE=$(mibs "$size" $((t1 - t0)))
 }
 
 run_single() {
 	local t0 t1
+	cpu_probe_start
 	t0=$(now_ns)
 	sc -o /dev/null "$S3_ENDPOINT/$BUCKET/$KEY" || die "a direct GET failed"
 	t1=$(now_ns)
+	PROBE=$(cpu_probe_end "$gib")
 	RATE=$(mibs "$size" $((t1 - t0)))
 }
 
@@ -116,13 +122,21 @@ for p in $PEERS; do
 	esac
 done
 
-# run_* set RATE (MiB/s); run_mount also raises peak_rss_kib (the daemon's VmHWM) and cpu_ticks
-m=() d=() s1=()
+# run_* set RATE (MiB/s) and PROBE ("BUSY SRV" of cpu_probe_end: all CPUs busy %, the
+# server's CPU-s per GiB); run_mount also raises peak_rss_kib (the daemon's VmHWM) and cpu_ticks
+gib=$(awk -v b="$size" 'BEGIN { print b / 1073741824 }')
+m=() d=() s1=() paired=() srv_m=() srv_d=() srv_s=() busy_m=() busy_d=() busy_s=()
 declare -A PR
 for ((r = 1; r <= RUNS; r++)); do
-	run_direct; d+=("$RATE"); echo "run $r direct ($PARTS parallel ranged GETs): $RATE MiB/s"
-	run_single; s1+=("$RATE"); echo "run $r direct (one GET):                  $RATE MiB/s"
-	run_mount; m+=("$RATE"); echo "run $r mount  (cat, fresh mount):          $RATE MiB/s"
+	run_direct; d+=("$RATE"); read -r b v <<<"$PROBE"; busy_d+=("$b"); srv_d+=("$v")
+	echo "run $r direct ($PARTS parallel ranged GETs): $RATE MiB/s (CPUs $b % busy, server $v CPU-s/GiB)"
+	run_single; s1+=("$RATE"); read -r b v <<<"$PROBE"; busy_s+=("$b"); srv_s+=("$v")
+	echo "run $r direct (one GET):                  $RATE MiB/s (CPUs $b % busy, server $v CPU-s/GiB)"
+	run_mount; m+=("$RATE"); read -r b v <<<"$PROBE"; busy_m+=("$b"); srv_m+=("$v")
+	echo "run $r mount  (cat, fresh mount):          $RATE MiB/s (CPUs $b % busy, server $v CPU-s/GiB)"
+	# this round's ratio: the mount against the better curl client of the same round
+	paired+=("$(awk -v a="$RATE" -v x="${d[-1]}" -v y="${s1[-1]}" \
+		'BEGIN { printf "%.3f", a / (x > y ? x : y) }')")
 	for p in "${peers[@]}"; do
 		run_peer "$p"; PR[$p]+="$RATE "
 		printf 'run %s %-6s mount (cat, fresh mount):    %s MiB/s\n' "$r" "$p" "$RATE"
@@ -139,6 +153,19 @@ cpu_gib=$(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" -v b="$size" -v n="$R
 echo "median direct ($PARTS ranged): $md MiB/s"
 echo "median direct (one GET):   $ms MiB/s"
 echo "median mount:              $mm MiB/s (daemon: $cpu_gib CPU-s per GiB)"
+# The noise-resistant view (docs/performance.md, stop 23): when the server is the bottleneck
+# (its CPUs all busy: SPLIT_CPUS=1 pins it to its own), every client reads at the rate the
+# server can send; what a client then decides is how much work the server does per byte.
+# medians_or_dash V...: the median, or "-" when the server's CPU was unknown
+# med V...: the median to three decimals (bench-lib's median rounds the mean of two to one)
+med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+	if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+medians_or_dash() { case " $* " in *" - "*) echo - ;; *) med "$@" ;; esac; }
+echo "server CPU-s per GiB (medians): 8 ranged $(medians_or_dash "${srv_d[@]}"), one GET" \
+	"$(medians_or_dash "${srv_s[@]}"), mount $(medians_or_dash "${srv_m[@]}")"
+echo "all CPUs busy % (medians): 8 ranged $(median "${busy_d[@]}"), one GET $(median "${busy_s[@]}")," \
+	"mount $(median "${busy_m[@]}")"
+echo "each round's ratio mount/(better curl of that round): ${paired[*]} (median $(med "${paired[@]}"))"
 bench_row "read 1 object, MiB/s" "curl, $PARTS ranged" "$md" "$mm" MiB/s \
 	"$(awk -v a="$mm" -v b="$md" 'BEGIN { printf "%.2f", a / b }')" "$rss_mib" "$cpu_gib"
 bench_row "read 1 object, MiB/s" "curl, one GET" "$ms" "$mm" MiB/s \

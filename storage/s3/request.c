@@ -460,6 +460,10 @@ static int s3_attempt(struct s3_store *s, struct s3_req *r, CURL *h, long timeou
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms ? r->connect_ms : s->connect_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	/* pooled handles: set or cleared on every request (a server-side copy sends nothing for
+	 * minutes, rightly) */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, r->stall_ms ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, r->stall_ms ? (r->stall_ms + 999) / 1000 : 0L);
 	r->curl_err[0] = '\0';
 
 	r->cc = curl_easy_perform(h);

@@ -183,6 +183,10 @@ static int s3_get_stream(struct objstore *o, const char *key, uint64_t off, uint
 	r.sink_len = len;
 	r.tries = 1;	/* a second try would send the delivered bytes again */
 	r.timeout_ms = s3_timeout(s3_of(o), len);
+	/* That deadline grows with the whole rest of the object (17 min for 1 GiB): a server
+	 * that stops sending mid-way ends the stream after one request timeout without a byte
+	 * instead, and the chunk-by-chunk path, with its retries, reads on. */
+	r.stall_ms = s3_of(o)->request_ms;
 	rc = ranged_get(s3_of(o), key, off, len, &r, err);
 	*got = r.sunk;
 	return rc;

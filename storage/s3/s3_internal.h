@@ -96,6 +96,9 @@ struct s3_req {
 	int late_error;			/* a 200 body may be an <Error> (copy, complete) */
 	int tries;			/* 0 = the store's max_tries */
 	long timeout_ms;		/* per attempt */
+	long stall_ms;			/* give up once no byte came for this long (rounded up to
+					 * seconds); 0 = only the deadline.  For streams, whose
+					 * deadline grows with the whole rest of the object */
 	long connect_ms;		/* 0 = the store's */
 	/* out */
 	long status;			/* last HTTP status (0 = none) */

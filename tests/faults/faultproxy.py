@@ -38,6 +38,9 @@ firings left decides its fate):
       reset_early   reset the connection without forwarding the request
       stall         forward nothing, answer nothing for `stall_s` seconds (default 60) or
                     until the client gives up, then close
+      stall_body    forward, then send the answer's headers and half its body and send
+                    nothing more for `stall_s` seconds (default 60) or until the client
+                    gives up, then close (a server that stops mid-way, connection open)
       lost          forward (the server does the work), then reset without answering
       delete_errors answer a DeleteObjects with 200 and an <Error> entry (InternalError) for
                     every key of the request, without forwarding (nothing is deleted)
@@ -72,7 +75,8 @@ RULES = []                  # dicts, see above, plus "seen"/"fired" counters and
 FAULTED = set()             # (method, target, range) that met a fault of a distinct rule
 LOG = []                    # "METHOD TARGET STATUS FAULT" lines
 UPSTREAM = ("127.0.0.1", 7480)
-FAULTS = ("status", "reset", "reset_early", "stall", "lost", "delete_errors", "error200", "etag")
+FAULTS = ("status", "reset", "reset_early", "stall", "stall_body", "lost", "delete_errors",
+          "error200", "etag")
 
 
 def log(line):
@@ -201,8 +205,10 @@ def read_request(c):
     return parts[0], parts[1], head, body
 
 
-def read_response(c, method):
-    """(status, head bytes, body bytes, must_close) of one answer."""
+def read_response_head(c, method):
+    """(status, head bytes, body length or None, must_close) of one answer, its head read:
+    the length is that of a Content-Length body, still to be read (0 when there is none);
+    None: a chunked or read-to-close body (read_body reads it)."""
     while True:
         head = c.read_head()
         first, h = headers_of(head)
@@ -212,25 +218,44 @@ def read_response(c, method):
         # 1xx (100 Continue): curl does not ask for it, but skip it if sent
     must_close = h.get("connection", "").lower() == "close"
     if method == "HEAD" or status in (204, 304):
-        return status, head, b"", must_close
+        return status, head, 0, must_close
     if "chunked" in h.get("transfer-encoding", "").lower():
-        body = b""
-        while True:
-            line = c.read_line()
-            body += line
-            n = int(line.split(b";")[0].strip(), 16)
-            if n == 0:
-                while True:     # trailers up to the empty line
-                    t = c.read_line()
-                    body += t
-                    if t == b"\r\n":
-                        break
-                break
-            body += c.read_n(n + 2)
-        return status, head, body, must_close
+        return status, head, None, must_close
     if "content-length" in h:
-        return status, head, c.read_n(int(h["content-length"])), must_close
-    return status, head, c.read_all(), True
+        return status, head, int(h["content-length"]), must_close
+    return status, head, None, True
+
+
+def read_body(c, head):
+    """The whole chunked (with its trailers) or read-to-close body of an answer."""
+    if "chunked" not in headers_of(head)[1].get("transfer-encoding", "").lower():
+        return c.read_all()
+    body = b""
+    while True:
+        line = c.read_line()
+        body += line
+        n = int(line.split(b";")[0].strip(), 16)
+        if n == 0:
+            while True:     # trailers up to the empty line
+                t = c.read_line()
+                body += t
+                if t == b"\r\n":
+                    break
+            return body
+        body += c.read_n(n + 2)
+
+
+def relay(c, client, limit):
+    """Send the next `limit` body bytes of c to client as they arrive: a large answer (a
+    streamed GET) reaches the client as the server sends it, as without the proxy."""
+    sent = 0
+    while sent < limit:
+        if not c.buf:
+            c.fill()
+        take = min(len(c.buf), limit - sent)
+        client.sendall(c.buf[:take])
+        c.buf = c.buf[take:]
+        sent += take
 
 
 def s3_error(status, code, message, resource=""):
@@ -262,6 +287,18 @@ def reset(sock):
     except OSError:
         pass
     sock.close()
+
+
+def stall(client, seconds):
+    """Send nothing for `seconds` or until the client closes, draining what it sends; close."""
+    end = time.time() + seconds
+    while time.time() < end:
+        r, _, _ = select.select([client], [], [], max(0.0, min(1.0, end - time.time())))
+        if r and not client.recv(65536, socket.MSG_PEEK):
+            break   # the client gave up
+        if r:
+            client.recv(65536)  # drain what it sends
+    client.close()
 
 
 def replace_etag(head):
@@ -303,39 +340,43 @@ def serve(client):
                 return
             if fault == "stall":
                 log("%s %s - %s" % (method, target, fault))
-                end = time.time() + float(rule.get("stall_s", 60))
-                while time.time() < end:
-                    r, _, _ = select.select([client], [], [], max(0.0, min(1.0, end - time.time())))
-                    if r and not client.recv(65536, socket.MSG_PEEK):
-                        break   # the client gave up
-                    if r:
-                        client.recv(65536)  # drain what it sends
-                client.close()
+                stall(client, float(rule.get("stall_s", 60)))
                 return
             if up is None:
                 up = Conn(socket.create_connection(UPSTREAM))
             up.sock.sendall(head + body)
             try:
-                status, rhead, rbody, must_close = read_response(up, method)
+                status, rhead, blen, must_close = read_response_head(up, method)
+                rbody = read_body(up, rhead) if blen is None else b""
             except (Closed, OSError, ValueError):
                 log("%s %s - upstream-closed" % (method, target))
                 return
             rng = re.search(r"^range:\s*(\S+)", head.decode("latin-1"), re.I | re.M)
             log("%s %s %d %s%s" % (method, target, status, fault,
                                     " range=" + rng.group(1) if rng else ""))
+            if blen is None:
+                blen = len(rbody)
+                rest = lambda n: client.sendall(rbody[:n])
+            else:
+                rest = lambda n: relay(up, client, n)
             if fault == "lost":
                 reset(client)
                 return
-            if fault == "reset":
-                client.sendall(rhead + rbody[:len(rbody) // 2])
-                reset(client)
+            if fault in ("reset", "stall_body"):
+                client.sendall(rhead)
+                rest(blen // 2)
+                if fault == "reset":
+                    reset(client)
+                else:
+                    stall(client, float(rule.get("stall_s", 60)))
                 return
             if fault == "etag":
                 rhead = replace_etag(rhead)
-            client.sendall(rhead + rbody)
+            client.sendall(rhead)
+            rest(blen)
             if must_close:
                 return
-    except OSError:
+    except (OSError, Closed):  # a client or server that went away mid-answer
         return
     finally:
         try:

@@ -5,6 +5,8 @@
 #   - a plain `cat`: one GET whose range runs to the object's end and covers most of it;
 #   - the stream's answer cut half-way (headers, half its body, RST): the rest comes chunk by
 #     chunk, and that file streams no more (no second long GET);
+#   - the stream's server going silent half-way, connection open: the stream gives up after one
+#     request timeout without a byte, not at its deadline for the whole object;
 #   - a reader that pauses longer than the stream waits (2 s) and then reads on;
 #   - readers that stop early (`head -c`), two readers of one object at once, and a reader
 #     that turns to random reads half-way;
@@ -60,6 +62,21 @@ fp_rule "{\"method\":\"GET\",\"path\":\"big.bin\",\"header\":\"(?i)range: bytes=
 t_eq "cut stream: sha256 of the object" "$want" "$(cat "$MNT/big.bin" | sha256sum | cut -d' ' -f1)"
 t_eq "cut stream: the proxy cut it" 1 "$(fp_fired)"
 t_eq "cut stream: that open streams no more" 1 "$(long_gets)"
+fp_clear
+
+# the stream's server stops sending half-way and keeps the connection open: the stream gives
+# up after one request timeout without a byte (5 s here), not at its own deadline, which grows
+# with the rest of the object (5 s + 1 s per MiB: ~165 s), and the rest comes chunk by chunk
+t_umount "$MNT"
+t_mount_or_bail "$CFG" "$MNT"
+curl -sf -XDELETE "$FP_CTL/log" >/dev/null
+fp_rule "{\"method\":\"GET\",\"path\":\"big.bin\",\"header\":\"(?i)range: bytes=0-$last\\\\r\",\"fault\":\"stall_body\",\"stall_s\":300,\"count\":1}" || t_bail "rule"
+t0=$(date +%s)
+t_eq "stalled stream: sha256 of the object" "$want" "$(cat "$MNT/big.bin" | sha256sum | cut -d' ' -f1)"
+took=$(($(date +%s) - t0))
+t_eq "stalled stream: the proxy stalled it" 1 "$(fp_fired)"
+t_check "stalled stream: cat ended within 60 s, not at the stream's deadline (took ${took} s)" \
+	test "$took" -lt 60
 fp_clear
 
 # a reader that pauses for longer than a stream waits, then reads on

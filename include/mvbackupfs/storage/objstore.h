@@ -103,8 +103,9 @@ typedef int (*objstore_sink)(void *ctx, const char *data, size_t len);
 /* Read up to `len` bytes at `off` as one request, handing them to `sink` as they arrive
  * (a long sequential read: the server streams it as it would one whole-object GET).  Not
  * retried: a failure ends the read with the bytes delivered so far (*got) and the store's
- * -errno; the caller reads the rest its usual way.  -ENOTSUP from a store that does not
- * stream (see objstore_can_stream). */
+ * -errno; the caller reads the rest its usual way.  A stream that stalls fails once the
+ * store's request timeout passes without a byte (S3), not at a deadline for all its bytes.
+ * -ENOTSUP from a store that does not stream (see objstore_can_stream). */
 int objstore_get_stream(struct objstore *s, const char *key, uint64_t off, uint64_t len,
 			objstore_sink sink, void *ctx, uint64_t *got, struct errmsg *err);
 

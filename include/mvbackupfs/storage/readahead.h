@@ -31,7 +31,8 @@
  *     one long response, as to a whole-object GET (with the S3 server on its own CPU, 8
  *     parallel 8 MiB GETs cost it ~15-25% more per byte than one long one).  The stream ends
  *     when the reader closes, turns random, or leaves it waiting cfg.stream_wait_ms, when the
- *     budget has no room for its next chunk, or on an error (not retried: the rest is read
+ *     budget has no room for its next chunk, or on an error (a server that stops sending
+ *     is one once a request timeout passes without a byte; not retried: the rest is read
  *     chunk by chunk, and that file streams no more); the chunk it was filling keeps what
  *     arrived.  At most cfg.streams streams run at once, so workers stay free for other
  *     files; a file that finds none free goes chunk by chunk and streams once one is.
