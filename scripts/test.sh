@@ -267,6 +267,9 @@ s3_minio() (
 	# the https part of tests/s3 starts its own RGW: it runs with the s3 suite
 	S3_TLS_TESTS=0 S3_BUCKETS="mvbs3live mvbs3live2" bash tests/s3/run.sh "$BUILD_DIR" || return 1
 	bash tests/mount/run.sh || return 1
+	# issue 10: streamed reads and their faults (a stream cut or stalled half-way, reads that
+	# fail), through the fault proxy in front of MinIO, as the faults suite does on the RGW
+	bash tests/mount/run.sh --dir tests/faults t_read_stream t_read_lent t_read_faults || return 1
 	# issue 9: .expires across mounts, the expiry worker (its listing with the delimiter
 	# "/binlogs/"), the schedule, the fstab line
 	bash tests/expiry/run.sh || return 1
