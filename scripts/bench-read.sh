@@ -157,15 +157,12 @@ echo "median mount:              $mm MiB/s (daemon: $cpu_gib CPU-s per GiB)"
 # (its CPUs all busy: SPLIT_CPUS=1 pins it to its own), every client reads at the rate the
 # server can send; what a client then decides is how much work the server does per byte.
 # medians_or_dash V...: the median, or "-" when the server's CPU was unknown
-# med V...: the median to three decimals (bench-lib's median rounds the mean of two to one)
-med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-	if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-medians_or_dash() { case " $* " in *" - "*) echo - ;; *) med "$@" ;; esac; }
+medians_or_dash() { case " $* " in *" - "*) echo - ;; *) median "$@" ;; esac; }
 echo "server CPU-s per GiB (medians): 8 ranged $(medians_or_dash "${srv_d[@]}"), one GET" \
 	"$(medians_or_dash "${srv_s[@]}"), mount $(medians_or_dash "${srv_m[@]}")"
 echo "all CPUs busy % (medians): 8 ranged $(median "${busy_d[@]}"), one GET $(median "${busy_s[@]}")," \
 	"mount $(median "${busy_m[@]}")"
-echo "each round's ratio mount/(better curl of that round): ${paired[*]} (median $(med "${paired[@]}"))"
+echo "each round's ratio mount/(better curl of that round): ${paired[*]} (median $(median "${paired[@]}"))"
 bench_row "read 1 object, MiB/s" "curl, $PARTS ranged" "$md" "$mm" MiB/s \
 	"$(awk -v a="$mm" -v b="$md" 'BEGIN { printf "%.2f", a / b }')" "$rss_mib" "$cpu_gib"
 bench_row "read 1 object, MiB/s" "curl, one GET" "$ms" "$mm" MiB/s \
