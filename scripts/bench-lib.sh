@@ -9,6 +9,9 @@ own_rgw=0
 die() { echo "bench-$BENCH: error: $*" >&2; exit 2; }
 cleanup() {
 	local m
+	# no work directory (sourced by hand, not by a bench script): nothing here is ours, and
+	# the loop below would match every mount point
+	[ -n "${work:-}" ] || return 0
 	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
 	for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts); do
 		fusermount3 -u "$m"	# a peer's mount (rclone, s3fs) left by an error
