@@ -131,7 +131,7 @@ static uint64_t chunk_end(const struct ra_chunk *c)
 	return c->off + c->len;
 }
 
-/* ---- chunk memory: mmap'd so that freeing returns it to the system at once ---------- */
+/* ---- chunk memory: mapped (membudget_map) so that freeing returns it to the system at once */
 
 static size_t page_round(size_t n)
 {
@@ -210,17 +210,12 @@ static char *buffer_get(struct ra_pool *p, size_t want, size_t *charged)
 	while (charge(p, want))
 		if (!spares_drop(p, 0, 1))
 			return NULL;
-	data = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (data == MAP_FAILED) {
+	data = membudget_map(want);
+	if (!data) {
 		uncharge(p, want);
 		return NULL;
 	}
 	STAT_ADD(p, mapped_bytes, want);
-#ifdef MADV_HUGEPAGE
-	/* fewer page faults per byte: the fault cost is part of the CPU per GiB (§8) */
-	if (want >= 2 * MiB)
-		madvise(data, want, MADV_HUGEPAGE);
-#endif
 	*charged = want;
 	return data;
 }

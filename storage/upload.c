@@ -211,8 +211,8 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 	}
 	if (rc)
 		return rc;
-	data = mmap(NULL, p->part_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (data == MAP_FAILED) {
+	data = membudget_map(p->part_size);
+	if (!data) {
 		pthread_mutex_lock(&p->lock);
 		p->nlive--;
 		pthread_cond_signal(&p->spared);
@@ -220,9 +220,6 @@ static int part_get(struct upload_pool *p, const char *key, char **out, struct e
 		membudget_release(p->budget, p->part_size);
 		return -ENOMEM;
 	}
-#ifdef MADV_HUGEPAGE
-	madvise(data, p->part_size, MADV_HUGEPAGE);	/* fewer faults on the first use */
-#endif
 	*out = data;
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "mvbackupfs/base/clock.h"
@@ -134,4 +135,17 @@ uint64_t membudget_peak(struct membudget *b)
 uint64_t membudget_total(const struct membudget *b)
 {
 	return b->total;
+}
+
+void *membudget_map(size_t n)
+{
+	void *data = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (data == MAP_FAILED)
+		return NULL;
+#ifdef MADV_NOHUGEPAGE
+	/* small pages: see membudget.h (an advice; a kernel without THP ignores it) */
+	madvise(data, n, MADV_NOHUGEPAGE);
+#endif
+	return data;
 }

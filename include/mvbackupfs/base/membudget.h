@@ -11,6 +11,7 @@
 #define MVBACKUPFS_MEMBUDGET_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct membudget {
@@ -54,5 +55,24 @@ int membudget_has_waiters(struct membudget *b);
 uint64_t membudget_used(struct membudget *b);
 uint64_t membudget_peak(struct membudget *b);
 uint64_t membudget_total(const struct membudget *b);
+
+/*
+ * A fresh buffer of `n` bytes for object data (a read-ahead chunk, an upload part), already
+ * charged by the caller: an anonymous mapping, so that giving it back (munmap) returns the
+ * memory to the system at once (idle RSS, spec §8).  NULL when memory is short.
+ *
+ * Its pages are small ones on purpose (MADV_NOHUGEPAGE).  A huge page's first touch can cost
+ * far more than 512 small ones: on a VM that hands its free memory back to the host (free
+ * page reporting; the test VM, a Firecracker guest, reports free blocks of 8 MiB and more),
+ * huge pages are carved from the large free blocks, the ones handed back, and the host has
+ * to back them again on that touch.  Measured on the test VM (THP "madvise"):
+ * 32 MiB of fresh huge pages took 190-530 ms to touch (90-180 MB/s), of small pages 7-22 ms.
+ * A 1 GiB `cat` on a fresh mount (its read-ahead maps ~33 MiB) took 800-1220 ms with huge
+ * pages (median ~950) and 785-865 ms without (8 pairs); on one mount, each `cat` after 3 s
+ * idle (spares given back after 1 s) 790-1466 ms against 800-923 ms (docs/performance.md,
+ * stop 24).  Buffers are recycled, so the small pages' extra faults are
+ * paid once per buffer.
+ */
+void *membudget_map(size_t n);
 
 #endif
