@@ -12,6 +12,7 @@ cleanup() {
 	# no work directory (sourced by hand, not by a bench script): nothing here is ours, and
 	# the loop below would match every mount point
 	[ -n "${work:-}" ] || return 0
+	bench_unsplit_cpus
 	mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u "$MNT"
 	for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts); do
 		fusermount3 -u "$m"	# a peer's mount (rclone, s3fs) left by an error
@@ -76,12 +77,27 @@ bench_split_cpus() {
 	[ -n "${S3_SERVER_DIR:-}" ] && [ -d "$S3_SERVER_DIR/run" ] ||
 		die "SPLIT_CPUS=1 needs the S3 server's pid files (S3_SERVER_DIR of scripts/s3-server.sh)"
 	lo="0-$((n / 2 - 1))" hi="$((n / 2))-$((n - 1))"
+	split_pinned=1
 	for f in "$S3_SERVER_DIR"/run/*.pid; do
 		p=$(cat "$f") && [ -d "/proc/$p" ] || continue
+		split_was+="$p $(taskset -p -c "$p" | sed 's/.*: //')"$'\n'	# to put back at exit
 		taskset -a -p -c "$hi" "$p" >/dev/null || die "cannot pin the S3 server ($f) to CPUs $hi"
 	done
 	taskset -p -c "$lo" $$ >/dev/null || die "cannot pin this script to CPUs $lo"
 	echo "bench-$BENCH: SPLIT_CPUS=1: the S3 server on CPUs $hi, the clients on CPUs $lo"
+}
+# bench_unsplit_cpus (at exit): the S3 server back on every CPU, so that the benchmarks run after
+# this one on the same server (scripts/bench.sh) do not find it on half of them
+# (the CPUs each server process had before, not nproc's count: nproc counts only the CPUs this
+# script, pinned by then, may use)
+split_pinned=0 split_was=""
+bench_unsplit_cpus() {
+	local p cpus
+	[ "$split_pinned" = 1 ] || return 0
+	while read -r p cpus; do
+		[ -n "$p" ] && [ -d "/proc/$p" ] && taskset -a -p -c "$cpus" "$p" >/dev/null
+	done <<<"$split_was"
+	split_pinned=0
 }
 
 # sc ARGS...: curl signed for the S3 server

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench.sh -- every benchmark in one command, and one table (issue 10).
 #
-#   scripts/bench.sh [NAME...]     NAME = read list snapshot-standin restore copy cpu snapshot
-#                                  (default: all of them, in that order)
+#   scripts/bench.sh [NAME...]     NAME = read read-split list snapshot-standin restore copy cpu
+#                                  snapshot (default: all of them, in that order; read-split
+#                                  is bench-read.sh with SPLIT_CPUS=1, the S3 server on CPUs of
+#                                  its own as a remote server has, on machines of 2 CPUs or more)
 #
 # Starts one Ceph RGW (scripts/s3-server.sh, memstore of CEPH_STORE_BYTES, default 8 GiB: the
 # copy benchmark's 2 GiB backup exists twice, plus the peers' copies) unless S3_ENDPOINT is set,
@@ -21,11 +23,14 @@
 # met, 1 a target missed, 2 a script failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-ALL=(read list snapshot-standin restore copy cpu snapshot)
+ALL=(read read-split list snapshot-standin restore copy cpu snapshot)
+[ "$(nproc)" -ge 2 ] || ALL=(read list snapshot-standin restore copy cpu snapshot)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
+# script_of NAME: the script a name runs (read-split: bench-read.sh with SPLIT_CPUS=1)
+script_of() { case $1 in read-split) echo "$top/scripts/bench-read.sh" ;; *) echo "$top/scripts/bench-$1.sh" ;; esac; }
 for n in "${names[@]}"; do
-	[ -f "$top/scripts/bench-$n.sh" ] || { echo "bench: no scripts/bench-$n.sh (names: ${ALL[*]})" >&2; exit 2; }
+	[ -f "$(script_of "$n")" ] || { echo "bench: no scripts/bench-$n.sh (names: ${ALL[*]})" >&2; exit 2; }
 done
 out=${BENCH_OUT:-/tmp/mvb-bench-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out" || exit 2
@@ -46,11 +51,13 @@ rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 verdict=0
 declare -A rc
 for n in "${names[@]}"; do
-	echo "=== bench-$n.sh (log: $out/bench-$n.log)"
+	echo "=== bench $n: $(basename "$(script_of "$n")") (log: $out/bench-$n.log)"
 	t0=$(date +%s)
-	bash "$top/scripts/bench-$n.sh" 2>&1 | tee "$out/bench-$n.log" | grep -v '^ROW|'
+	split=0
+	[ "$n" = read-split ] && split=1
+	SPLIT_CPUS=$split bash "$(script_of "$n")" 2>&1 | tee "$out/bench-$n.log" | grep -v '^ROW|'
 	rc[$n]=${PIPESTATUS[0]}
-	echo "=== bench-$n.sh: exit ${rc[$n]} after $(( $(date +%s) - t0 )) s"
+	echo "=== bench $n: exit ${rc[$n]} after $(( $(date +%s) - t0 )) s"
 	case ${rc[$n]} in 0) ;; 1) [ $verdict = 0 ] && verdict=1 ;; *) verdict=2 ;; esac
 done
 
