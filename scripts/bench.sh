@@ -4,7 +4,9 @@
 #   scripts/bench.sh [NAME...]     NAME = read read-split list snapshot-standin restore copy cpu
 #                                  snapshot (default: all of them, in that order; read-split
 #                                  is bench-read.sh with SPLIT_CPUS=1, the S3 server on CPUs of
-#                                  its own as a remote server has, on machines of 2 CPUs or more)
+#                                  its own as a remote server has, on machines of 2 CPUs or more;
+#                                  SPLIT_CPUS in the environment is not passed on: every other
+#                                  name runs with the server on all CPUs)
 #
 # Starts one Ceph RGW (scripts/s3-server.sh, memstore of CEPH_STORE_BYTES, default 8 GiB: the
 # copy benchmark's 2 GiB backup exists twice, plus the peers' copies) unless S3_ENDPOINT is set,

@@ -46,7 +46,8 @@ static int vm_flags_of(const void *addr, char *out, size_t len)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		/* a mapping's first line, "LO-HI perms ..."; no field line reads as two hex numbers */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
 			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
 			continue;
 		}

@@ -5,7 +5,8 @@
  * upload parts) is charged to one budget before it is allocated and credited back when it is
  * freed, so the daemon's memory stays bounded however many files are open.  Users degrade
  * (smaller windows, direct reads, back-pressure) when the budget is exhausted rather than
- * growing past it.  All functions are thread-safe.
+ * growing past it.  Those buffers themselves are mapped by membudget_map (below), so that
+ * every one of them has the same kind of memory.  All functions are thread-safe.
  */
 #ifndef MVBACKUPFS_MEMBUDGET_H
 #define MVBACKUPFS_MEMBUDGET_H
